@@ -36,7 +36,7 @@ def _path(loc: tuple) -> str:
             path += f"[{part}]"
         else:
             # function-after[...] and similar pydantic internals are not document keys
-            if "[" in str(part) and "(" in str(part):
+            if ("[" in str(part) and "(" in str(part)) or part == "[key]":
                 continue
             path += f".{part}" if path else str(part)
     return path or "$"

@@ -544,7 +544,7 @@ class Policy(Strict):
     acv_tiers: list[AcvTier]
     qualification: Qualification
     lead_types: dict[str, LeadTypeSpec]
-    lead_tiers: dict[Literal[1, 2, 3], LeadTierSpec]
+    lead_tiers: dict[Annotated[int, Field(ge=1, le=3)], LeadTierSpec]
     routing: Routing
     windows: Windows
     cadences: dict[str, Cadence]

@@ -1,0 +1,87 @@
+"""The `handoff` command (CONTRACT.md "Commands")."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Handoff: the marketing-to-sales lead SLA, enforced by durable workflows.")
+policy_app = typer.Typer(no_args_is_help=True, help="Validate and render policy files.")
+app.add_typer(policy_app, name="policy")
+
+
+@app.command()
+def dev(demo: Annotated[bool, typer.Option(help="Time-compressed demo policy, roster and leads.")] = False) -> None:
+    """Run everything on this machine: Temporal dev server, PostgreSQL, worker and API."""
+    from handoff.dev import run_dev
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    asyncio.run(run_dev(demo=demo))
+
+
+@app.command()
+def worker() -> None:
+    """Run the Temporal worker only (configured by environment)."""
+    from handoff.dev import run_process
+
+    logging.basicConfig(level=logging.INFO)
+    asyncio.run(run_process(run_api=False, run_worker=True))
+
+
+@app.command()
+def api() -> None:
+    """Run the HTTP API only (configured by environment)."""
+    from handoff.dev import run_process
+
+    logging.basicConfig(level=logging.INFO)
+    asyncio.run(run_process(run_api=True, run_worker=False))
+
+
+class DocFormat(str, Enum):
+    markdown = "markdown"
+    html = "html"
+
+
+def _load(file: Path):
+    from sla_policies.loader import PolicyError, parse_policy
+
+    try:
+        text = file.read_text()
+    except OSError as exc:
+        typer.echo(f"{file}: cannot read: {exc.strerror}", err=True)
+        raise typer.Exit(1) from None
+    fmt = "json" if file.suffix.lower() == ".json" else "yaml"
+    try:
+        return parse_policy(text, fmt=fmt)
+    except PolicyError as exc:
+        for issue in exc.errors:
+            typer.echo(f"{issue.path}: {issue.message}", err=True)
+        typer.echo(f"{file}: {len(exc.errors)} error(s)", err=True)
+        raise typer.Exit(1) from None
+
+
+@policy_app.command("validate")
+def policy_validate(file: Path) -> None:
+    """Exit 0 with a one-line summary, or 1 with every error and its path."""
+    from sla_policies.loader import validate_summary
+
+    typer.echo(validate_summary(_load(file)))
+
+
+@policy_app.command("render")
+def policy_render(file: Path,
+                  format: Annotated[DocFormat, typer.Option("--format", "-f")] = DocFormat.markdown) -> None:
+    """Print the human-readable SLA document rendered from the policy."""
+    from sla_policies.document import render_policy
+
+    typer.echo(render_policy(_load(file), fmt=format.value))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

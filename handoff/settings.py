@@ -1,0 +1,30 @@
+"""Process configuration, read from the environment only (CONTRACT.md "Environment")."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    temporal_address: str | None = Field(default=None, validation_alias="TEMPORAL_ADDRESS")
+    temporal_namespace: str = Field(default="default", validation_alias="TEMPORAL_NAMESPACE")
+    task_queue: str = Field(default="handoff", validation_alias="TEMPORAL_TASK_QUEUE")
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    api_tokens_file: Path | None = Field(default=None, validation_alias="HANDOFF_API_TOKENS_FILE")
+    otlp_endpoint: str | None = Field(default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
+    state_dir: Path = Field(default=Path(".handoff"), validation_alias="HANDOFF_STATE_DIR")
+    api_host: str = Field(default="127.0.0.1", validation_alias="HANDOFF_API_HOST")
+    api_port: int = Field(default=8000, validation_alias="HANDOFF_API_PORT")
+    temporal_port: int = Field(default=7233, validation_alias="HANDOFF_TEMPORAL_PORT")
+    temporal_ui_port: int = Field(default=8233, validation_alias="HANDOFF_TEMPORAL_UI_PORT")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
