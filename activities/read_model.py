@@ -1,0 +1,71 @@
+"""Projection of workflow state into the PostgreSQL read model.
+
+Idempotency key: (lead_id, seq), the workflow id plus the workflow's own sequence number,
+enforced by the primary key of `lead_events`; the `leads` row only moves forward in seq.
+An activity retry therefore never duplicates a row or moves a lead backwards.
+"""
+
+from __future__ import annotations
+
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+from temporalio import activity
+
+from workflows.state import ProjectionBatch
+
+
+class ReadModelActivities:
+    def __init__(self, pool: AsyncConnectionPool):
+        self._pool = pool
+
+    @activity.defn(name="project_lead")
+    async def project_lead(self, batch: ProjectionBatch) -> None:
+        state = batch.state
+        last_seq = max(e.seq for e in batch.events)
+        async with self._pool.connection() as conn, conn.transaction():
+            async with conn.cursor() as cur:
+                await cur.executemany(
+                    "INSERT INTO lead_events (lead_id, seq, at, kind, payload) VALUES (%s, %s, %s, %s, %s)"
+                    " ON CONFLICT (lead_id, seq) DO NOTHING",
+                    [(state.lead_id, e.seq, e.at, e.kind, Jsonb(_detail(e))) for e in batch.events],
+                )
+            await conn.execute(
+                """
+                INSERT INTO leads (lead_id, workflow_id, stage, score, tier, acv_tier, owner,
+                    policy_version, breached, lead_type, company, email, state, last_seq,
+                    created_at, updated_at)
+                VALUES (%(lead_id)s, %(workflow_id)s, %(stage)s, %(score)s, %(tier)s, %(acv_tier)s,
+                    %(owner)s, %(policy_version)s, %(breached)s, %(lead_type)s, %(company)s,
+                    %(email)s, %(state)s, %(seq)s, %(created_at)s, %(updated_at)s)
+                ON CONFLICT (lead_id) DO UPDATE SET
+                    stage = EXCLUDED.stage, score = EXCLUDED.score, tier = EXCLUDED.tier,
+                    acv_tier = EXCLUDED.acv_tier, owner = EXCLUDED.owner,
+                    policy_version = EXCLUDED.policy_version, breached = EXCLUDED.breached,
+                    company = EXCLUDED.company, email = EXCLUDED.email, state = EXCLUDED.state,
+                    last_seq = EXCLUDED.last_seq, updated_at = EXCLUDED.updated_at
+                WHERE leads.last_seq < EXCLUDED.last_seq
+                """,
+                {
+                    "lead_id": state.lead_id,
+                    "workflow_id": activity.info().workflow_id,
+                    "stage": state.stage,
+                    "score": state.score,
+                    "tier": state.tier,
+                    "acv_tier": state.acv_tier,
+                    "owner": state.owner,
+                    "policy_version": state.policy_version,
+                    "breached": state.breached,
+                    "lead_type": state.intake.lead_type,
+                    "company": state.intake.account.company,
+                    "email": state.intake.contact.email,
+                    "state": Jsonb(state.model_dump(mode="json", by_alias=True)),
+                    "seq": last_seq,
+                    "created_at": state.created_at,
+                    "updated_at": state.updated_at,
+                },
+            )
+
+
+def _detail(event) -> dict:
+    detail = event.transition or event.clock
+    return detail.model_dump(mode="json", by_alias=True) if detail is not None else {}

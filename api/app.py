@@ -1,0 +1,47 @@
+"""The FastAPI application: thin routers over Temporal (source of truth) and the read model."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from psycopg_pool import AsyncConnectionPool
+from temporalio.client import Client
+
+from api import problems
+from api.policy_registry import PolicyRegistry
+from api.routers import health, leads
+from handoff.settings import Settings
+from handoff.temporal import connect
+
+
+def create_app(settings: Settings, *, temporal: Client | None = None,
+               policies: PolicyRegistry | None = None) -> FastAPI:
+    """Build the app. The Temporal client and the pool are created in the lifespan (not as
+    module globals) unless a caller that already owns them passes them in."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.settings = settings
+        app.state.policies = policies or PolicyRegistry.from_bundled()
+        app.state.temporal = temporal or await connect(settings.temporal_address, settings.temporal_namespace)
+        app.state.pool = None
+        if settings.database_url:
+            app.state.pool = AsyncConnectionPool(settings.database_url, min_size=1, max_size=10, open=False)
+            await app.state.pool.open()
+        try:
+            yield
+        finally:
+            if app.state.pool is not None:
+                await app.state.pool.close()
+
+    app = FastAPI(
+        title="Handoff",
+        version="0.1.0",
+        summary="The marketing-to-sales lead SLA, enforced by durable workflows.",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(leads.router)
+    return app

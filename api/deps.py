@@ -1,0 +1,38 @@
+"""Request dependencies: the Temporal client, the read-model pool, settings, policies."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from psycopg_pool import AsyncConnectionPool
+from temporalio.client import Client
+
+from api.policy_registry import PolicyRegistry
+from api.problems import ProblemError
+from handoff.settings import Settings
+
+
+def _temporal(request: Request) -> Client:
+    return request.app.state.temporal
+
+
+def _pool(request: Request) -> AsyncConnectionPool:
+    pool = request.app.state.pool
+    if pool is None:
+        raise ProblemError(503, "Service unavailable", "the read model (PostgreSQL) is not configured")
+    return pool
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _policies(request: Request) -> PolicyRegistry:
+    return request.app.state.policies
+
+
+TemporalDep = Annotated[Client, Depends(_temporal)]
+PoolDep = Annotated[AsyncConnectionPool, Depends(_pool)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+PoliciesDep = Annotated[PolicyRegistry, Depends(_policies)]

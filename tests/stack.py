@@ -1,0 +1,97 @@
+"""The real stack inside a test: dev server or time-skipping server, worker, API on a port."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from contextlib import asynccontextmanager
+
+import httpx
+import uvicorn
+from psycopg_pool import AsyncConnectionPool
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from handoff.devstack import ensure_search_attributes
+from handoff.settings import Settings
+from handoff.temporal import temporal_cli_path, test_server_path
+from handoff.worker import build_worker
+from workflows import search_attributes as sa
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@asynccontextmanager
+async def dev_server():
+    """The real `temporal server start-dev` (in memory), search attributes registered."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli_path(),
+        data_converter=pydantic_data_converter,
+        search_attributes=sa.ALL,
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@asynccontextmanager
+async def time_skipping_server():
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=test_server_path(), data_converter=pydantic_data_converter
+    )
+    await ensure_search_attributes(env.client, "default")
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@asynccontextmanager
+async def worker(client: Client, database_url: str, task_queue: str = "handoff"):
+    pool = AsyncConnectionPool(database_url, min_size=1, max_size=4, open=False)
+    await pool.open()
+    try:
+        async with build_worker(client, task_queue, pool):
+            yield
+    finally:
+        await pool.close()
+
+
+@asynccontextmanager
+async def api_server(client: Client, database_url: str, task_queue: str = "handoff"):
+    """The FastAPI app served by uvicorn on a free loopback port; yields an httpx client."""
+    port = free_port()
+    settings = Settings(TEMPORAL_ADDRESS="unused", DATABASE_URL=database_url,
+                        TEMPORAL_TASK_QUEUE=task_queue, HANDOFF_API_PORT=port)
+    app = create_app(settings, temporal=client)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    try:
+        for _ in range(200):
+            if server.started:
+                break
+            await asyncio.sleep(0.05)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            yield http
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def poll(fetch, predicate, *, timeout: float = 30.0, interval: float = 0.1):
+    """Wait for a condition with a generous deadline (never a fixed sleep)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await fetch()
+        if predicate(value):
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
+        await asyncio.sleep(interval)
