@@ -11,9 +11,17 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from sla_policies.deadlines import DeadlineRequest, Deadlines, compute_deadlines as _compute
+from datetime import datetime
+
+from sla_policies.deadlines import ClockPlan, DeadlineRequest, InstantRequest, compute_instant
+from sla_policies.deadlines import compute_deadlines as _compute
 
 
 @activity.defn(name="compute_deadlines")
-def compute_deadlines(requests: list[DeadlineRequest]) -> list[Deadlines]:
+def compute_deadlines(requests: list[DeadlineRequest]) -> list[ClockPlan]:
     return [_compute(request) for request in requests]
+
+
+@activity.defn(name="compute_instants")
+def compute_instants(requests: list[InstantRequest]) -> list[datetime]:
+    return [compute_instant(request) for request in requests]

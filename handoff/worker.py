@@ -9,8 +9,10 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from activities.deadlines import compute_deadlines
+from activities.deadlines import compute_deadlines, compute_instants
+from activities.notify import NotificationActivities
 from activities.read_model import ReadModelActivities
+from activities.roster import RosterActivities
 from workflows.lead import LeadWorkflow
 
 # Domain modules are pure and deterministic; passing them through the sandbox avoids
@@ -21,11 +23,14 @@ _PASSTHROUGH = ("sla_policies", "workflows.state", "pydantic", "pydantic_core", 
 
 def build_worker(client: Client, task_queue: str, pool: AsyncConnectionPool) -> Worker:
     read_model = ReadModelActivities(pool)
+    roster = RosterActivities(pool)
+    notifications = NotificationActivities(pool)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[LeadWorkflow],
-        activities=[read_model.project_lead, compute_deadlines],
+        activities=[read_model.project_lead, roster.assign_lead, roster.release_lead,
+                    notifications.notify, compute_deadlines, compute_instants],
         activity_executor=ThreadPoolExecutor(max_workers=4),
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*_PASSTHROUGH)

@@ -14,10 +14,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from sla_policies.calendar import BusinessCalendar, resolve_calendar
-from sla_policies.clock import Deadlines, window_deadlines
+from sla_policies.clock import Deadlines, add_span, clock_start, start_of_business_day, window_deadlines
 from sla_policies.span import Span
 
-__all__ = ["CalendarInputs", "DeadlineRequest", "Deadlines", "compute_deadlines"]
+__all__ = ["CalendarInputs", "ClockPlan", "DeadlineRequest", "Deadlines", "InstantRequest", "compute_deadlines", "compute_instant"]
 
 _WEEKDAY_NUMBERS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 
@@ -46,7 +46,15 @@ class DeadlineRequest(BaseModel):
     breach: Span | None = None
     after_hours_from_next_open: Span | None = None
     after_hours_by: time | None = None
+    # Escalation ladder delays after the breach; None = at the breach. Plain hours are
+    # calendar time, business days are business days (Q3).
+    escalation_after: tuple[Span | None, ...] = ()
     calendar: CalendarInputs
+
+
+class ClockPlan(BaseModel):
+    deadlines: Deadlines
+    escalation_at: list[datetime]
 
 
 @lru_cache(maxsize=256)
@@ -65,9 +73,9 @@ def _calendar(inputs: CalendarInputs, first_year: int) -> BusinessCalendar:
     )
 
 
-def compute_deadlines(request: DeadlineRequest) -> Deadlines:
+def compute_deadlines(request: DeadlineRequest) -> ClockPlan:
     cal = _calendar(request.calendar, request.start.year)
-    return window_deadlines(
+    deadlines = window_deadlines(
         request.start,
         target=request.target,
         warning=request.warning,
@@ -77,3 +85,34 @@ def compute_deadlines(request: DeadlineRequest) -> Deadlines:
         after_hours_from_next_open=request.after_hours_from_next_open,
         after_hours_by=request.after_hours_by,
     )
+    escalation_at: list[datetime] = []
+    if deadlines.breach_at is not None:
+        escalation_at = [
+            deadlines.breach_at if after is None else add_span(deadlines.breach_at, after, basis="calendar", cal=cal)
+            for after in request.escalation_after
+        ]
+    return ClockPlan(deadlines=deadlines, escalation_at=escalation_at)
+
+
+class InstantRequest(BaseModel):
+    """One instant: `span` after `start` on the given basis, or the open of business day
+    `business_day` counted from `start` (cadence touches: day 1 = routing day, Q23)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: datetime
+    span: Span | None = None
+    basis: Literal["business", "calendar"] = "calendar"
+    business_day: int | None = None
+    calendar: CalendarInputs
+
+
+def compute_instant(request: InstantRequest) -> datetime:
+    cal = _calendar(request.calendar, request.start.year)
+    if request.business_day is not None:
+        if request.business_day == 1:
+            return clock_start(request.start, cal)
+        return start_of_business_day(request.start, request.business_day, cal)
+    if request.span is None:
+        raise ValueError("give a span or a business_day")
+    return add_span(request.start, request.span, basis=request.basis, cal=cal)

@@ -24,6 +24,13 @@ class Escalation(BaseModel):
     reassigned: bool = False
 
 
+class PlannedEscalation(BaseModel):
+    role: str
+    at: datetime
+    reassign: bool = False
+    done: bool = False
+
+
 class SlaClock(BaseModel):
     """One SLA window instance on one lead: started, due, warned, met or breached."""
 
@@ -46,7 +53,12 @@ class SlaClock(BaseModel):
     voided_at: datetime | None = None
     status: ClockStatus = "running"
     escalated_to: list[Escalation] = []
+    escalation_plan: list[PlannedEscalation] = []
     note: str | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.met_at is None and self.voided_at is None
 
 
 class Transition(BaseModel):
@@ -67,6 +79,37 @@ class ScoreLine(BaseModel):
     at: datetime | None = None
 
 
+class PlannedTouch(BaseModel):
+    number: int
+    day: int
+    channel: str
+    purpose: str
+    due_at: datetime
+    done_at: datetime | None = None
+    reminded: bool = False
+
+
+class LoggedTouch(BaseModel):
+    at: datetime
+    actor: str
+    channel: str
+    outcome: str
+    note: str | None = None
+
+
+class OpportunityState(BaseModel):
+    stage: str = "os1"
+    stage_entered_at: datetime
+    discovery_held: bool = False  # Q18: created in OS1 before the first meeting
+    next_step: str | None = None
+    last_activity_at: datetime
+    close_date: datetime | None = None
+    close_date_pushes: list[datetime] = []
+    original_acv: float | None = None
+    acv: float | None = None
+    alerts: list[str] = []
+
+
 class LeadState(BaseModel):
     """The current state of one lead, as `GET /v1/leads/{id}` shows it."""
 
@@ -80,10 +123,22 @@ class LeadState(BaseModel):
     acv_tier: str | None = None
     owner: str | None = None
     owner_role: str | None = None
+    owner_manager: str | None = None
+    sdr: str | None = None  # the SDR who handed the lead over, kept while an AE owns it
+    routed_at: datetime | None = None
+    sal_at: datetime | None = None
+    sql_at: datetime | None = None
     suppressed_until: datetime | None = None
+    check_in_at: datetime | None = None
+    intent_since: datetime | None = None  # after a recycle, only fresh engagement re-qualifies
     permanent: bool = False
     hold_reasons: list[str] = []
     next_touch: datetime | None = None
+    cadence: list[PlannedTouch] = []
+    cadence_ends_at: datetime | None = None  # the tier's recycle instant, if no SQL by then
+    touches: list[LoggedTouch] = []
+    handoff_flags: list[str] = []
+    opportunity: OpportunityState | None = None
     clocks: list[SlaClock] = []
     transitions: list[Transition] = []
     counts: dict[str, int] = {}
@@ -124,3 +179,31 @@ class LeadWorkflowInput(BaseModel):
     intake: LeadIntake
     policy: Policy
     carried: LeadState | None = None
+
+
+class AssignmentRequest(BaseModel):
+    lead_id: str
+    seq: int  # the lead's assignment number: with lead_id, the idempotency key
+    role: str  # "sdr" or "ae"
+    country: str | None = None
+    acv_tier: str | None = None
+    exclude: list[str] = []
+
+
+class Assignment(BaseModel):
+    rep_id: str
+    role: str
+    manager_id: str | None = None
+    timezone: str
+
+
+class Notification(BaseModel):
+    seq: int  # with the workflow id, the dedup key of the delivery
+    lead_id: str
+    kind: str  # routed, touch_due, warning, breach, escalation, sql_briefing, info
+    recipient_role: str
+    recipient: str | None = None
+    at: datetime
+    item: str | None = None
+    detail: str | None = None
+    due_at: datetime | None = None

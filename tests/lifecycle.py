@@ -1,0 +1,82 @@
+"""Helpers for lifecycle tests on the time-skipping server."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import holidays
+import psycopg
+from temporalio.testing import WorkflowEnvironment
+
+from sla_policies.lead import LeadIntake
+from sla_policies.loader import default_policy
+from tests.stack import poll
+from workflows.lead import LeadWorkflow
+from workflows.state import LeadState, LeadWorkflowInput
+
+NY = ZoneInfo("America/New_York")
+_ids = itertools.count(1)
+
+REPS = [
+    # rep_id, role, manager, territories
+    ("sdr-1", "sdr", "sdrm-1", ["US", "CA"]),
+    ("sdr-2", "sdr", "sdrm-1", ["US", "CA"]),
+    ("ae-1", "ae", "aem-1", ["US", "CA"]),
+    ("ae-2", "ae", "aem-1", ["US", "CA"]),
+]
+
+
+def seed_roster(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for rep_id, role, manager, territories in REPS:
+            conn.execute(
+                "INSERT INTO reps (rep_id, name, role, manager_id, territories, capacity) VALUES (%s,%s,%s,%s,%s,1000)"
+                " ON CONFLICT (rep_id) DO NOTHING", (rep_id, rep_id.upper(), role, manager, territories))
+
+
+def demo_request(lead_type="demo_request", **overrides) -> LeadIntake:
+    data = {
+        "lead_id": f"t{next(_ids)}",
+        "lead_type": lead_type,
+        "contact": {"first_name": "Ada", "last_name": "L", "email": "ada@acme-analytics.com", "phone": "+1 555 0100",
+                    "title": "VP Engineering", "timezone": "America/New_York", "country": "US"},
+        "account": {"company": "Acme", "industry": "software", "employees": 300, "country": "US"},
+    }
+    data.update(overrides)
+    return LeadIntake.model_validate(data)
+
+
+async def advance_to(env: WorkflowEnvironment, target: datetime) -> None:
+    now = await env.get_current_time()
+    if target > now:
+        await env.sleep(target - now)
+
+
+def next_weekday_at(now: datetime, weekday: int, hour: int, minute: int = 0) -> datetime:
+    """The next local `weekday` (0 = Monday) at hh:mm in New York, at least a day after
+    `now`, in a stretch of 10 days without a US public holiday, so that the expected
+    instants in a test are plain arithmetic (holidays have their own clock tests)."""
+    local = now.astimezone(NY) + timedelta(days=1)
+    while True:
+        while local.weekday() != weekday:
+            local += timedelta(days=1)
+        stretch = {(local + timedelta(days=i)).date() for i in range(10)}
+        if not stretch & set(holidays.country_holidays("US", years=[local.year, local.year + 1])):
+            return local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        local += timedelta(days=1)
+
+
+async def start(env: WorkflowEnvironment, intake: LeadIntake, task_queue: str = "handoff"):
+    return await env.client.start_workflow(
+        LeadWorkflow.run, LeadWorkflowInput(intake=intake, policy=default_policy()),
+        id=f"lead-{intake.lead_id}", task_queue=task_queue)
+
+
+async def state_when(handle, predicate, timeout: float = 30) -> LeadState:
+    return await poll(lambda: handle.query(LeadWorkflow.state), predicate, timeout=timeout)
+
+
+def clock(state: LeadState, item: str):
+    return next(c for c in reversed(state.clocks) if c.item == item)

@@ -1,0 +1,191 @@
+"""The lead lifecycle on Temporal's time-skipping server: exact instants, warnings,
+breaches, escalations and each disposition's path."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import psycopg
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+
+from tests.lifecycle import (
+    NY,
+    advance_to,
+    clock,
+    demo_request,
+    next_weekday_at,
+    seed_roster,
+    start,
+    state_when,
+)
+from tests.stack import time_skipping_server, worker
+from workflows.commands import Accept, Actor, Handoff, Meddpic, Briefing, OpportunityUpdate, Reject, Touch
+from workflows.lead import LeadWorkflow
+
+pytestmark = pytest.mark.asyncio
+
+SDR1 = Actor(id="sdr-1", role="sdr")
+
+
+@pytest.fixture(scope="module")
+async def env(postgres_url):
+    seed_roster(postgres_url)
+    async with time_skipping_server() as env, worker(env.client, postgres_url):
+        yield env
+
+
+def notifications(postgres_url, lead_id):
+    with psycopg.connect(postgres_url) as conn:
+        return conn.execute("SELECT kind, recipient_role, recipient FROM notifications WHERE lead_id = %s ORDER BY at, dedup_key",
+                            (lead_id,)).fetchall()
+
+
+async def test_tier1_after_hours_demo_request_escalates_on_exact_instants(env, postgres_url):
+    tuesday_19 = next_weekday_at(await env.get_current_time(), 1, 19, 0)
+    await advance_to(env, tuesday_19)
+    intake = demo_request()
+    handle = await start(env, intake)
+    state = await state_when(handle, lambda s: s.owner is not None)
+    assert (state.stage, state.tier, state.owner_role) == ("mql", 1, "sdr")
+
+    routing = clock(state, "routing.high_intent")
+    assert routing.status == "met" and not routing.target_missed and routing.met_at <= routing.due_at
+    response = clock(state, "sdr_response.tier1")
+    wednesday = tuesday_19 + timedelta(days=1)
+    assert response.clock_started_at == wednesday.replace(hour=8, minute=0)
+    assert response.due_at == wednesday.replace(hour=8, minute=30)  # after-hours rule replaces the target
+    assert response.breach_at == wednesday.replace(hour=10, minute=0)  # 2 bh from the next open
+    decision = clock(state, "sal_decision")
+    assert (decision.due_at, decision.breach_at) == (wednesday.replace(hour=12), wednesday.replace(hour=8) + timedelta(days=1))
+
+    # Target missed at 08:30: the owner is warned; not yet a breach.
+    await advance_to(env, wednesday.replace(hour=8, minute=31))
+    state = await state_when(handle, lambda s: clock(s, "sdr_response.tier1").target_missed)
+    assert clock(state, "sdr_response.tier1").breached_at is None
+
+    # Breach at 10:00: the SDR manager is escalated to.
+    await advance_to(env, wednesday.replace(hour=10, minute=1))
+    state = await state_when(handle, lambda s: clock(s, "sdr_response.tier1").breached_at is not None)
+    breached = clock(state, "sdr_response.tier1")
+    assert breached.breached_at == wednesday.replace(hour=10)
+    assert [(e.role, e.rep_id, e.at) for e in breached.escalated_to] == [("sdr_manager", "sdrm-1", wednesday.replace(hour=10))]
+    assert state.breached
+
+    # Still nothing logged 2 bd after the breach: VP Sales, and the lead is reassigned (clocks not reset).
+    friday_10 = wednesday.replace(hour=10) + timedelta(days=2)
+    await advance_to(env, friday_10 + timedelta(minutes=1))
+    state = await state_when(handle, lambda s: len(clock(s, "sdr_response.tier1").escalated_to) == 2)
+    vp = clock(state, "sdr_response.tier1").escalated_to[1]
+    assert (vp.role, vp.at, vp.reassigned) == ("vp_sales", friday_10, True)
+    assert state.owner == "sdr-2"
+    assert clock(state, "sdr_response.tier1").started_at == response.started_at
+
+    kinds = [k for k, _, _ in notifications(postgres_url, intake.lead_id)]
+    assert kinds[:1] == ["routed"] and "warning" in kinds and "breach" in kinds and kinds.count("escalation") >= 2
+
+
+async def test_first_touch_meets_the_response_window_and_accept_makes_an_sal(env):
+    monday_10 = next_weekday_at(await env.get_current_time(), 0, 10, 0)
+    await advance_to(env, monday_10)
+    handle = await start(env, demo_request())
+    state = await state_when(handle, lambda s: s.owner is not None)
+    owner = Actor(id=state.owner, role="sdr")
+    routed = clock(state, "sdr_response.tier1").started_at
+    assert routed - monday_10 < timedelta(seconds=5)
+    assert clock(state, "sdr_response.tier1").due_at == routed + timedelta(minutes=5)
+
+    await advance_to(env, monday_10 + timedelta(minutes=3))
+    await handle.execute_update(LeadWorkflow.touch, Touch(actor=owner, channel="phone", outcome="voicemail"))
+    state = await handle.query(LeadWorkflow.state)
+    response = clock(state, "sdr_response.tier1")
+    assert response.status == "met" and not response.target_missed
+    after_attempt = clock(state, "sal_accept_after_first_attempt")
+    assert after_attempt.due_at == after_attempt.started_at + timedelta(minutes=15)
+    assert after_attempt.started_at == state.touches[0].at  # the server's timestamp is the record
+
+    result = await handle.execute_update(LeadWorkflow.accept, Accept(actor=owner))
+    assert result.stage == "sal"
+    state = await handle.query(LeadWorkflow.state)
+    resolution = clock(state, "sal_resolution")
+    assert resolution.warning_at.astimezone(NY).hour == 18 and resolution.breach_at.astimezone(NY).hour == 18
+    assert len(state.cadence) == 8 and state.cadence[0].done_at is not None
+
+
+async def test_wrong_stage_wrong_owner_and_unknown_code_are_refused_before_history(env):
+    handle = await start(env, demo_request())
+    state = await state_when(handle, lambda s: s.owner is not None)
+    stranger = Actor(id="sdr-9", role="sdr")
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(LeadWorkflow.accept, Accept(actor=stranger))
+    assert refused.value.cause.type == "forbidden"
+    owner = Actor(id=state.owner, role="sdr")
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(LeadWorkflow.reject, Reject(actor=owner, reason_code="AE-REJ-01"))
+    assert refused.value.cause.type == "invalid" and "REJ-01" in refused.value.cause.message
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(LeadWorkflow.handoff, Handoff(actor=owner))
+    assert refused.value.cause.type == "conflict"
+    history = await handle.fetch_history()
+    assert not [e for e in history.events if e.HasField("workflow_execution_update_accepted_event_attributes")]
+
+
+async def test_competitor_rejected_with_rej06_is_disqualified_for_good(env):
+    handle = await start(env, demo_request())
+    state = await state_when(handle, lambda s: s.owner is not None)
+    owner = Actor(id=state.owner, role="sdr")
+    await handle.execute_update(LeadWorkflow.reject, Reject(actor=owner, reason_code="REJ-06", note="works at a rival"))
+    final = await handle.result()
+    assert (final.stage, final.permanent) == ("disqualified", True)
+    assert clock(final, "sdr_response.tier1").status == "voided"  # no SDR breach (§5.3)
+    assert final.transitions[-1].reason_code == "REJ-06"
+
+
+async def test_full_life_to_closed_won_and_ae_rej03_returns_to_sdr(env):
+    monday_9 = next_weekday_at(await env.get_current_time(), 0, 9, 0)
+    await advance_to(env, monday_9)
+    handle = await start(env, demo_request())
+    state = await state_when(handle, lambda s: s.owner is not None)
+    sdr = Actor(id=state.owner, role="sdr")
+    await handle.execute_update(LeadWorkflow.touch, Touch(actor=sdr, channel="phone", outcome="connected"))
+    await handle.execute_update(LeadWorkflow.accept, Accept(actor=sdr))
+    handoff = Handoff(
+        actor=sdr, meddpic=Meddpic(metrics=True, decision_process=True, implicate_pain=True),
+        meeting_at=monday_9 + timedelta(days=2), meeting_link="https://meet.example/abc",
+        pain_statement="manual lead routing loses 30% of demo requests", timeline_months=3,
+        briefing=Briefing(confirmed_pain="yes", timeline="Q1", stakeholders=["CFO"], meeting_context="demo"))
+    assert (await handle.execute_update(LeadWorkflow.handoff, handoff)).stage == "sql"
+    state = await handle.query(LeadWorkflow.state)
+    assert state.owner_role == "ae" and state.sdr == sdr.id
+    acceptance = clock(state, "ae_acceptance")
+    assert acceptance.due_at == acceptance.started_at + timedelta(hours=4)
+    assert acceptance.breach_at == acceptance.started_at + timedelta(hours=8)  # still inside 08:00-18:00
+    ae = Actor(id=state.owner, role="ae")
+
+    # AE-REJ-03 (wrong buyer): back to the SDR, same account, SAL clock keeps running (Q32).
+    back = await handle.execute_update(LeadWorkflow.reject, Reject(actor=ae, reason_code="AE-REJ-03"))
+    assert back.stage == "sal"
+    state = await handle.query(LeadWorkflow.state)
+    assert state.owner == sdr.id and clock(state, "sal_resolution").status == "met"
+
+    assert (await handle.execute_update(LeadWorkflow.handoff, handoff)).stage == "sql"
+    state = await handle.query(LeadWorkflow.state)
+    ae = Actor(id=state.owner, role="ae")
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update(LeadWorkflow.accept, Accept(actor=ae))  # briefing not confirmed
+    assert (await handle.execute_update(LeadWorkflow.accept, Accept(actor=ae, briefing_read=True))).stage == "opportunity"
+    state = await handle.query(LeadWorkflow.state)
+    discovery = clock(state, "discovery_meeting")
+    assert discovery.breach_at == discovery.started_at + timedelta(days=7)  # 5 bd: Monday to next Monday
+    stage_age = clock(state, "opp_stage_age")
+    assert stage_age.breach_at == stage_age.started_at + timedelta(days=21)
+
+    await handle.execute_update(LeadWorkflow.opportunity, OpportunityUpdate(
+        actor=ae, meeting_held_at=monday_9 + timedelta(days=2), next_step="EB meeting on the 14th"))
+    await handle.execute_update(LeadWorkflow.opportunity, OpportunityUpdate(actor=ae, stage="os2"))
+    done = await handle.execute_update(LeadWorkflow.opportunity, OpportunityUpdate(actor=ae, outcome="won"))
+    assert done.stage == "closed_won"
+    final = await handle.result()
+    assert [t.to_stage for t in final.transitions if t.from_stage != t.to_stage] == [
+        "inquiry", "mql", "sal", "sql", "sal", "sql", "opportunity", "closed_won"]
+    assert not [c for c in final.clocks if c.open]

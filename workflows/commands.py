@@ -1,0 +1,106 @@
+"""Dispositions: what reps send, as Temporal Update arguments and HTTP bodies alike."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+Role = Literal["sdr", "ae", "sdr_manager", "ae_manager", "revops", "marketing_ops", "integration", "system",
+               "vp_sales", "vp_marketing"]
+Note = Annotated[str, StringConstraints(max_length=2000)] | None
+Code = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Actor(_Command):
+    """Who acts; the API fills it from the authenticated principal, never from the body."""
+
+    id: str
+    role: Role
+    team: str | None = None
+
+
+class Accept(_Command):
+    actor: Actor
+    briefing_read: bool = False  # AE acceptance requires it (§8)
+    note: Note = None
+
+
+class Reject(_Command):
+    actor: Actor
+    reason_code: Code
+    note: Note = None
+
+
+class Touch(_Command):
+    actor: Actor
+    channel: Literal["phone", "email", "linkedin"]
+    outcome: Literal["no_answer", "voicemail", "connected", "replied", "meeting_booked", "bounced", "sent"]
+    note: Note = None
+
+
+class Briefing(_Command):
+    confirmed_pain: str | None = None
+    timeline: str | None = None
+    stakeholders: list[str] = []
+    meeting_context: str | None = None
+
+
+class Meddpic(_Command):
+    metrics: bool = False
+    economic_buyer: bool = False
+    decision_criteria: bool = False
+    decision_process: bool = False
+    paper_process: bool = False
+    implicate_pain: bool = False
+    champion: bool = False
+
+
+class Handoff(_Command):
+    actor: Actor
+    meddpic: Meddpic = Meddpic()
+    meeting_at: AwareDatetime | None = None
+    meeting_link: Annotated[str, StringConstraints(max_length=500)] | None = None
+    pain_statement: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    timeline_months: Annotated[int, Field(ge=0, le=120)] | None = None
+    briefing: Briefing = Briefing()
+    ae_id: str | None = None
+    strategic: bool = False
+
+
+class Recycle(_Command):
+    actor: Actor
+    reason_code: Code
+    note: Note = None
+
+
+class Disqualify(_Command):
+    actor: Actor
+    reason_code: Code
+    note: Note = None
+
+
+class OpportunityUpdate(_Command):
+    actor: Actor
+    stage: Literal["os1", "os2", "os3", "os4", "os5"] | None = None
+    next_step: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
+    activity: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
+    meeting_held_at: AwareDatetime | None = None
+    close_date: date | None = None
+    acv: Annotated[float, Field(ge=0)] | None = None
+    outcome: Literal["won", "lost"] | None = None
+    note: Note = None
+
+
+class Result(BaseModel):
+    """What every disposition answers: the stage after it and the transition it made."""
+
+    lead_id: str
+    stage: str
+    event: str
+    at: datetime
