@@ -9,14 +9,15 @@ from psycopg_pool import AsyncConnectionPool
 from temporalio.client import Client
 
 from api import problems
+from api.auth import TokenStore
 from api.policy_registry import PolicyRegistry
-from api.routers import health, leads
+from api.routers import health, leads, reps
 from handoff.settings import Settings
 from handoff.temporal import connect
 
 
 def create_app(settings: Settings, *, temporal: Client | None = None,
-               policies: PolicyRegistry | None = None) -> FastAPI:
+               policies: PolicyRegistry | None = None, tokens: TokenStore | None = None) -> FastAPI:
     """Build the app. The Temporal client and the pool are created in the lifespan (not as
     module globals) unless a caller that already owns them passes them in."""
 
@@ -24,6 +25,7 @@ def create_app(settings: Settings, *, temporal: Client | None = None,
     async def lifespan(app: FastAPI):
         app.state.settings = settings
         app.state.policies = policies or PolicyRegistry.from_bundled()
+        app.state.tokens = tokens or TokenStore.load(settings.api_tokens_file)
         app.state.temporal = temporal or await connect(settings.temporal_address, settings.temporal_namespace)
         app.state.pool = None
         if settings.database_url:
@@ -44,4 +46,5 @@ def create_app(settings: Settings, *, temporal: Client | None = None,
     problems.install(app)
     app.include_router(health.router)
     app.include_router(leads.router)
+    app.include_router(reps.router)
     return app

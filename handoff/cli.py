@@ -14,6 +14,8 @@ app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Handoff: the marketing-to-sales lead SLA, enforced by durable workflows.")
 policy_app = typer.Typer(no_args_is_help=True, help="Validate and render policy files.")
 app.add_typer(policy_app, name="policy")
+token_app = typer.Typer(no_args_is_help=True, help="API tokens (stored hashed in HANDOFF_API_TOKENS_FILE).")
+app.add_typer(token_app, name="token")
 
 
 @app.command()
@@ -82,6 +84,28 @@ def policy_render(file: Path,
     from sla_policies.document import render_policy
 
     typer.echo(render_policy(_load(file), fmt=format.value))
+
+
+class TokenRole(str, Enum):
+    sdr = "sdr"
+    ae = "ae"
+    sdr_manager = "sdr_manager"
+    ae_manager = "ae_manager"
+    revops = "revops"
+    integration = "integration"
+
+
+@token_app.command("create")
+def token_create(principal_id: Annotated[str, typer.Option("--id", help="principal id, e.g. a rep id")],
+                 role: Annotated[TokenRole, typer.Option()],
+                 team: Annotated[str | None, typer.Option(help="a manager's team id")] = None) -> None:
+    """Create a token; it is printed once and stored only as a hash."""
+    from api.auth import Principal, create_token
+    from handoff.settings import get_settings
+
+    settings = get_settings()
+    path = settings.api_tokens_file or settings.state_dir / "tokens.json"
+    typer.echo(create_token(path, Principal(id=principal_id, role=role.value, team=team)))
 
 
 if __name__ == "__main__":  # pragma: no cover

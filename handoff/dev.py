@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from activities.migrations import apply_migrations
+from api.auth import Principal, create_token
 from handoff import devstack
 from handoff.runner import serve
 from handoff.settings import Settings, get_settings
@@ -18,6 +19,12 @@ async def run_dev(*, demo: bool = False, settings: Settings | None = None) -> No
     state_dir = settings.state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
 
+    if settings.api_tokens_file is None:
+        settings = settings.model_copy(update={"api_tokens_file": state_dir / "tokens.json"})
+    first_token = None
+    if not settings.api_tokens_file.exists():
+        # A newcomer is never locked out of their own machine.
+        first_token = create_token(settings.api_tokens_file, Principal(id="revops", role="revops"))
     temporal_server = None
     if settings.temporal_address is None:
         temporal_server = devstack.TemporalDevServer(
@@ -47,7 +54,13 @@ async def run_dev(*, demo: bool = False, settings: Settings | None = None) -> No
                   else "(your Temporal server's UI)")
             print(f"\nHandoff is running.\n  API        {api}\n  API docs   {api}/docs\n"
                   f"  Temporal   {settings.temporal_address} (UI {ui})\n"
-                  f"  State      {state_dir}\nCtrl-C stops everything.\n", flush=True)
+                  f"  State      {state_dir}\n", flush=True)
+            if first_token:
+                print(f"  RevOps API token (shown once, stored hashed in {settings.api_tokens_file}):\n"
+                      f"    {first_token}\n", flush=True)
+            else:
+                print("  Tokens: `handoff token create --id <id> --role <role>` makes another.\n", flush=True)
+            print("Ctrl-C stops everything.\n", flush=True)
 
         await serve(settings, client, on_ready=ready)
     finally:

@@ -14,6 +14,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from api.auth import Principal, TokenRecord, TokenStore, hash_token
 from handoff.devstack import ensure_search_attributes
 from handoff.settings import Settings
 from handoff.temporal import temporal_cli_path, test_server_path
@@ -64,13 +65,32 @@ async def worker(client: Client, database_url: str, task_queue: str = "handoff")
         await pool.close()
 
 
+# One token per test principal: "<id>-token" authenticates as that principal.
+PRINCIPALS = [
+    Principal(id="crm", role="integration"),
+    Principal(id="ops", role="revops"),
+    Principal(id="sdr-1", role="sdr"), Principal(id="sdr-2", role="sdr"),
+    Principal(id="ae-1", role="ae"), Principal(id="ae-2", role="ae"),
+    Principal(id="sdrm-1", role="sdr_manager"), Principal(id="aem-1", role="ae_manager"),
+]
+
+
+def auth(principal_id: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {principal_id}-token"}
+
+
+def make_test_tokens() -> TokenStore:
+    return TokenStore([TokenRecord(sha256=hash_token(f"{p.id}-token"), principal=p) for p in PRINCIPALS])
+
+
 @asynccontextmanager
 async def api_server(client: Client, database_url: str, task_queue: str = "handoff"):
-    """The FastAPI app served by uvicorn on a free loopback port; yields an httpx client."""
+    """The FastAPI app served by uvicorn on a free loopback port; yields an httpx client
+    that authenticates as the integration principal unless told otherwise."""
     port = free_port()
     settings = Settings(TEMPORAL_ADDRESS="unused", DATABASE_URL=database_url,
                         TEMPORAL_TASK_QUEUE=task_queue, HANDOFF_API_PORT=port)
-    app = create_app(settings, temporal=client)
+    app = create_app(settings, temporal=client, tokens=make_test_tokens())
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
     try:
@@ -78,7 +98,8 @@ async def api_server(client: Client, database_url: str, task_queue: str = "hando
             if server.started:
                 break
             await asyncio.sleep(0.05)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30,
+                                     headers=auth("crm")) as http:
             yield http
     finally:
         server.should_exit = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.lifecycle import seed_roster
 from tests.stack import api_server, dev_server, poll, worker
 
 pytestmark = pytest.mark.asyncio
@@ -24,6 +25,7 @@ DEMO_REQUEST = {
 
 @pytest.fixture(scope="module")
 async def http(postgres_url):
+    seed_roster(postgres_url)
     async with dev_server() as env, worker(env.client, postgres_url), \
             api_server(env.client, postgres_url) as client:
         client.temporal = env.client
@@ -42,7 +44,7 @@ async def test_demo_request_reaches_mql_over_http(http, postgres_url):
     async def fetch():
         return (await http.get("/v1/leads/sk-1")).json()
 
-    state = await poll(fetch, lambda s: s["stage"] == "mql")
+    state = await poll(fetch, lambda s: s["stage"] == "mql" and s["owner"] is not None)
     assert state["tier"] == 1
     assert state["score"] >= 60
     assert [t["to"] for t in state["transitions"]][:2] == ["inquiry", "mql"]
@@ -61,6 +63,7 @@ async def test_demo_request_reaches_mql_over_http(http, postgres_url):
             return await cur.fetchone()
 
     assert (await poll(row, lambda r: r is not None and r[0] == "mql"))[1] == state["policy_version"]
+    assert state["owner"] in ("sdr-1", "sdr-2")
 
 
 async def test_search_attributes_let_managers_list_leads(http):

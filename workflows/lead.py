@@ -66,9 +66,10 @@ REP_ROLES = frozenset({"sdr", "ae"})
 MANAGER_ROLES = frozenset({"sdr_manager", "ae_manager"})
 
 
-def _refuse(reason: str, status: int = 409) -> ApplicationError:
+def _refuse(reason: str, status: int = 409, *, field: str | None = None) -> ApplicationError:
+    """A refusal the API turns into 403/409/422; `field` names the body field at fault."""
     kind = {403: "forbidden", 409: "conflict", 422: "invalid"}[status]
-    return ApplicationError(reason, type=kind, non_retryable=True)
+    return ApplicationError(reason, *([field] if field else []), type=kind, non_retryable=True)
 
 
 @workflow.defn(name="LeadWorkflow")
@@ -129,7 +130,7 @@ class LeadWorkflow:
         if found is None:
             codes = ", ".join(c.code for c in allowed)
             raise _refuse(f"reason_code {code!r} is not a {what} code of policy "
-                          f"{self._policy.version} (allowed: {codes})", 422)
+                          f"{self._policy.version} (allowed: {codes})", 422, field="reason_code")
         return found
 
     def _result(self, event: str) -> Result:
@@ -149,7 +150,8 @@ class LeadWorkflow:
     def _validate_accept(self, cmd: Accept) -> None:
         self._authorize("accept", cmd.actor)
         if self._state.stage == "sql" and self._policy.sql_gate.ae_requires_briefing_read and not cmd.briefing_read:
-            raise _refuse("briefing_read: the AE must confirm the briefing document was read (§8)", 422)
+            raise _refuse("briefing_read: the AE must confirm the briefing document was read (§8)", 422,
+                          field="briefing_read")
 
     # ---------------------------------------------------------------- reject
     @workflow.update
@@ -234,7 +236,7 @@ class LeadWorkflow:
     def _validate_opportunity(self, cmd: OpportunityUpdate) -> None:
         self._authorize("close" if cmd.outcome else "opportunity_update", cmd.actor)
         if cmd.next_step is not None and cmd.next_step.strip().lower() in ("follow up", "follow-up", "followup"):
-            raise _refuse("next_step: 'follow up' is not a specific next step (§9)", 422)
+            raise _refuse("next_step: 'follow up' is not a specific next step (§9)", 422, field="next_step")
         if not any(v is not None for v in (cmd.stage, cmd.next_step, cmd.activity, cmd.meeting_held_at,
                                            cmd.close_date, cmd.acv, cmd.outcome)):
             raise _refuse("nothing to update: give stage, next_step, activity, meeting_held_at, close_date, acv "

@@ -1,25 +1,43 @@
-"""Lead ingest and state. Temporal answers for a single lead (a query on its workflow)."""
+"""Lead ingest, state, dispositions and history. Temporal answers for a single lead: a
+query for state, an Update (validated in the workflow) for each disposition."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from temporalio.client import WorkflowHandle
-from temporalio.common import TypedSearchAttributes, SearchAttributePair
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.auth import Principal, PrincipalDep, require
 from api.deps import PoliciesDep, SettingsDep, TemporalDep
-from api.problems import ProblemError
-from sla_policies.lead import LeadIntake
+from api.history import TimelineEntry, timeline
+from api.problems import FieldError, ProblemError
+from api.schemas import (
+    AcceptBody,
+    DispositionBody,
+    EventsBody,
+    HandoffBody,
+    OpportunityBody,
+    TouchBody,
+)
+from sla_policies.lead import ContactPatch, LeadIntake
 from workflows import search_attributes as sa
+from workflows.commands import Accept, Disqualify, Handoff, OpportunityUpdate, Recycle, Reject, Result, Touch
 from workflows.lead import LeadWorkflow
 from workflows.state import LeadState, LeadWorkflowInput
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 
+_STATUS = {"forbidden": 403, "conflict": 409, "invalid": 422}
+
 
 def workflow_id(lead_id: str) -> str:
     return f"lead-{lead_id}"
+
+
+def _not_found(lead_id: str) -> ProblemError:
+    return ProblemError(404, "Not found", f"no lead with id {lead_id!r}")
 
 
 async def _state(handle: WorkflowHandle, lead_id: str) -> LeadState:
@@ -27,14 +45,42 @@ async def _state(handle: WorkflowHandle, lead_id: str) -> LeadState:
         return await handle.query(LeadWorkflow.state)
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
-            raise ProblemError(404, "Not found", f"no lead with id {lead_id!r}") from None
+            raise _not_found(lead_id) from None
+        raise
+
+
+def _may_read(principal: Principal, state: LeadState) -> None:
+    if principal.kind == "rep" and principal.id not in (state.owner, state.sdr):
+        raise ProblemError(403, "Forbidden", f"lead {state.lead_id} is not yours")
+    if principal.kind == "manager" and state.owner_manager not in (principal.id, principal.team):
+        raise ProblemError(403, "Forbidden", f"lead {state.lead_id} is not on your team")
+
+
+async def _update(temporal, lead_id: str, update, arg) -> Result:
+    handle = temporal.get_workflow_handle(workflow_id(lead_id))
+    try:
+        return await handle.execute_update(update, arg)
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        if isinstance(cause, ApplicationError) and cause.type in _STATUS:
+            status = _STATUS[cause.type]
+            errors = [FieldError(path=str(cause.details[0]), message=cause.message)] if cause.details else None
+            raise ProblemError(status, {403: "Forbidden", 409: "Conflict", 422: "Invalid disposition"}[status],
+                               cause.message, errors=errors) from None
+        raise
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise _not_found(lead_id) from None
+        if exc.status == RPCStatusCode.FAILED_PRECONDITION:
+            raise ProblemError(409, "Conflict", f"lead {lead_id} is closed: {exc.message}") from None
         raise
 
 
 @router.post("", status_code=201, response_model=LeadState, responses={200: {"model": LeadState}})
-async def ingest_lead(intake: LeadIntake, response: Response, temporal: TemporalDep,
+async def ingest_lead(intake: LeadIntake, response: Response, principal: PrincipalDep, temporal: TemporalDep,
                       settings: SettingsDep, policies: PoliciesDep) -> LeadState:
     """Ingest an inquiry (T01). Idempotent on `lead_id`: 201 when new, 200 when it exists."""
+    require(principal, "integration", "revops")
     policy = policies.active()
     try:
         handle = await temporal.start_workflow(
@@ -55,6 +101,82 @@ async def ingest_lead(intake: LeadIntake, response: Response, temporal: Temporal
 
 
 @router.get("/{lead_id}", response_model=LeadState)
-async def get_lead(lead_id: str, temporal: TemporalDep) -> LeadState:
-    """The lead's current state, straight from its workflow."""
-    return await _state(temporal.get_workflow_handle(workflow_id(lead_id)), lead_id)
+async def get_lead(lead_id: str, principal: PrincipalDep, temporal: TemporalDep) -> LeadState:
+    """The lead's current state, straight from its workflow: stage, score, tier, owner,
+    policy version, SLA clocks, next touch, suppression."""
+    state = await _state(temporal.get_workflow_handle(workflow_id(lead_id)), lead_id)
+    _may_read(principal, state)
+    return state
+
+
+@router.post("/{lead_id}/events", status_code=202)
+async def add_events(lead_id: str, body: EventsBody, principal: PrincipalDep, temporal: TemporalDep,
+                     settings: SettingsDep, policies: PoliciesDep) -> dict[str, str]:
+    """Engagement events (a Signal); a lead not seen yet is started with them (signal-with-start)."""
+    require(principal, "integration", "revops")
+    policy = policies.active()
+    await temporal.start_workflow(
+        LeadWorkflow.run,
+        LeadWorkflowInput(intake=LeadIntake(lead_id=lead_id, lead_type="import"), policy=policy),
+        id=workflow_id(lead_id), task_queue=settings.task_queue,
+        start_signal="engagement", start_signal_args=[body.events],
+    )
+    return {"lead_id": lead_id, "status": "accepted"}
+
+
+@router.patch("/{lead_id}", response_model=Result)
+async def patch_lead(lead_id: str, body: ContactPatch, principal: PrincipalDep, temporal: TemporalDep) -> Result:
+    """Correct or enrich contact/account data; unblocks the data-cleanup hold (T08)."""
+    require(principal, "integration", "revops")
+    return await _update(temporal, lead_id, LeadWorkflow.patch, body)
+
+
+@router.post("/{lead_id}/accept", response_model=Result)
+async def accept(lead_id: str, body: AcceptBody, principal: PrincipalDep, temporal: TemporalDep) -> Result:
+    """Accept at the current handoff: SDR accepts an MQL (SAL); AE accepts an SQL (opportunity)."""
+    return await _update(temporal, lead_id, LeadWorkflow.accept, Accept(actor=principal.actor(), **body.model_dump()))
+
+
+@router.post("/{lead_id}/reject", response_model=Result)
+async def reject(lead_id: str, body: DispositionBody, principal: PrincipalDep, temporal: TemporalDep) -> Result:
+    """Reject with a code of the policy's set for this handoff; the lead follows the code's path."""
+    return await _update(temporal, lead_id, LeadWorkflow.reject, Reject(actor=principal.actor(), **body.model_dump()))
+
+
+@router.post("/{lead_id}/touches", response_model=Result)
+async def touch(lead_id: str, body: TouchBody, principal: PrincipalDep, temporal: TemporalDep) -> Result:
+    """Log an outreach attempt; the server's clock is the timestamp of record."""
+    return await _update(temporal, lead_id, LeadWorkflow.touch, Touch(actor=principal.actor(), **body.model_dump()))
+
+
+@router.post("/{lead_id}/handoff", response_model=Result)
+async def handoff(lead_id: str, body: HandoffBody, principal: PrincipalDep, temporal: TemporalDep) -> Result:
+    """SAL to SQL; refused with the missing items listed when the gate is not met."""
+    return await _update(temporal, lead_id, LeadWorkflow.handoff, Handoff(actor=principal.actor(), **body.model_dump()))
+
+
+@router.post("/{lead_id}/recycle", response_model=Result)
+async def recycle(lead_id: str, body: DispositionBody, principal: PrincipalDep, temporal: TemporalDep) -> Result:
+    return await _update(temporal, lead_id, LeadWorkflow.recycle, Recycle(actor=principal.actor(), **body.model_dump()))
+
+
+@router.post("/{lead_id}/disqualify", response_model=Result)
+async def disqualify(lead_id: str, body: DispositionBody, principal: PrincipalDep, temporal: TemporalDep) -> Result:
+    return await _update(temporal, lead_id, LeadWorkflow.disqualify,
+                         Disqualify(actor=principal.actor(), **body.model_dump()))
+
+
+@router.post("/{lead_id}/opportunity", response_model=Result)
+async def opportunity(lead_id: str, body: OpportunityBody, principal: PrincipalDep, temporal: TemporalDep) -> Result:
+    """Stage, next step, activity, meeting held, close date, ACV, or close won/lost."""
+    return await _update(temporal, lead_id, LeadWorkflow.opportunity,
+                         OpportunityUpdate(actor=principal.actor(), **body.model_dump()))
+
+
+@router.get("/{lead_id}/history", response_model=list[TimelineEntry])
+async def history(lead_id: str, principal: PrincipalDep, temporal: TemporalDep) -> list[TimelineEntry]:
+    """The lead's timeline, built from its workflow event history (all runs)."""
+    handle = temporal.get_workflow_handle(workflow_id(lead_id))
+    state = await _state(handle, lead_id)
+    _may_read(principal, state)
+    return await timeline(temporal, workflow_id(lead_id), state)

@@ -1,0 +1,96 @@
+"""A manager-readable timeline built from the lead's workflow event history (every run),
+merged with the SLA clocks the workflow keeps in its state."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from pydantic import BaseModel
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+
+from workflows.state import LeadState
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    kind: str  # ingested, disposition, refused, engagement, notification, stage, clock, run
+    summary: str
+    actor: str | None = None
+    reason_code: str | None = None
+
+
+async def _run_entries(client: Client, workflow_id: str, run_id: str | None) -> tuple[list[TimelineEntry], str | None]:
+    handle = client.get_workflow_handle(workflow_id, run_id=run_id)
+    entries: list[TimelineEntry] = []
+    previous_run: str | None = None
+    updates: dict[str, tuple[str, dict]] = {}
+    async for event in handle.fetch_history_events():
+        at = event.event_time.ToDatetime().replace(tzinfo=timezone.utc)
+        kind = event.event_type
+        if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+            attrs = event.workflow_execution_started_event_attributes
+            previous_run = attrs.continued_execution_run_id or None
+            entries.append(TimelineEntry(at=at, kind="run", summary="continued as new (long wait, short history)"
+                                         if previous_run else "lead ingested; workflow started"))
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            attrs = event.workflow_execution_update_accepted_event_attributes
+            request = attrs.accepted_request
+            args = [client.data_converter.payload_converter.from_payload(p) for p in request.input.args.payloads]
+            arg = args[0] if args and isinstance(args[0], dict) else {}
+            updates[attrs.protocol_instance_id] = (request.input.name, arg)
+            actor = (arg.get("actor") or {}).get("id")
+            entries.append(TimelineEntry(at=at, kind="disposition", summary=f"{request.input.name}"
+                                         + (f" ({arg['channel']}, {arg['outcome']})" if "channel" in arg else "")
+                                         + (f" note: {arg['note']}" if arg.get("note") else ""),
+                                         actor=actor, reason_code=arg.get("reason_code")))
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+            attrs = event.workflow_execution_signaled_event_attributes
+            args = [client.data_converter.payload_converter.from_payload(p) for p in attrs.input.payloads]
+            events = args[0] if args and isinstance(args[0], list) else []
+            types = ", ".join(e.get("type", "?") for e in events if isinstance(e, dict))
+            entries.append(TimelineEntry(at=at, kind="engagement", summary=f"engagement: {types}"))
+        elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            attrs = event.activity_task_scheduled_event_attributes
+            if attrs.activity_type.name == "notify":
+                n = client.data_converter.payload_converter.from_payload(attrs.input.payloads[0])
+                who = n.get("recipient_role", "?") + (f" {n['recipient']}" if n.get("recipient") else "")
+                item = f" {n['item']}" if n.get("item") else ""
+                entries.append(TimelineEntry(at=at, kind="notification", summary=f"{n.get('kind')}{item} → {who}"))
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+            pass
+    return entries, previous_run
+
+
+async def timeline(client: Client, workflow_id: str, state: LeadState) -> list[TimelineEntry]:
+    entries: list[TimelineEntry] = []
+    run_id: str | None = None
+    seen: set[str | None] = set()
+    while run_id not in seen:
+        seen.add(run_id)
+        run_entries, previous = await _run_entries(client, workflow_id, run_id)
+        entries.extend(run_entries)
+        if previous is None:
+            break
+        run_id = previous
+    for t in state.transitions:
+        if t.from_stage != t.to_stage or t.event.startswith("T11"):
+            entries.append(TimelineEntry(at=t.at, kind="stage", actor=t.actor, reason_code=t.reason_code,
+                                         summary=f"{t.from_stage or '—'} → {t.to_stage} ({t.event})"
+                                         + (f": {t.note}" if t.note else "")))
+    for c in state.clocks:
+        due = f", due {c.due_at:%Y-%m-%d %H:%M}Z" if c.due_at else ""
+        breach = f", breach {c.breach_at:%Y-%m-%d %H:%M}Z" if c.breach_at else ""
+        entries.append(TimelineEntry(at=c.started_at, kind="clock", summary=f"{c.item} started{due}{breach}"))
+        if c.met_at:
+            late = " (target missed)" if c.target_missed else ""
+            entries.append(TimelineEntry(at=c.met_at, kind="clock", summary=f"{c.item} met{late}"))
+        if c.breached_at:
+            entries.append(TimelineEntry(at=c.breached_at, kind="clock", summary=f"{c.item} BREACHED"))
+        for e in c.escalated_to:
+            who = e.role + (f" {e.rep_id}" if e.rep_id else "") + (" + reassigned" if e.reassigned else "")
+            entries.append(TimelineEntry(at=e.at, kind="clock", summary=f"{c.item} escalated to {who}"))
+        if c.voided_at:
+            entries.append(TimelineEntry(at=c.voided_at, kind="clock", summary=f"{c.item} voided: {c.note}"))
+    entries.sort(key=lambda e: e.at)
+    return entries

@@ -1,0 +1,31 @@
+"""HTTP bodies of the disposition endpoints: the command minus the actor, which comes
+from the authenticated principal and never from the body."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sla_policies.lead import EngagementEvent
+from workflows.commands import Accept, Handoff, OpportunityUpdate, Reject, Touch
+
+
+def _without_actor(command: type[BaseModel], name: str) -> type[BaseModel]:
+    fields = {k: (v.annotation, v) for k, v in command.model_fields.items() if k != "actor"}
+    from pydantic import create_model
+
+    return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
+
+
+AcceptBody = _without_actor(Accept, "AcceptBody")
+DispositionBody = _without_actor(Reject, "DispositionBody")
+TouchBody = _without_actor(Touch, "TouchBody")
+HandoffBody = _without_actor(Handoff, "HandoffBody")
+OpportunityBody = _without_actor(OpportunityUpdate, "OpportunityBody")
+
+
+class EventsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    events: Annotated[list[EngagementEvent], Field(min_length=1, max_length=500)]

@@ -1,0 +1,115 @@
+"""Dispositions over HTTP against the real Temporal dev server behave as in the workflow
+tests, refusals carry the right status and reason, and the history shows it all."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.lifecycle import demo_request, seed_roster
+from tests.stack import api_server, auth, dev_server, poll, worker
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture(scope="module")
+async def http(postgres_url):
+    seed_roster(postgres_url)
+    async with dev_server() as env, worker(env.client, postgres_url), \
+            api_server(env.client, postgres_url) as client:
+        yield client
+
+
+async def ingest(http, **overrides) -> dict:
+    intake = demo_request(**overrides)
+    created = await http.post("/v1/leads", json=intake.model_dump(mode="json", exclude_none=True))
+    assert created.status_code == 201, created.text
+
+    async def fetch():
+        return (await http.get(f"/v1/leads/{intake.lead_id}")).json()
+
+    return await poll(fetch, lambda s: s["owner"] is not None)
+
+
+async def test_sdr_to_opportunity_over_http_with_history(http):
+    state = await ingest(http)
+    lead, sdr = state["lead_id"], state["owner"]
+    other = "sdr-2" if sdr == "sdr-1" else "sdr-1"
+
+    # Someone else's lead: 403 with the reason; nothing changes.
+    refused = await http.post(f"/v1/leads/{lead}/accept", json={}, headers=auth(other))
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert f"owned by {sdr}" in refused.json()["detail"]
+
+    # Wrong stage: 409. Unknown code: 422 naming the field.
+    assert (await http.post(f"/v1/leads/{lead}/handoff", json={}, headers=auth(sdr))).status_code == 409
+    bad_code = await http.post(f"/v1/leads/{lead}/reject", json={"reason_code": "R9"}, headers=auth(sdr))
+    assert bad_code.status_code == 422 and bad_code.json()["errors"][0]["path"] == "reason_code"
+    # A body field that does not exist: 422 naming it.
+    unknown = await http.post(f"/v1/leads/{lead}/touches", json={"channel": "fax", "outcome": "sent"},
+                              headers=auth(sdr))
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["path"] == "channel"
+
+    touched = await http.post(f"/v1/leads/{lead}/touches", json={"channel": "phone", "outcome": "connected"},
+                              headers=auth(sdr))
+    assert touched.status_code == 200, touched.text
+    accepted = await http.post(f"/v1/leads/{lead}/accept", json={}, headers=auth(sdr))
+    assert accepted.json()["stage"] == "sal"
+
+    # The gate lists every missing item.
+    gate = await http.post(f"/v1/leads/{lead}/handoff", json={"pain_statement": "slow routing"}, headers=auth(sdr))
+    assert gate.status_code == 422
+    for item in ("meeting_booked", "timeline", "meeting_link", "meddpic.metrics", "meddpic.implicate_pain"):
+        assert item in gate.json()["detail"]
+
+    handoff = {
+        "meddpic": {"metrics": True, "decision_process": True, "implicate_pain": True},
+        "meeting_at": "2030-01-08T15:00:00Z", "meeting_link": "https://meet.example/x",
+        "pain_statement": "slow routing", "timeline_months": 4,
+        "briefing": {"confirmed_pain": "yes", "timeline": "Q2", "stakeholders": ["CFO"], "meeting_context": "demo"},
+    }
+    sql = await http.post(f"/v1/leads/{lead}/handoff", json=handoff, headers=auth(sdr))
+    assert sql.json()["stage"] == "sql", sql.text
+    state = (await http.get(f"/v1/leads/{lead}")).json()
+    ae = state["owner"]
+    assert state["owner_role"] == "ae" and state["handoff_flags"] == ["economic_buyer", "decision_criteria"]
+
+    # The SDR may still read the lead it handed over; an AE-REJ code from the SDR is refused.
+    assert (await http.get(f"/v1/leads/{lead}", headers=auth(sdr))).status_code == 200
+    opp = await http.post(f"/v1/leads/{lead}/accept", json={"briefing_read": True}, headers=auth(ae))
+    assert opp.json()["stage"] == "opportunity"
+    vague = await http.post(f"/v1/leads/{lead}/opportunity", json={"next_step": "follow up"}, headers=auth(ae))
+    assert vague.status_code == 422
+
+    timeline = (await http.get(f"/v1/leads/{lead}/history")).json()
+    summaries = [e["summary"] for e in timeline]
+    assert any(s.startswith("mql → sal") for s in summaries)
+    assert any(s.startswith("sal → sql") for s in summaries)
+    assert any(s.startswith("sql → opportunity") for s in summaries)
+    dispositions = [(e["summary"].split(" ")[0], e["actor"]) for e in timeline if e["kind"] == "disposition"]
+    assert dispositions == [("touch", sdr), ("accept", sdr), ("handoff", sdr), ("accept", ae)]
+    assert any(e["kind"] == "notification" and e["summary"].startswith("routed") for e in timeline)
+    assert any(e["summary"].startswith("sdr_response.tier1 met") for e in timeline)
+
+
+async def test_rejection_with_a_code_follows_its_path(http):
+    state = await ingest(http)
+    lead, sdr = state["lead_id"], state["owner"]
+    rejected = await http.post(f"/v1/leads/{lead}/reject", json={"reason_code": "REJ-07", "note": "EMEA"},
+                               headers=auth(sdr))
+    assert rejected.json()["stage"] == "territory_hold"
+    state = (await http.get(f"/v1/leads/{lead}")).json()
+    assert state["transitions"][-1]["reason_code"] == "REJ-07"
+    assert all(c["status"] in ("met", "voided") for c in state["clocks"])
+
+
+async def test_unauthenticated_and_wrong_role_requests_are_refused(http):
+    assert (await http.get("/v1/leads/x", headers={"Authorization": ""})).status_code == 401
+    assert (await http.get("/v1/leads/x", headers={"Authorization": "Bearer nope"})).status_code == 401
+    denied = await http.post("/v1/leads", json=demo_request().model_dump(mode="json"), headers=auth("sdr-1"))
+    assert denied.status_code == 403
+
+
+async def test_unknown_lead_disposition_is_404(http):
+    response = await http.post("/v1/leads/ghost/accept", json={}, headers=auth("sdr-1"))
+    assert response.status_code == 404
