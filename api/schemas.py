@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from sla_policies.lead import EngagementEvent
-from workflows.commands import Accept, Handoff, OpportunityUpdate, Reject, Touch
+from workflows.commands import Accept, Handoff, OpportunityUpdate, Reject, Review, Touch
 
 
 def _without_actor(command: type[BaseModel], name: str) -> type[BaseModel]:
@@ -23,6 +23,7 @@ DispositionBody = _without_actor(Reject, "DispositionBody")
 TouchBody = _without_actor(Touch, "TouchBody")
 HandoffBody = _without_actor(Handoff, "HandoffBody")
 OpportunityBody = _without_actor(OpportunityUpdate, "OpportunityBody")
+ReviewBody = _without_actor(Review, "ReviewBody")
 
 
 class EventsBody(BaseModel):

@@ -123,16 +123,20 @@ class ContactPatch(_Strict):
     acv_estimate: Annotated[float, Field(ge=0)] | None = None
 
     def apply(self, intake: LeadIntake) -> LeadIntake:
-        """The intake with the explicitly given fields replaced (unset fields stay)."""
-        update: dict = {}
-        if self.contact is not None:
-            update["contact"] = intake.contact.model_copy(
-                update={k: getattr(self.contact, k) for k in self.contact.model_fields_set}
-            )
-        if self.account is not None:
-            update["account"] = intake.account.model_copy(
-                update={k: getattr(self.account, k) for k in self.account.model_fields_set}
-            )
-        if "acv_estimate" in self.model_fields_set:
+        """The intake with every given (non-null) field replaced; the rest stays.
+
+        A field left at its default (null, false) means "unchanged", not "clear": the
+        patch crosses the workflow boundary as JSON, where "not sent" and "sent as the
+        default" cannot be told apart."""
+        def merged(current: BaseModel, patch: BaseModel | None) -> BaseModel:
+            if patch is None:
+                return current
+            defaults = type(patch).model_fields
+            return current.model_copy(update={k: v for k, v in patch if v != defaults[k].default})
+
+        update: dict = {"contact": merged(intake.contact, self.contact),
+                        "account": merged(intake.account, self.account)}
+        if self.acv_estimate is not None:
             update["acv_estimate"] = self.acv_estimate
         return intake.model_copy(update=update)
+

@@ -20,7 +20,8 @@ from tests.lifecycle import (
     state_when,
 )
 from tests.stack import time_skipping_server, worker
-from workflows.commands import Accept, Actor, Handoff, Meddpic, Briefing, OpportunityUpdate, Reject, Touch
+from sla_policies.lead import Contact, ContactPatch, EngagementEvent
+from workflows.commands import Accept, Actor, Briefing, Handoff, Meddpic, OpportunityUpdate, Reject, Review, Touch
 from workflows.lead import LeadWorkflow
 
 pytestmark = pytest.mark.asyncio
@@ -189,3 +190,93 @@ async def test_full_life_to_closed_won_and_ae_rej03_returns_to_sdr(env):
     assert [t.to_stage for t in final.transitions if t.from_stage != t.to_stage] == [
         "inquiry", "mql", "sal", "sql", "sal", "sql", "opportunity", "closed_won"]
     assert not [c for c in final.clocks if c.open]
+
+
+async def test_cadence_exhausted_recycles_for_90_days_and_a_new_demo_request_requalifies(env):
+    monday_9 = next_weekday_at(await env.get_current_time(), 0, 9, 0)
+    await advance_to(env, monday_9)
+    handle = await start(env, demo_request())
+    state = await state_when(handle, lambda s: s.owner is not None)
+    sdr = Actor(id=state.owner, role="sdr")
+    await handle.execute_update(LeadWorkflow.touch, Touch(actor=sdr, channel="phone", outcome="no_answer"))
+    await handle.execute_update(LeadWorkflow.accept, Accept(actor=sdr))
+    state = await handle.query(LeadWorkflow.state)
+    ends = state.cadence_ends_at
+    assert ends == (monday_9 + timedelta(days=8)).replace(hour=18)  # end of business day 7 (Tuesday)
+
+    # Nobody works it: at the end of bd 7 the cadence is exhausted (T15) -> recycled, 90 days,
+    # and the wait starts in a fresh run (continue-as-new).
+    await advance_to(env, ends + timedelta(minutes=1))
+    state = await state_when(handle, lambda s: s.stage == "recycled")
+    recycle = state.transitions[-1]
+    assert (recycle.event, recycle.reason_code, recycle.at) == ("T15 cadence_exhausted", "SAL-CADENCE-EXHAUSTED", ends)
+    assert state.suppressed_until == ends + timedelta(days=90)
+    assert state.owner is None and not [c for c in state.clocks if c.open]
+    latest = env.client.get_workflow_handle(handle.id)
+    await state_when(latest, lambda s: s.counts.get("runs", 1) == 2)
+
+    # Ordinary engagement during suppression is recorded but does not re-qualify.
+    await advance_to(env, ends + timedelta(days=10))
+    await latest.signal(LeadWorkflow.engagement, [EngagementEvent(type="webinar_attended",
+                                                                  occurred_at=await env.get_current_time())])
+    state = await state_when(latest, lambda s: s.counts.get("engagements") == 1)
+    assert state.stage == "recycled"
+
+    # A new demo request (a tier-1 hand-raise, Q14) re-qualifies it at once: T24 -> MQL, routed again.
+    await latest.signal(LeadWorkflow.engagement, [EngagementEvent(type="demo_request",
+                                                                  occurred_at=await env.get_current_time())])
+    state = await state_when(latest, lambda s: s.stage == "mql" and s.owner is not None)
+    events = [t.event for t in state.transitions]
+    assert events[-3:] == ["T24 suppression_over", "T05 mql_threshold_reached", "T11 assigned"]
+    assert state.counts["reactivations"] == 1 and state.tier == 1
+
+
+async def test_missing_phone_holds_the_lead_until_patched(env):
+    intake = demo_request(contact={"first_name": "A", "last_name": "B", "email": "a@acme-analytics.com",
+                                   "title": "VP Sales", "timezone": "America/New_York", "country": "US"})
+    handle = await start(env, intake)
+    state = await state_when(handle, lambda s: s.stage == "data_hold")
+    assert state.hold_reasons == ["missing phone"] and state.owner is None
+    await handle.execute_update(LeadWorkflow.patch, ContactPatch(contact=Contact(phone="+1 555 0199")))
+    state = await state_when(handle, lambda s: s.stage == "mql" and s.owner is not None)
+    assert [t.event for t in state.transitions][-3:] == ["T08 data_fixed", "T05 mql_threshold_reached", "T11 assigned"]
+
+
+async def test_manager_review_is_never_auto_routed_and_a_manager_promotes(env):
+    intake = demo_request("gated_content", account={"company": "Acme", "industry": "retail", "employees": 300,
+                                                    "country": "US"})
+    handle = await start(env, intake)
+    state = await state_when(handle, lambda s: s.stage == "manager_review")
+    assert 40 <= state.score <= 59 and state.owner is None
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(LeadWorkflow.review, Review(actor=SDR1, decision="promote"))
+    assert refused.value.cause.type == "forbidden"
+    await handle.execute_update(LeadWorkflow.review, Review(actor=Actor(id="sdrm-1", role="sdr_manager"),
+                                                            decision="promote"))
+    state = await state_when(handle, lambda s: s.owner is not None)
+    assert (state.stage, state.tier) == ("mql", 3)
+    assert clock(state, "sdr_response.tier3").breach_at is not None
+
+
+async def test_ae_acceptance_breach_escalates_to_ae_manager_then_vp_sales(env):
+    monday_9 = next_weekday_at(await env.get_current_time(), 0, 9, 0)
+    await advance_to(env, monday_9)
+    handle = await start(env, demo_request())
+    state = await state_when(handle, lambda s: s.owner is not None)
+    sdr = Actor(id=state.owner, role="sdr")
+    await handle.execute_update(LeadWorkflow.accept, Accept(actor=sdr))
+    await handle.execute_update(LeadWorkflow.handoff, Handoff(
+        actor=sdr, meddpic=Meddpic(metrics=True, decision_process=True, implicate_pain=True),
+        meeting_at=monday_9 + timedelta(days=3), meeting_link="https://meet.example/q", pain_statement="pain",
+        timeline_months=2, briefing=Briefing(confirmed_pain="y", timeline="t", stakeholders=["x"], meeting_context="c")))
+    state = await handle.query(LeadWorkflow.state)
+    acceptance = clock(state, "ae_acceptance")
+    # 8 business hours from ~09:00 Monday: 17:00 Monday; VP Sales 1 business day later.
+    assert acceptance.breach_at == acceptance.started_at + timedelta(hours=8)
+    await advance_to(env, acceptance.breach_at + timedelta(minutes=1))
+    state = await state_when(handle, lambda s: clock(s, "ae_acceptance").escalated_to)
+    assert [(e.role, e.rep_id) for e in clock(state, "ae_acceptance").escalated_to] == [("ae_manager", "aem-1")]
+    await advance_to(env, acceptance.breach_at + timedelta(days=1, minutes=1))
+    state = await state_when(handle, lambda s: len(clock(s, "ae_acceptance").escalated_to) == 2)
+    vp = clock(state, "ae_acceptance").escalated_to[1]
+    assert (vp.role, vp.at) == ("vp_sales", acceptance.breach_at + timedelta(days=1))

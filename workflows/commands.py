@@ -97,6 +97,14 @@ class OpportunityUpdate(_Command):
     note: Note = None
 
 
+class Review(_Command):
+    """An SDR manager's decision on a manager-review lead (T04)."""
+
+    actor: Actor
+    decision: Literal["promote", "decline"]
+    note: Note = None
+
+
 class Result(BaseModel):
     """What every disposition answers: the stage after it and the transition it made."""
 

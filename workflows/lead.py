@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         Recycle,
         Reject,
         Result,
+        Review,
         Touch,
     )
     from workflows.state import (
@@ -241,6 +242,24 @@ class LeadWorkflow:
                                            cmd.close_date, cmd.acv, cmd.outcome)):
             raise _refuse("nothing to update: give stage, next_step, activity, meeting_held_at, close_date, acv "
                           "or outcome", 422)
+
+    # ---------------------------------------------------------------- manager review (T04)
+    @workflow.update
+    async def review(self, cmd: Review) -> Result:
+        async with self._lock:
+            if cmd.decision == "promote":
+                self._state.tier = self._state.tier or 3  # §4.1: manager-promoted leads are tier 3
+                self._transition("manager_review", "mql", "T04 promoted", actor=cmd.actor.id, note=cmd.note)
+                await self._route()
+            else:
+                # Declined: back to nurture; only fresh engagement can bring it back.
+                self._state.intent_since = workflow.now()
+                self._transition("manager_review", "inquiry", "T04 declined", actor=cmd.actor.id, note=cmd.note)
+            return self._result(f"T04 {cmd.decision}")
+
+    @review.validator
+    def _validate_review(self, cmd: Review) -> None:
+        self._authorize(cmd.decision, cmd.actor, owner_only=False)
 
     # ---------------------------------------------------------------- data corrections (T08)
     @workflow.update
@@ -503,8 +522,10 @@ class LeadWorkflow:
         else:
             raise ApplicationError(f"path {code.path} of {code.code} is not valid from {stage}", non_retryable=True)
 
-    async def _enter_recycled(self, code: ReasonCode, *, actor: str, event: str, note: str | None) -> None:
-        stage, now = self._state.stage, workflow.now()
+    async def _enter_recycled(self, code: ReasonCode, *, actor: str, event: str, note: str | None,
+                              at: datetime | None = None) -> None:
+        """`at`: the instant that decided it (a deadline), when not a person's action now."""
+        stage, now = self._state.stage, at or workflow.now()
         span = code.suppression or self._policy.recycling.minimum_suppression
         self._state.suppressed_until = await self._instant(now, span)
         self._state.check_in_at = await self._instant(now, code.check_in) if code.check_in else None
@@ -513,7 +534,7 @@ class LeadWorkflow:
         self._void_all_open(f"recycled with {code.code}")
         await self._release_owner()
         self._state.counts["recycled_in_run"] = 1
-        self._transition(stage, "recycled", event, actor=actor, reason_code=code.code, note=note)
+        self._transition(stage, "recycled", event, actor=actor, reason_code=code.code, note=note, at=now)
 
     async def _release_owner(self) -> None:
         if self._state.owner is not None:
@@ -735,6 +756,8 @@ class LeadWorkflow:
         now = workflow.now()
         for clock in self._open_clocks(lambda i: i.startswith(prefix)):
             clock.voided_at, clock.status, clock.note = now, "voided", note
+            if clock.breached_at is not None:
+                clock.status = "breached"  # a breach stays on the record
             self._record("clock_voided", clock=clock)
 
     def _void_all_open(self, note: str) -> None:
@@ -825,7 +848,7 @@ class LeadWorkflow:
         ends = self._state.cadence_ends_at
         if self._state.stage == "sal" and ends is not None and now >= ends:
             code = next(c for c in self._policy.reason_codes.sal_disposition if "R8" in c.maps_to)
-            await self._enter_recycled(code, actor="system", event="T15 cadence_exhausted", note=None)
+            await self._enter_recycled(code, actor="system", event="T15 cadence_exhausted", note=None, at=ends)
 
     def _clear_cadence(self) -> None:
         self._state.cadence, self._state.cadence_ends_at = [], None
@@ -852,8 +875,8 @@ class LeadWorkflow:
         self._record(f"notified_{kind}")
 
     def _transition(self, from_stage: str | None, to_stage: str, event: str, *, actor: str = "system",
-                    reason_code: str | None = None, note: str | None = None) -> None:
-        transition = Transition(at=workflow.now(), from_stage=from_stage, to_stage=to_stage, event=event,
+                    reason_code: str | None = None, note: str | None = None, at: datetime | None = None) -> None:
+        transition = Transition(at=at or workflow.now(), from_stage=from_stage, to_stage=to_stage, event=event,
                                 actor=actor, reason_code=reason_code, note=note)
         self._state.stage = to_stage
         self._state.transitions.append(transition)

@@ -19,11 +19,12 @@ from api.schemas import (
     EventsBody,
     HandoffBody,
     OpportunityBody,
+    ReviewBody,
     TouchBody,
 )
 from sla_policies.lead import ContactPatch, LeadIntake
 from workflows import search_attributes as sa
-from workflows.commands import Accept, Disqualify, Handoff, OpportunityUpdate, Recycle, Reject, Result, Touch
+from workflows.commands import Accept, Disqualify, Handoff, OpportunityUpdate, Recycle, Reject, Result, Review, Touch
 from workflows.lead import LeadWorkflow
 from workflows.state import LeadState, LeadWorkflowInput
 
@@ -171,6 +172,12 @@ async def opportunity(lead_id: str, body: OpportunityBody, principal: PrincipalD
     """Stage, next step, activity, meeting held, close date, ACV, or close won/lost."""
     return await _update(temporal, lead_id, LeadWorkflow.opportunity,
                          OpportunityUpdate(actor=principal.actor(), **body.model_dump()))
+
+
+@router.post("/{lead_id}/review", response_model=Result)
+async def review(lead_id: str, body: ReviewBody, principal: PrincipalDep, temporal: TemporalDep) -> Result:
+    """An SDR manager promotes a manager-review lead to MQL or declines it (T04)."""
+    return await _update(temporal, lead_id, LeadWorkflow.review, Review(actor=principal.actor(), **body.model_dump()))
 
 
 @router.get("/{lead_id}/history", response_model=list[TimelineEntry])
