@@ -3,7 +3,15 @@
 The public holidays are materialized into `closed_dates` when the calendar is resolved,
 so every clock computation is a pure function of this value: given the same calendar,
 a later `holidays` release cannot change an answer. (The workflow goes one step further
-and records each computed deadline in its history; see activities/deadlines.py.)
+and records each computed deadline in its history and never recomputes on replay; see
+activities/deadlines.py.)
+
+Only the holidays of the `years` given to `resolve_calendar` are known: the caller must
+cover every local year a computation can reach (the clock cannot tell a missing year
+from a year without holidays).
+
+The sets serialize to JSON as sorted lists, so equal calendars give equal payloads in
+every process (a frozenset's iteration order depends on the hash seed).
 """
 
 from __future__ import annotations
@@ -13,10 +21,12 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, field_serializer, field_validator, model_validator
 
 
 class BusinessCalendar(BaseModel):
+    """Business hours [open, close) in `timezone`, on `weekdays` that are not `closed_dates`."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     timezone: str
@@ -39,17 +49,31 @@ class BusinessCalendar(BaseModel):
             raise ValueError("weekdays must be a non-empty set of 0..6")
         return self
 
+    @field_serializer("weekdays", "closed_dates", when_used="json")
+    def _sorted(self, values: frozenset) -> list:
+        return sorted(values)
+
     @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)  # ZoneInfo caches instances per key
+        return ZoneInfo(self.timezone)  # ZoneInfo(key) returns one cached instance per key
 
     def is_business_day(self, day: date) -> bool:
         return day.weekday() in self.weekdays and day not in self.closed_dates
 
+    def is_open(self, instant: datetime) -> bool:
+        """True when `instant` (timezone-aware) lies in [open, close) of a business day."""
+        if instant.tzinfo is None or instant.utcoffset() is None:
+            raise ValueError(f"naive datetime {instant.isoformat()}: instants must be timezone-aware")
+        day = instant.astimezone(self.zone).date()
+        return self.is_business_day(day) and self.open_at(day) <= instant < self.close_at(day)
+
     def open_at(self, day: date) -> datetime:
+        """The open of local `day` as an aware datetime (fold=0; compare it, or convert it to
+        UTC before doing arithmetic: aware arithmetic in one zone is wall-clock arithmetic)."""
         return datetime.combine(day, self.open, tzinfo=self.zone)
 
     def close_at(self, day: date) -> datetime:
+        """The close of local `day` (fold=0), the end of that day's business time."""
         return datetime.combine(day, self.close, tzinfo=self.zone)
 
 
@@ -61,10 +85,15 @@ def _zone(name: str) -> ZoneInfo:
 
 
 def public_holidays(country: str, years: Iterable[int], subdivision: str | None = None) -> frozenset[date]:
+    years = list(years)
+    if not years:
+        raise ValueError(f"no years given for the public holidays of {country!r}")
+    if country not in holidays.list_supported_countries():
+        raise ValueError(f"unknown holiday country {country!r}")
     try:
-        found = holidays.country_holidays(country, subdiv=subdivision, years=list(years))
+        found = holidays.country_holidays(country, subdiv=subdivision, years=years)
     except NotImplementedError:
-        raise ValueError(f"unknown holiday country {country!r}") from None
+        raise ValueError(f"unknown subdivision {subdivision!r} of holiday country {country!r}") from None
     return frozenset(found.keys())
 
 

@@ -80,3 +80,26 @@ async def state_when(handle, predicate, timeout: float = 30) -> LeadState:
 
 def clock(state: LeadState, item: str):
     return next(c for c in reversed(state.clocks) if c.item == item)
+
+
+async def routed_lead_at(env: WorkflowEnvironment, weekday: int, hour: int, intake: LeadIntake | None = None):
+    """Advance to the next `weekday` at `hour` (New York), ingest a lead and wait until it is
+    routed; returns (instant, handle, owner actor)."""
+    from workflows.commands import Actor
+
+    at = next_weekday_at(await env.get_current_time(), weekday, hour)
+    await advance_to(env, at)
+    handle = await start(env, intake or demo_request())
+    state = await state_when(handle, lambda s: s.owner is not None)
+    return at, handle, Actor(id=state.owner, role=state.owner_role)
+
+
+def complete_handoff(sdr, meeting_at: datetime):
+    """A handoff that meets the SQL gate of the default policy."""
+    from workflows.commands import Briefing, Handoff, Meddpic
+
+    return Handoff(
+        actor=sdr, meddpic=Meddpic(metrics=True, decision_process=True, implicate_pain=True),
+        meeting_at=meeting_at, meeting_link="https://meet.example/abc",
+        pain_statement="manual lead routing loses 30% of demo requests", timeline_months=3,
+        briefing=Briefing(confirmed_pain="yes", timeline="Q1", stakeholders=["CFO"], meeting_context="demo"))

@@ -13,15 +13,17 @@ from tests.lifecycle import (
     NY,
     advance_to,
     clock,
+    complete_handoff,
     demo_request,
     next_weekday_at,
+    routed_lead_at,
     seed_roster,
     start,
     state_when,
 )
 from tests.stack import time_skipping_server, worker
 from sla_policies.lead import Contact, ContactPatch, EngagementEvent
-from workflows.commands import Accept, Actor, Briefing, Handoff, Meddpic, OpportunityUpdate, Reject, Review, Touch
+from workflows.commands import Accept, Actor, Handoff, OpportunityUpdate, Reject, Review, Touch
 from workflows.lead import LeadWorkflow
 
 pytestmark = pytest.mark.asyncio
@@ -143,18 +145,10 @@ async def test_competitor_rejected_with_rej06_is_disqualified_for_good(env):
 
 
 async def test_full_life_to_closed_won_and_ae_rej03_returns_to_sdr(env):
-    monday_9 = next_weekday_at(await env.get_current_time(), 0, 9, 0)
-    await advance_to(env, monday_9)
-    handle = await start(env, demo_request())
-    state = await state_when(handle, lambda s: s.owner is not None)
-    sdr = Actor(id=state.owner, role="sdr")
+    monday_9, handle, sdr = await routed_lead_at(env, 0, 9)
     await handle.execute_update(LeadWorkflow.touch, Touch(actor=sdr, channel="phone", outcome="connected"))
     await handle.execute_update(LeadWorkflow.accept, Accept(actor=sdr))
-    handoff = Handoff(
-        actor=sdr, meddpic=Meddpic(metrics=True, decision_process=True, implicate_pain=True),
-        meeting_at=monday_9 + timedelta(days=2), meeting_link="https://meet.example/abc",
-        pain_statement="manual lead routing loses 30% of demo requests", timeline_months=3,
-        briefing=Briefing(confirmed_pain="yes", timeline="Q1", stakeholders=["CFO"], meeting_context="demo"))
+    handoff = complete_handoff(sdr, monday_9 + timedelta(days=2))
     assert (await handle.execute_update(LeadWorkflow.handoff, handoff)).stage == "sql"
     state = await handle.query(LeadWorkflow.state)
     assert state.owner_role == "ae" and state.sdr == sdr.id
@@ -193,11 +187,7 @@ async def test_full_life_to_closed_won_and_ae_rej03_returns_to_sdr(env):
 
 
 async def test_cadence_exhausted_recycles_for_90_days_and_a_new_demo_request_requalifies(env):
-    monday_9 = next_weekday_at(await env.get_current_time(), 0, 9, 0)
-    await advance_to(env, monday_9)
-    handle = await start(env, demo_request())
-    state = await state_when(handle, lambda s: s.owner is not None)
-    sdr = Actor(id=state.owner, role="sdr")
+    monday_9, handle, sdr = await routed_lead_at(env, 0, 9)
     await handle.execute_update(LeadWorkflow.touch, Touch(actor=sdr, channel="phone", outcome="no_answer"))
     await handle.execute_update(LeadWorkflow.accept, Accept(actor=sdr))
     state = await handle.query(LeadWorkflow.state)
@@ -259,16 +249,9 @@ async def test_manager_review_is_never_auto_routed_and_a_manager_promotes(env):
 
 
 async def test_ae_acceptance_breach_escalates_to_ae_manager_then_vp_sales(env):
-    monday_9 = next_weekday_at(await env.get_current_time(), 0, 9, 0)
-    await advance_to(env, monday_9)
-    handle = await start(env, demo_request())
-    state = await state_when(handle, lambda s: s.owner is not None)
-    sdr = Actor(id=state.owner, role="sdr")
+    monday_9, handle, sdr = await routed_lead_at(env, 0, 9)
     await handle.execute_update(LeadWorkflow.accept, Accept(actor=sdr))
-    await handle.execute_update(LeadWorkflow.handoff, Handoff(
-        actor=sdr, meddpic=Meddpic(metrics=True, decision_process=True, implicate_pain=True),
-        meeting_at=monday_9 + timedelta(days=3), meeting_link="https://meet.example/q", pain_statement="pain",
-        timeline_months=2, briefing=Briefing(confirmed_pain="y", timeline="t", stakeholders=["x"], meeting_context="c")))
+    await handle.execute_update(LeadWorkflow.handoff, complete_handoff(sdr, monday_9 + timedelta(days=3)))
     state = await handle.query(LeadWorkflow.state)
     acceptance = clock(state, "ae_acceptance")
     # 8 business hours from ~09:00 Monday: 17:00 Monday; VP Sales 1 business day later.
