@@ -17,7 +17,7 @@ every process (a frozenset's iteration order depends on the hash seed).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
@@ -65,16 +65,19 @@ class BusinessCalendar(BaseModel):
         if instant.tzinfo is None or instant.utcoffset() is None:
             raise ValueError(f"naive datetime {instant.isoformat()}: instants must be timezone-aware")
         day = instant.astimezone(self.zone).date()
-        return self.is_business_day(day) and self.open_at(day) <= instant < self.close_at(day)
+        if not self.is_business_day(day):
+            return False
+        at = instant.astimezone(UTC)  # compare on the UTC line, whatever zone and fold
+        return self.open_at(day).astimezone(UTC) <= at < self.close_at(day).astimezone(UTC)
 
     def open_at(self, day: date) -> datetime:
         """The open of local `day` as an aware datetime (fold=0; compare it, or convert it to
         UTC before doing arithmetic: aware arithmetic in one zone is wall-clock arithmetic)."""
-        return datetime.combine(day, self.open, tzinfo=self.zone)
+        return datetime.combine(day, self.open.replace(fold=0), tzinfo=self.zone)
 
     def close_at(self, day: date) -> datetime:
         """The close of local `day` (fold=0), the end of that day's business time."""
-        return datetime.combine(day, self.close, tzinfo=self.zone)
+        return datetime.combine(day, self.close.replace(fold=0), tzinfo=self.zone)
 
 
 def _zone(name: str) -> ZoneInfo:

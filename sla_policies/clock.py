@@ -6,16 +6,28 @@ Conventions (DOMAIN "Units", §5.1, Q3, Q23):
   starts at the next open (`clock_start`).
 - A business-time deadline that consumes exactly the rest of a day lands *at* that day's
   close (18:00), not at the next open: 18:00 is the end of that day's business time.
-  Adding more than zero from a close continues at the next open, so
-  add(add(s, a), b) == add(s, a + b) holds for all a, b >= 0.
+- Zero business time from `s` is `clock_start(s)`: `s` itself inside business hours, else
+  the next open (so from a close instant it is the next open, not the close).
+- Hence add(add(s, a), b) == add(s, a + b) for every a >= 0 and b > 0. (With b == 0 it
+  fails only when add(s, a) lands exactly at a close: the left side is then the next open.)
+- Business time is measured on the UTC time line: each day's segment is
+  close_utc - cursor_utc, never wall-clock arithmetic, so a DST switch inside business
+  hours (none of the usual zones has one at 08:00-18:00, but a calendar may be open at
+  night) makes that day's business time 1 h shorter or longer, as it really is.
 - "N bd" is N business days later at the same local time as the clock start (24 bh =
   1 bd, 48 bh = 2 bd). "eodN" is the close of business day N, day 1 being the day the
-  clock starts. Local wall times are mapped to instants per day, so a DST switch between
-  the two days moves the UTC offset, not the local time.
+  clock starts (the next business day for an after-hours start; Q23). Local wall times
+  are mapped to instants per day, so a DST switch between the two days moves the UTC
+  offset, not the local time. A wall time that does not exist or is ambiguous on the
+  target day is resolved with fold=0: an ambiguous time is its first occurrence; a
+  nonexistent one is read with the offset in force before the switch, i.e. it lands
+  one hour later on the wall clock (02:30 on a spring-forward night becomes 03:30).
+- Spans in business days (bd, eodN) are business days on either basis.
 - Calendar spans (s, m, h, d) are elapsed time: "24h" across a DST switch is 24 real
-  hours. "N mo" is the same local wall time N calendar months later (clamped to the
-  month's last day), for suppression windows.
-All inputs must be timezone-aware; every result is in UTC.
+  hours, and "1d" likewise is 24 elapsed hours (the local wall time shifts by an hour
+  across a switch). "N mo" is the same local wall time N calendar months later (clamped
+  to the month's last day, fold=0), for suppression windows.
+All inputs must be timezone-aware (naive ones raise ValueError); every result is in UTC.
 """
 
 from __future__ import annotations
@@ -64,14 +76,26 @@ def _nth_business_day(first: date, n: int, cal: BusinessCalendar) -> date:
     return next(days)
 
 
+def _wall(day: date, at: time, cal: BusinessCalendar) -> datetime:
+    """Local wall time `at` on `day` as a UTC instant, resolved with fold=0."""
+    return datetime.combine(day, at.replace(fold=0), tzinfo=cal.zone).astimezone(UTC)
+
+
+def _check_day_number(n: int, minimum: int) -> None:
+    if isinstance(n, bool) or not isinstance(n, int) or n < minimum:
+        raise ValueError(f"business day count must be an integer >= {minimum}, got {n!r}")
+
+
 def is_business_time(instant: datetime, cal: BusinessCalendar) -> bool:
-    instant = _aware(instant)
-    day = _local_date(instant, cal)
-    return cal.is_business_day(day) and cal.open_at(day) <= instant < cal.close_at(day)
+    """True inside [open, close) of a business day (local time)."""
+    return cal.is_open(_aware(instant))
 
 
 def next_business_day_open(instant: datetime, cal: BusinessCalendar) -> datetime:
-    """The first business-day open at or after `instant` ("the next bd open")."""
+    """The first business-day open at or after `instant` ("the next bd open" of the
+    after-hours rules): today's open if `instant` is on a business day at or before its
+    open; otherwise (inside hours, at/after close, or on a closed day) the open of the
+    first business day strictly after the local date of `instant`."""
     instant = _aware(instant)
     day = _local_date(instant, cal)
     if cal.is_business_day(day) and instant <= cal.open_at(day):
@@ -87,6 +111,8 @@ def clock_start(instant: datetime, cal: BusinessCalendar) -> datetime:
 
 
 def add_business_time(start: datetime, delta: timedelta, cal: BusinessCalendar) -> datetime:
+    """`delta` of business time after `start` (the clock runs from `clock_start(start)`).
+    Exactly the rest of a day lands at its close; zero returns `clock_start(start)`."""
     if delta < timedelta(0):
         raise ValueError("business time cannot be negative")
     cursor = clock_start(start, cal)
@@ -102,20 +128,25 @@ def add_business_time(start: datetime, delta: timedelta, cal: BusinessCalendar) 
 
 
 def add_business_days(start: datetime, n: int, cal: BusinessCalendar) -> datetime:
-    """n business days after the clock start, at the same local time."""
+    """n business days after the clock start, at the same local time (n == 0: the clock
+    start). After hours the clock starts at the next open, so the result is at 08:00."""
+    _check_day_number(n, 0)
     begun = clock_start(start, cal).astimezone(cal.zone)
     day = _nth_business_day(begun.date(), n + 1, cal)
-    return datetime.combine(day, begun.time(), tzinfo=cal.zone).astimezone(UTC)
+    return _wall(day, begun.time(), cal)
 
 
 def start_of_business_day(start: datetime, n: int, cal: BusinessCalendar) -> datetime:
-    """The open of business day n, day 1 being the day the clock starts."""
+    """The open of business day n (n >= 1), day 1 being the day the clock starts. Day 1's
+    open may precede `start` (a start inside hours); cadence uses clock_start for day 1."""
+    _check_day_number(n, 1)
     first = _local_date(clock_start(start, cal), cal)
     return cal.open_at(_nth_business_day(first, n, cal)).astimezone(UTC)
 
 
 def end_of_business_day(start: datetime, n: int, cal: BusinessCalendar) -> datetime:
-    """The close of business day n, day 1 being the day the clock starts."""
+    """The close of business day n (n >= 1), day 1 being the day the clock starts."""
+    _check_day_number(n, 1)
     first = _local_date(clock_start(start, cal), cal)
     return cal.close_at(_nth_business_day(first, n, cal)).astimezone(UTC)
 
@@ -139,10 +170,13 @@ def _add_months(start: datetime, months: int, cal: BusinessCalendar) -> datetime
     month_index = local.month - 1 + months
     year, month = local.year + month_index // 12, month_index % 12 + 1
     day = min(local.day, _monthcal.monthrange(year, month)[1])
-    return datetime.combine(date(year, month, day), local.time(), tzinfo=cal.zone).astimezone(UTC)
+    return _wall(date(year, month, day), local.time(), cal)
 
 
 def add_span(start: datetime, span: Span, *, basis: Basis, cal: BusinessCalendar) -> datetime:
+    """`span` after `start`. bd / eodN: business days on either basis. Business basis:
+    s/m/h are business time, d/mo are refused. Calendar basis: s/m/h/d elapsed time,
+    mo calendar months at the same local wall time."""
     start = _aware(start)
     if span.unit is SpanUnit.business_day:
         return add_business_days(start, span.amount, cal)
@@ -166,8 +200,7 @@ def after_hours_due(arrival: datetime, cal: BusinessCalendar, *, from_next_open:
     opens = next_business_day_open(arrival, cal)
     if from_next_open is not None:
         return add_span(opens, from_next_open, basis="business", cal=cal)
-    day = _local_date(opens, cal)
-    return datetime.combine(day, by_next_business_day_at, tzinfo=cal.zone).astimezone(UTC)
+    return _wall(_local_date(opens, cal), by_next_business_day_at, cal)
 
 
 class Deadlines(BaseModel):
@@ -188,9 +221,12 @@ def window_deadlines(start: datetime, *, target: Span | None, breach: Span | Non
                      after_hours_by: time | None = None) -> Deadlines:
     """Target, warning and breach instants of a window started at `start`.
 
-    DOMAIN §5.1: for an after-hours arrival the after-hours rule replaces the target,
-    while the breach threshold is measured from the next business-day open (which is
-    what the business clock does anyway). A due instant never falls after the breach.
+    DOMAIN §5.1: for an after-hours arrival (business basis, `start` outside business
+    hours) an after-hours rule, if given, replaces the target, while the breach threshold
+    is measured from the next business-day open (which is what the business clock does
+    anyway). Warning and breach are spans from the clock start. If the due instant would
+    fall after the breach it is clamped to the breach. Calendar-basis windows ignore the
+    after-hours rule (they run 24x7).
     """
     start = _aware(start)
     begun = clock_start(start, cal) if basis == "business" else start

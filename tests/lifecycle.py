@@ -54,15 +54,15 @@ async def advance_to(env: WorkflowEnvironment, target: datetime) -> None:
         await env.sleep(target - now)
 
 
-def next_weekday_at(now: datetime, weekday: int, hour: int, minute: int = 0) -> datetime:
+def next_weekday_at(now: datetime, weekday: int, hour: int, minute: int = 0, clear_days: int = 10) -> datetime:
     """The next local `weekday` (0 = Monday) at hh:mm in New York, at least a day after
-    `now`, in a stretch of 10 days without a US public holiday, so that the expected
+    `now`, at the start of `clear_days` days without a US public holiday, so that the expected
     instants in a test are plain arithmetic (holidays have their own clock tests)."""
     local = now.astimezone(NY) + timedelta(days=1)
     while True:
         while local.weekday() != weekday:
             local += timedelta(days=1)
-        stretch = {(local + timedelta(days=i)).date() for i in range(10)}
+        stretch = {(local + timedelta(days=i)).date() for i in range(clear_days)}
         if not stretch & set(holidays.country_holidays("US", years=[local.year, local.year + 1])):
             return local.replace(hour=hour, minute=minute, second=0, microsecond=0)
         local += timedelta(days=1)
@@ -82,13 +82,16 @@ def clock(state: LeadState, item: str):
     return next(c for c in reversed(state.clocks) if c.item == item)
 
 
-async def routed_lead_at(env: WorkflowEnvironment, weekday: int, hour: int, intake: LeadIntake | None = None):
-    """Advance to the next `weekday` at `hour` (New York), ingest a lead and wait until it is
-    routed; returns (instant, handle, owner actor)."""
+async def routed_lead_at(env: WorkflowEnvironment, weekday: int, hour: int, intake=None, clear_days: int = 10):
+    """Advance to the next `weekday` at `hour` (New York), ingest a lead (an intake, or a
+    function of the instant that makes one) and wait until it is routed; returns
+    (instant, handle, owner actor)."""
     from workflows.commands import Actor
 
-    at = next_weekday_at(await env.get_current_time(), weekday, hour)
+    at = next_weekday_at(await env.get_current_time(), weekday, hour, clear_days=clear_days)
     await advance_to(env, at)
+    if callable(intake):
+        intake = intake(at)
     handle = await start(env, intake or demo_request())
     state = await state_when(handle, lambda s: s.owner is not None)
     return at, handle, Actor(id=state.owner, role=state.owner_role)

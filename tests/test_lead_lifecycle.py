@@ -263,3 +263,71 @@ async def test_ae_acceptance_breach_escalates_to_ae_manager_then_vp_sales(env):
     state = await state_when(handle, lambda s: len(clock(s, "ae_acceptance").escalated_to) == 2)
     vp = clock(state, "ae_acceptance").escalated_to[1]
     assert (vp.role, vp.at) == ("vp_sales", acceptance.breach_at + timedelta(days=1))
+
+
+async def test_sal_resolution_warns_on_day_12_and_breaches_at_end_of_day_14(env):
+    # Tier 3 (ICP + a high action that is not a hand-raise): its cadence spans 14 bd too,
+    # so nothing recycles the lead before the resolution window plays out.
+    monday_9, handle, sdr = await routed_lead_at(env, 0, 9, lambda at: demo_request("gated_content", events=[
+        {"type": "competitor_comparison", "occurred_at": at.isoformat()}]), clear_days=21)
+    await handle.execute_update(LeadWorkflow.accept, Accept(actor=sdr))
+    state = await handle.query(LeadWorkflow.state)
+    assert state.tier == 3
+    resolution = clock(state, "sal_resolution")
+    day12 = (monday_9 + timedelta(days=15)).replace(hour=18)  # Monday = day 1, day 12 = Tuesday of week 3
+    day14 = (monday_9 + timedelta(days=17)).replace(hour=18)
+    assert (resolution.warning_at, resolution.breach_at) == (day12, day14)
+    await advance_to(env, day12 + timedelta(minutes=1))
+    state = await state_when(handle, lambda s: clock(s, "sal_resolution").warned_at is not None)
+    assert clock(state, "sal_resolution").breached_at is None
+    assert state.stage == "sal"
+    await advance_to(env, day14 + timedelta(minutes=1))
+    state = await state_when(handle, lambda s: clock(s, "sal_resolution").escalated_to)
+    breached = clock(state, "sal_resolution")
+    assert (breached.breached_at, breached.escalated_to[0].role) == (day14, "sdr_manager")
+
+
+async def test_post_call_follow_up_and_unsubscribe(env):
+    monday_9, handle, sdr = await routed_lead_at(env, 0, 9)
+    await handle.execute_update(LeadWorkflow.accept, Accept(actor=sdr))
+    await handle.execute_update(LeadWorkflow.touch, Touch(actor=sdr, channel="phone", outcome="connected"))
+    state = await handle.query(LeadWorkflow.state)
+    follow_up = clock(state, "post_call_follow_up")
+    assert follow_up.due_at == follow_up.started_at + timedelta(days=2)  # 2 bd, same local time
+    assert follow_up.breach_at == (monday_9 + timedelta(days=2)).replace(hour=18)  # end of bd 3
+    await handle.execute_update(LeadWorkflow.touch, Touch(actor=sdr, channel="email", outcome="sent"))
+    state = await handle.query(LeadWorkflow.state)
+    assert clock(state, "post_call_follow_up").status == "met"
+
+    # T27: an unsubscribe stops everything at once; recycled, not permanent.
+    await handle.signal(LeadWorkflow.engagement, [EngagementEvent(type="email_unsubscribe",
+                                                                  occurred_at=await env.get_current_time())])
+    state = await state_when(handle, lambda s: s.stage == "recycled")
+    assert state.transitions[-1].event == "T27 unsubscribed" and not state.permanent
+    assert state.cadence == [] and state.next_touch is None
+
+
+async def test_opportunity_hygiene_alerts_and_stage_age(env, postgres_url):
+    monday_9, handle, sdr = await routed_lead_at(env, 0, 9, demo_request(acv_estimate=50_000))
+    await handle.execute_update(LeadWorkflow.accept, Accept(actor=sdr))
+    await handle.execute_update(LeadWorkflow.handoff, complete_handoff(sdr, monday_9 + timedelta(days=1)))
+    state = await handle.query(LeadWorkflow.state)
+    ae = Actor(id=state.owner, role="ae")
+    await handle.execute_update(LeadWorkflow.accept, Accept(actor=ae, briefing_read=True))
+    first_close = (monday_9 + timedelta(days=30)).date()
+    await handle.execute_update(LeadWorkflow.opportunity, OpportunityUpdate(actor=ae, close_date=first_close))
+    await handle.execute_update(LeadWorkflow.opportunity, OpportunityUpdate(
+        actor=ae, close_date=first_close + timedelta(days=10)))
+    await handle.execute_update(LeadWorkflow.opportunity, OpportunityUpdate(
+        actor=ae, close_date=first_close + timedelta(days=20), acv=80_000))
+    state = await handle.query(LeadWorkflow.state)
+    assert sorted(state.opportunity.alerts) == ["opp_acv_change", "opp_close_date_pushed_twice"]
+
+    # OS1 max age is 21 days: the AE manager is escalated to on the limit date.
+    age = clock(state, "opp_stage_age")
+    assert age.breach_at == age.started_at + timedelta(days=21)
+    await advance_to(env, age.breach_at + timedelta(minutes=1))
+    state = await state_when(handle, lambda s: clock(s, "opp_stage_age").escalated_to)
+    assert clock(state, "opp_stage_age").escalated_to[0].role == "ae_manager"
+    kinds = {(k, role) for k, role, _ in notifications(postgres_url, state.lead_id)}
+    assert {("info", "vp_sales"), ("info", "revops"), ("escalation", "ae_manager")} <= kinds

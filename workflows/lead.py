@@ -63,6 +63,8 @@ with workflow.unsafe.imports_passed_through():
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 LOCAL_TIMEOUT = timedelta(seconds=10)
 TERMINAL_STAGES = frozenset({"routed_out", "closed_won", "closed_lost"})
+OPEN_STAGES = frozenset({"inquiry", "manager_review", "mql", "sal", "sql", "opportunity", "data_hold",
+                         "territory_hold", "plg"})
 REP_ROLES = frozenset({"sdr", "ae"})
 MANAGER_ROLES = frozenset({"sdr_manager", "ae_manager"})
 
@@ -326,6 +328,11 @@ class LeadWorkflow:
     # ================================================================== stage steps
     async def _advance(self) -> None:
         stage = self._state.stage
+        if stage in OPEN_STAGES and self._unsubscribed():
+            # T27 (Q17): stop the cadence and all marketing email at once; recycled, not permanent.
+            code = next(c for c in self._policy.reason_codes.sal_disposition if c.code == "SAL-UNSUBSCRIBED")
+            await self._enter_recycled(code, actor="system", event="T27 unsubscribed", note=None)
+            return
         if stage == "inquiry":
             await self._evaluate_inquiry()
         if self._state.stage == "mql" and self._state.owner is None and self._state.routed_at is None:
@@ -336,6 +343,13 @@ class LeadWorkflow:
                 await self._evaluate_inquiry()
                 if self._state.stage == "mql":
                     await self._route()
+
+    def _unsubscribed(self) -> bool:
+        unsubscribes = sum(1 for e in self._state.intake.events if e.type == "email_unsubscribe")
+        if unsubscribes > self._state.counts.get("unsubscribes_handled", 0):
+            self._state.counts["unsubscribes_handled"] = unsubscribes
+            return True
+        return False
 
     def _suppression_over(self) -> bool:
         until = self._state.suppressed_until
@@ -392,7 +406,13 @@ class LeadWorkflow:
         now = workflow.now()
         lead_type = self._policy.lead_types.get(self._state.intake.lead_type)
         high_intent = bool(lead_type and lead_type.high_intent_routing)
-        await self._start_clocks([("routing.high_intent" if high_intent else "routing.standard", now)])
+        # scoring_latency runs from the qualifying action; scoring here is synchronous
+        # (Q9), so it is met on the spot, and the record shows it.
+        qualifying = max([e.occurred_at for e in self._state.intake.events if e.occurred_at <= now]
+                         + [self._state.intake.received_at or now])
+        await self._start_clocks([("scoring_latency", qualifying),
+                                  ("routing.high_intent" if high_intent else "routing.standard", now)])
+        self._meet("scoring_latency")
         acv = self._policy.acv_tier(self._state.acv_tier or self._policy.defaults.default_acv_tier)
         role = "ae" if acv.route_to in ("ae_direct", "named_ae") else "sdr"  # Q21
         assignment = await self._assign(role)
@@ -404,11 +424,7 @@ class LeadWorkflow:
         now = workflow.now()
         self._state.routed_at = now
         self._meet_prefix("routing.")
-        self._record("assigned")
-        self._state.transitions.append(Transition(at=now, from_stage="mql", to_stage="mql",
-                                                  event="T11 assigned", actor="system",
-                                                  note=f"{role} {assignment.rep_id}"))
-        self._upsert_search_attributes()
+        self._transition("mql", "mql", "T11 assigned", note=f"{role} {assignment.rep_id}")
         # Bilateral rule (§5.3): the rep's clocks start only now that the lead is complete,
         # scored and routed.
         tier = self._state.tier or 3
@@ -417,10 +433,12 @@ class LeadWorkflow:
             (tier_spec.response_window, now, tier),
             ("sal_decision", now, tier),
             ("sequence_enrollment", now, tier),
+            ("sdr_notification", now, tier),
         ])
         await self._plan_cadence(tier_spec.cadence, now)
         await self._notify("routed", self._state.owner_role or role, self._state.owner,
                            detail=f"tier {tier} {self._state.intake.lead_type}", due_at=started[0].due_at)
+        self._meet("sdr_notification")
 
     async def _assign(self, role: str, exclude: list[str] | None = None):
         seq = self._next("assignment_seq")
@@ -463,6 +481,10 @@ class LeadWorkflow:
         first = len(self._state.touches) == 1
         self._meet_prefix("sdr_response.")
         self._meet("sequence_enrollment")
+        self._meet("post_call_follow_up")
+        if self._state.stage == "sal" and cmd.outcome == "connected":
+            # A live call that did not convert: follow up within 2 bd; the cadence goes on (§6.4).
+            await self._start_clocks([("post_call_follow_up", now)])
         if self._state.stage == "mql" and first:
             # Q38: after an attempt, SAL acceptance is due 15 min later (business clock),
             # still bounded by sal_decision.
@@ -787,6 +809,8 @@ class LeadWorkflow:
             instants.append(self._state.cadence_ends_at)
         if self._state.suppressed_until is not None and self._state.stage in ("recycled", "disqualified"):
             instants.append(self._state.suppressed_until)
+        if self._state.check_in_at is not None and self._state.stage == "recycled":
+            instants.append(self._state.check_in_at)
         return min(instants) if instants else None
 
     async def _fire_due(self) -> None:
@@ -814,6 +838,11 @@ class LeadWorkflow:
             else:
                 await self._escalate(clock, step, at)
         await self._cadence_due(now)
+        check_in = self._state.check_in_at
+        if check_in is not None and check_in <= now and self._state.stage == "recycled":
+            self._state.check_in_at = None
+            await self._notify("info", "sdr", self._state.sdr, item="month_6_check_in",
+                               detail="Long-term nurture check-in is due (AE-REJ-02 / timeline >= 12 months).")
 
     async def _escalate(self, clock: SlaClock, step_index: int, at: datetime) -> None:
         planned = clock.escalation_plan[step_index]
