@@ -82,4 +82,6 @@ async def run_process(*, run_api: bool, run_worker: bool) -> None:
     client = await devstack.wait_for_temporal(
         lambda: connect(settings.temporal_address, settings.temporal_namespace)
     )
+    if run_worker:
+        await devstack.ensure_search_attributes(client, settings.temporal_namespace)
     await serve(settings, client, run_api=run_api, run_worker=run_worker)
