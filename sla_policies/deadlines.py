@@ -59,13 +59,14 @@ class ClockPlan(BaseModel):
 
 @lru_cache(maxsize=256)
 def _calendar(inputs: CalendarInputs, first_year: int) -> BusinessCalendar:
-    # Three years cover every window of the policy (the longest, a 6-month suppression,
-    # plus a 14-business-day tail) from any start instant.
+    # From the year before (a UTC start early on 1 January is still 31 December locally,
+    # and New Year may be observed on 31 December) to two years after: that covers every
+    # window of the policy (the longest, a 6-month suppression plus a 14-bd tail).
     return resolve_calendar(
         inputs.timezone,
         country=inputs.country,
         subdivision=inputs.subdivision,
-        years=range(first_year, first_year + 3),
+        years=range(first_year - 1, first_year + 3),
         open=inputs.open,
         close=inputs.close,
         weekdays=frozenset(_WEEKDAY_NUMBERS[d] for d in inputs.weekdays),
