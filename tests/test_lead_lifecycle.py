@@ -331,3 +331,58 @@ async def test_opportunity_hygiene_alerts_and_stage_age(env, postgres_url):
     assert clock(state, "opp_stage_age").escalated_to[0].role == "ae_manager"
     kinds = {(k, role) for k, role, _ in notifications(postgres_url, state.lead_id)}
     assert {("info", "vp_sales"), ("info", "revops"), ("escalation", "ae_manager")} <= kinds
+
+
+def _tier2(at):
+    return demo_request("gated_content", events=[
+        {"type": t, "occurred_at": (at - timedelta(days=d)).isoformat()}
+        for t, d in (("webinar_attended", 9), ("roi_calculator", 5), ("product_pages", 1))])
+
+
+def _tier3(at):
+    return demo_request("gated_content", events=[{"type": "competitor_comparison", "occurred_at": at.isoformat()}])
+
+
+@pytest.mark.parametrize("weekday,hour,make,tier,due,breach", [
+    # tier 2 after hours (Friday 20:00): by 10:00 next business day; breach 4 bh from the open.
+    (4, 20, _tier2, 2, (3, 10), (3, 12)),
+    # tier 3 on a Saturday: 24 bh (1 bd) after the next open; breach 2 bd after it.
+    (5, 11, _tier3, 3, (3, 8), (4, 8)),
+])
+async def test_after_hours_rules_per_tier(env, weekday, hour, make, tier, due, breach):
+    at, handle, owner = await routed_lead_at(env, weekday, hour, make)
+    state = await handle.query(LeadWorkflow.state)
+    response = clock(state, f"sdr_response.tier{tier}")
+    assert state.tier == tier
+
+    def local(days_after, h):
+        return (at + timedelta(days=days_after)).replace(hour=h, minute=0)
+
+    assert response.due_at == local(*due)
+    assert response.breach_at == local(*breach)
+
+
+async def test_enterprise_acv_routes_direct_to_an_ae_who_takes_the_sdr_windows(env):
+    at, handle, owner = await routed_lead_at(env, 1, 10, demo_request(acv_estimate=120_000))
+    state = await handle.query(LeadWorkflow.state)
+    assert (state.acv_tier, state.owner_role) == ("75k_200k", "ae")  # Q21
+    assert clock(state, "sdr_response.tier1").owner == owner.id
+    # The AE accepts at the MQL handoff like an SDR would.
+    assert (await handle.execute_update(LeadWorkflow.accept, Accept(actor=owner))).stage == "sal"
+
+
+async def test_ae_first_touch_ladder_ae_manager_then_vp_sales(env):
+    monday_9, handle, sdr = await routed_lead_at(env, 0, 9)
+    await handle.execute_update(LeadWorkflow.accept, Accept(actor=sdr))
+    await handle.execute_update(LeadWorkflow.handoff, complete_handoff(sdr, monday_9 + timedelta(days=3)))
+    state = await handle.query(LeadWorkflow.state)
+    ae = Actor(id=state.owner, role="ae")
+    await handle.execute_update(LeadWorkflow.accept, Accept(actor=ae, briefing_read=True))
+    state = await handle.query(LeadWorkflow.state)
+    first_touch = clock(state, "ae_first_touch")
+    assert first_touch.due_at == first_touch.started_at + timedelta(days=1)  # 1 bd, same local time
+    assert first_touch.breach_at == first_touch.started_at + timedelta(days=2)
+    await advance_to(env, first_touch.breach_at + timedelta(hours=24, minutes=1))
+    state = await state_when(handle, lambda s: len(clock(s, "ae_first_touch").escalated_to) == 2)
+    ladder = [(e.role, e.at) for e in clock(state, "ae_first_touch").escalated_to]
+    assert ladder == [("ae_manager", first_touch.breach_at), ("vp_sales", first_touch.breach_at + timedelta(hours=24))]
