@@ -11,7 +11,7 @@ from temporalio.client import Client
 from api import problems
 from api.auth import TokenStore
 from api.policy_registry import PolicyRegistry
-from api.routers import health, leads, reps
+from api.routers import health, lead_list, leads, reps
 from handoff.settings import Settings
 from handoff.temporal import connect
 
@@ -45,6 +45,7 @@ def create_app(settings: Settings, *, temporal: Client | None = None,
     )
     problems.install(app)
     app.include_router(health.router)
+    app.include_router(lead_list.router)
     app.include_router(leads.router)
     app.include_router(reps.router)
     return app

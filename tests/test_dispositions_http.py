@@ -113,3 +113,25 @@ async def test_unauthenticated_and_wrong_role_requests_are_refused(http):
 async def test_unknown_lead_disposition_is_404(http):
     response = await http.post("/v1/leads/ghost/accept", json={}, headers=auth("sdr-1"))
     assert response.status_code == 404
+
+
+async def test_list_filters_and_pages_from_the_read_model(http):
+    created = [await ingest(http) for _ in range(3)]
+    ids = {s["lead_id"] for s in created}
+
+    async def listed():
+        return (await http.get("/v1/leads", params={"stage": "mql", "limit": 2})).json()
+
+    first = await poll(listed, lambda p: len(p["items"]) == 2 and p["next_cursor"])
+    seen = [i["lead_id"] for i in first["items"]]
+    cursor = first["next_cursor"]
+    while cursor:
+        page = (await http.get("/v1/leads", params={"stage": "mql", "limit": 2, "cursor": cursor})).json()
+        seen += [i["lead_id"] for i in page["items"]]
+        cursor = page["next_cursor"]
+    assert ids <= set(seen) and len(seen) == len(set(seen))
+    owner = created[0]["owner"]
+    mine = (await http.get("/v1/leads", headers=auth(owner))).json()["items"]
+    assert mine and all(i["owner"] == owner for i in mine)
+    assert (await http.get("/v1/leads", params={"cursor": "garbage"})).status_code == 422
+    assert (await http.get("/v1/leads", params={"tier": 7})).json()["errors"][0]["path"] == "tier"
