@@ -11,7 +11,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from temporalio import activity
 
-from workflows.state import ProjectionBatch
+from workflows.state import AccountEngagement, AccountEngagementQuery, ProjectionBatch
 
 
 class ReadModelActivities:
@@ -69,3 +69,29 @@ class ReadModelActivities:
 def _detail(event) -> dict:
     detail = event.transition or event.clock
     return detail.model_dump(mode="json", by_alias=True) if detail is not None else {}
+
+
+class AccountEngagementActivities:
+    """Committee-Engaged (DOMAIN §3.6, Q13) is an account-level signal: distinct people of
+    one account with tracked engagement in a rolling window. It is a read across leads,
+    so it is answered from the read model rather than by an account workflow."""
+
+    def __init__(self, pool: AsyncConnectionPool):
+        self._pool = pool
+
+    @activity.defn(name="account_engagement")
+    async def account_engagement(self, query: AccountEngagementQuery) -> AccountEngagement:
+        async with self._pool.connection() as conn, conn.cursor() as cur:
+            await cur.execute(
+                """
+                SELECT count(DISTINCT email),
+                       coalesce(bool_or(state->'intake'->'contact'->>'title' ~* %(senior)s), false)
+                FROM leads
+                WHERE split_part(email, '@', 2) = %(domain)s AND updated_at >= %(since)s
+                  AND lead_id <> %(exclude)s AND email IS DISTINCT FROM %(own_email)s
+                """,
+                {"domain": query.domain, "since": query.since, "senior": query.director_plus_pattern,
+                 "exclude": query.exclude_lead_id, "own_email": query.own_email},
+            )
+            contacts, director_plus = await cur.fetchone()
+        return AccountEngagement(contacts=contacts, director_plus=director_plus)

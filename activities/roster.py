@@ -20,16 +20,15 @@ class RosterActivities:
     @activity.defn(name="assign_lead")
     async def assign_lead(self, request: AssignmentRequest) -> Assignment | None:
         """The next eligible rep in rotation, or None when nobody covers the lead."""
-        async with self._pool.connection() as conn, conn.transaction():
-            conn.row_factory = dict_row
-            done = await (await conn.execute(
+        async with self._pool.connection() as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+            done = await (await cur.execute(
                 "SELECT r.rep_id, r.role, r.manager_id, r.timezone FROM assignments a"
                 " JOIN reps r USING (rep_id) WHERE a.lead_id = %s AND a.seq = %s",
                 (request.lead_id, request.seq),
             )).fetchone()
             if done:  # a retry of an assignment that already happened
                 return Assignment(**done)
-            rep = await (await conn.execute(
+            rep = await (await cur.execute(
                 """
                 SELECT rep_id, role, manager_id, timezone FROM reps
                 WHERE role = %(role)s AND available AND open_leads < capacity
@@ -45,10 +44,10 @@ class RosterActivities:
             )).fetchone()
             if rep is None:
                 return None
-            await conn.execute(
+            await cur.execute(
                 "UPDATE reps SET open_leads = open_leads + 1, last_assigned_at = clock_timestamp()"
                 " WHERE rep_id = %s", (rep["rep_id"],))
-            await conn.execute(
+            await cur.execute(
                 "INSERT INTO assignments (lead_id, seq, rep_id, role) VALUES (%s, %s, %s, %s)",
                 (request.lead_id, request.seq, rep["rep_id"], request.role))
             return Assignment(**rep)

@@ -101,7 +101,10 @@ def data_problems(policy: Policy, intake: LeadIntake, acv_tier: str) -> list[str
     return problems
 
 
-def decide_inquiry(policy: Policy, intake: LeadIntake, score: ScoreResult) -> InquiryDecision:
+def decide_inquiry(policy: Policy, intake: LeadIntake, score: ScoreResult, *,
+                   committee_engaged: bool | None = None) -> InquiryDecision:
+    """`committee_engaged` is the account signal (§3.6); it gates MQL only when the policy
+    selects the [001] alternative (`qualification.committee_engaged.mode: required`)."""
     acv_tier = acv_tier_of(policy, intake)
     account = intake.account
     if account.existing_customer or account.open_opportunity:
@@ -131,11 +134,13 @@ def decide_inquiry(policy: Policy, intake: LeadIntake, score: ScoreResult) -> In
     review = policy.scoring.manager_review
     intent_met = score.high_actions_30d >= 1 or score.medium_actions_30d >= 3
     persona_met = persona_of(policy, intake.contact.title) is not None
-    if score.points >= threshold and intent_met and persona_met:
+    committee_ok = policy.qualification.committee_engaged.mode != "required" or bool(committee_engaged)
+    if score.points >= threshold and intent_met and persona_met and committee_ok:
         return InquiryDecision("mql", "T05 mql_threshold_reached", acv_tier, tier=lead_tier(score),
                                reasons=(f"score {score.points} >= {threshold}",))
     if review.min <= score.points <= review.max or score.points >= threshold:
-        missing = [name for name, ok in (("behavioral intent", intent_met), ("persona", persona_met)) if not ok]
+        missing = [name for name, ok in (("behavioral intent", intent_met), ("persona", persona_met),
+                                         ("committee-engaged account", committee_ok)) if not ok]
         return InquiryDecision("manager_review", "T03 manager_review", acv_tier,
                                reasons=(f"score {score.points}", *(f"missing {m}" for m in missing)))
     return InquiryDecision("inquiry", "T02 nurture", acv_tier, reasons=(f"score {score.points} < {review.min}",))

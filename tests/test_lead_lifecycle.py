@@ -386,3 +386,23 @@ async def test_ae_first_touch_ladder_ae_manager_then_vp_sales(env):
     state = await state_when(handle, lambda s: len(clock(s, "ae_first_touch").escalated_to) == 2)
     ladder = [(e.role, e.at) for e in clock(state, "ae_first_touch").escalated_to]
     assert ladder == [("ae_manager", first_touch.breach_at), ("vp_sales", first_touch.breach_at + timedelta(hours=24))]
+
+
+async def test_committee_engaged_is_an_account_signal_across_leads(env):
+    def person(name, title):
+        return demo_request(contact={"first_name": name, "last_name": "X", "email": f"{name}@committee.io",
+                                     "phone": "+1 555 0101", "title": title, "timezone": "America/New_York",
+                                     "country": "US"})
+
+    first = await start(env, person("ann", "Engineering Manager"))
+    state = await state_when(first, lambda s: s.owner is not None)
+    assert (state.account_contacts, state.committee_engaged) == (1, False)
+    second = await start(env, person("bob", "Senior Engineer"))
+    await state_when(second, lambda s: s.owner is not None)
+    # The read model must hold both before the third arrives (projection is asynchronous).
+    await state_when(second, lambda s: s.counts.get("projection_seq", 0) > 5)
+    third = await start(env, person("cat", "Director of IT"))
+    state = await state_when(third, lambda s: s.owner is not None and s.committee_engaged is not None)
+    # 30k_75k needs 3 distinct contacts in 30 d with a Director+ among them (§3.6).
+    assert (state.account_contacts, state.committee_engaged) == (3, True)
+    assert state.stage == "mql"  # a signal, not a gate, in the default policy

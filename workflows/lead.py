@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from sla_policies.lead import ContactPatch, EngagementEvent
     from sla_policies.model import Policy, ReasonCode
     from sla_policies.qualification import InquiryDecision, decide_inquiry
-    from sla_policies.scoring import score_lead
+    from sla_policies.scoring import persona_of, score_lead
     from sla_policies.span import Span
     from sla_policies.transitions import TransitionRefused, find
     from workflows import search_attributes as sa
@@ -43,6 +43,8 @@ with workflow.unsafe.imports_passed_through():
         Touch,
     )
     from workflows.state import (
+        AccountEngagement,
+        AccountEngagementQuery,
         Assignment,
         AssignmentRequest,
         Escalation,
@@ -383,7 +385,11 @@ class LeadWorkflow:
         result = score_lead(self._policy, intake, now)
         self._state.score = result.points
         self._state.score_lines = [ScoreLine(signal=l.signal, points=l.points, at=l.at) for l in result.lines]
-        decision: InquiryDecision = decide_inquiry(self._policy, intake, result)
+        gating = self._policy.qualification.committee_engaged.mode == "required"
+        if gating:  # the [001] alternative: the account signal is part of the MQL gate
+            await self._refresh_committee_signal(now)
+        decision: InquiryDecision = decide_inquiry(self._policy, intake, result,
+                                                   committee_engaged=self._state.committee_engaged)
         self._state.acv_tier = decision.acv_tier
         self._state.hold_reasons = list(decision.reasons)
         if decision.tier is not None and (self._state.tier is None or decision.tier < self._state.tier):
@@ -398,8 +404,28 @@ class LeadWorkflow:
                     now, self._policy.defaults.default_disqualification_suppression)
         self._transition("inquiry", decision.to_stage, decision.event, reason_code=decision.reason_code)
         if decision.to_stage == "mql":
-            # Q9: hand-raises are scored synchronously; the latency clock is met at once.
             self._state.counts["mqls"] = self._state.counts.get("mqls", 0) + 1
+            if not gating:  # informational by default ([003]): stored, after the decision
+                await self._refresh_committee_signal(now)
+
+    async def _refresh_committee_signal(self, now: datetime) -> None:
+        domain = self._state.intake.email_domain()
+        if not domain:
+            return
+        rule = self._policy.qualification.committee_engaged
+        window = rule.window.to_timedelta()
+        contact = self._state.intake.contact
+        found: AccountEngagement = await workflow.execute_activity(
+            "account_engagement",
+            AccountEngagementQuery(domain=domain, since=now - window, exclude_lead_id=self._state.lead_id,
+                                   own_email=contact.email),
+            start_to_close_timeout=ACTIVITY_TIMEOUT, result_type=AccountEngagement)
+        acv = self._state.acv_tier or self._policy.defaults.default_acv_tier
+        contacts = found.contacts + 1  # the others, and this lead's own contact
+        senior = found.director_plus or persona_of(self._policy, contact.title) == "persona_economic_buyer"
+        self._state.account_contacts = contacts
+        self._state.committee_engaged = contacts >= rule.min_contacts[acv] and (
+            senior or not rule.director_plus_required)
 
     # ---------------------------------------------------------------- MQL: routing (T11)
     async def _route(self) -> None:

@@ -138,6 +138,8 @@ class LeadState(BaseModel):
     cadence_ends_at: datetime | None = None  # the tier's recycle instant, if no SQL by then
     touches: list[LoggedTouch] = []
     handoff_flags: list[str] = []
+    committee_engaged: bool | None = None  # account-level signal (§3.6); informational by default
+    account_contacts: int | None = None
     opportunity: OpportunityState | None = None
     clocks: list[SlaClock] = []
     transitions: list[Transition] = []
@@ -207,3 +209,19 @@ class Notification(BaseModel):
     item: str | None = None
     detail: str | None = None
     due_at: datetime | None = None
+
+
+class AccountEngagementQuery(BaseModel):
+    """Other people of the account (the asking lead itself excluded: its own row may not
+    be projected yet, so the workflow adds itself)."""
+
+    domain: str
+    since: datetime
+    exclude_lead_id: str
+    own_email: str | None = None
+    director_plus_pattern: str = r"\m(director|vp|vice president|chief|head of|c[eft]o)\M"
+
+
+class AccountEngagement(BaseModel):
+    contacts: int
+    director_plus: bool

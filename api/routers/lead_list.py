@@ -87,8 +87,7 @@ async def list_leads(
            " updated_at FROM leads" + (" WHERE " + " AND ".join(where) if where else "")
            + " ORDER BY updated_at DESC, lead_id DESC LIMIT %(limit)s")
     args["limit"] = limit + 1
-    async with pool.connection() as conn:
-        conn.row_factory = dict_row
-        rows = await (await conn.execute(sql, args)).fetchall()
+    async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        rows = await (await cur.execute(sql, args)).fetchall()
     page, more = rows[:limit], len(rows) > limit
     return LeadPage(items=[LeadSummary(**r) for r in page], next_cursor=_cursor(page[-1]) if more else None)

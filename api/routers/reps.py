@@ -37,9 +37,8 @@ class Rep(RepIn):
 @router.put("/{rep_id}", response_model=Rep)
 async def put_rep(rep_id: str, rep: RepIn, principal: PrincipalDep, pool: PoolDep) -> Rep:
     require(principal, "revops")
-    async with pool.connection() as conn:
-        conn.row_factory = dict_row
-        row = await (await conn.execute(
+    async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        row = await (await cur.execute(
             """
             INSERT INTO reps (rep_id, name, role, manager_id, territories, acv_tiers, capacity, available, timezone, email)
             VALUES (%(rep_id)s, %(name)s, %(role)s, %(manager_id)s, %(territories)s, %(acv_tiers)s, %(capacity)s,
@@ -56,9 +55,8 @@ async def put_rep(rep_id: str, rep: RepIn, principal: PrincipalDep, pool: PoolDe
 @router.get("", response_model=list[Rep])
 async def list_reps(principal: PrincipalDep, pool: PoolDep) -> list[Rep]:
     require(principal, "revops", "manager")
-    async with pool.connection() as conn:
-        conn.row_factory = dict_row
-        rows = await (await conn.execute(
+    async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        rows = await (await cur.execute(
             "SELECT rep_id, name, role, manager_id, territories, acv_tiers, capacity, available, timezone, email,"
             " open_leads FROM reps ORDER BY rep_id")).fetchall()
     return [Rep(**r) for r in rows]
