@@ -81,7 +81,7 @@ async def test_tier1_after_hours_demo_request_escalates_on_exact_instants(env, p
     state = await state_when(handle, lambda s: len(clock(s, "sdr_response.tier1").escalated_to) == 2)
     vp = clock(state, "sdr_response.tier1").escalated_to[1]
     assert (vp.role, vp.at, vp.reassigned) == ("vp_sales", friday_10, True)
-    assert state.owner == "sdr-2"
+    assert state.owner not in (None, response.owner)  # the other SDR now owns it
     assert clock(state, "sdr_response.tier1").started_at == response.started_at
 
     kinds = [k for k, _, _ in notifications(postgres_url, intake.lead_id)]
