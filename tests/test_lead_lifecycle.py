@@ -184,6 +184,9 @@ async def test_full_life_to_closed_won_and_ae_rej03_returns_to_sdr(env):
     assert [t.to_stage for t in final.transitions if t.from_stage != t.to_stage] == [
         "inquiry", "mql", "sal", "sql", "sal", "sql", "opportunity", "closed_won"]
     assert not [c for c in final.clocks if c.open]
+    events = len((await handle.fetch_history()).events)
+    print(f"history events for a whole lifecycle: {events}")
+    assert events <= 1000  # the engine's budget for one lead (issue 7 target)
 
 
 async def test_cadence_exhausted_recycles_for_90_days_and_a_new_demo_request_requalifies(env):
