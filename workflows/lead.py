@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from sla_policies.scoring import persona_of, score_lead
     from sla_policies.span import Span
     from sla_policies.transitions import TransitionRefused, find
+    from workflows import clockbook
     from workflows import search_attributes as sa
     from workflows.commands import (
         Accept,
@@ -313,7 +314,7 @@ class LeadWorkflow:
 
     async def _sleep_until_next(self) -> None:
         self._wake = False
-        wake_at = self._next_instant()
+        wake_at = clockbook.next_wakeup(self._state)
         if wake_at is not None and wake_at <= workflow.now():
             # Every instant is consumed when it fires; one still due here is a bug that
             # must not become a busy loop (the worker would flag a deadlock).
@@ -785,15 +786,10 @@ class LeadWorkflow:
         return await workflow.execute_local_activity(compute_instants, requests, start_to_close_timeout=LOCAL_TIMEOUT)
 
     def _open_clocks(self, match) -> list[SlaClock]:
-        return [c for c in self._state.clocks if c.open and match(c.item)]
+        return clockbook.open_clocks(self._state, match)
 
     def _meet(self, item: str) -> None:
-        now = workflow.now()
-        for clock in self._open_clocks(lambda i: i == item):
-            clock.met_at = now
-            clock.target_missed = clock.due_at is not None and now > clock.due_at
-            if clock.status == "running":
-                clock.status = "met"
+        for clock in clockbook.meet(self._state, item, workflow.now()):
             self._record("clock_met", clock=clock)
 
     def _meet_prefix(self, prefix: str) -> None:
@@ -801,47 +797,15 @@ class LeadWorkflow:
             self._meet(item)
 
     def _void_open(self, prefix: str, note: str) -> None:
-        now = workflow.now()
-        for clock in self._open_clocks(lambda i: i.startswith(prefix)):
-            clock.voided_at, clock.status, clock.note = now, "voided", note
-            if clock.breached_at is not None:
-                clock.status = "breached"  # a breach stays on the record
+        for clock in clockbook.void(self._state, prefix, workflow.now(), note):
             self._record("clock_voided", clock=clock)
 
     def _void_all_open(self, note: str) -> None:
         self._void_open("", note)
 
-    def _pending(self) -> list[tuple[datetime, int, SlaClock, str, int]]:
-        """(instant, order, clock, kind, step) of every SLA instant still to fire."""
-        pending = []
-        for clock in self._state.clocks:
-            if not clock.open:
-                continue
-            if clock.warning_at and clock.warned_at is None:
-                pending.append((clock.warning_at, 0, clock, "warning", -1))
-            if clock.due_at and not clock.target_missed and clock.breached_at is None:
-                pending.append((clock.due_at, 1, clock, "due", -1))
-            if clock.breach_at and clock.breached_at is None:
-                pending.append((clock.breach_at, 2, clock, "breach", -1))
-            for i, step in enumerate(clock.escalation_plan):
-                if not step.done:
-                    pending.append((step.at, 3 + i, clock, "escalation", i))
-        return pending
-
-    def _next_instant(self) -> datetime | None:
-        instants = [p[0] for p in self._pending()]
-        instants += [t.due_at for t in self._state.cadence if t.done_at is None and not t.reminded]
-        if self._state.stage == "sal" and self._state.cadence_ends_at is not None:
-            instants.append(self._state.cadence_ends_at)
-        if self._state.suppressed_until is not None and self._state.stage in ("recycled", "disqualified"):
-            instants.append(self._state.suppressed_until)
-        if self._state.check_in_at is not None and self._state.stage == "recycled":
-            instants.append(self._state.check_in_at)
-        return min(instants) if instants else None
-
     async def _fire_due(self) -> None:
         now = workflow.now()
-        for at, _, clock, kind, step in sorted(self._pending(), key=lambda p: (p[0], p[1], p[2].seq)):
+        for at, _, clock, kind, step in clockbook.pending(self._state):
             if at > now or not clock.open:
                 continue
             if kind == "warning":
