@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from sla_policies.lead import EngagementEvent
-from workflows.commands import Accept, Handoff, OpportunityUpdate, Reject, Review, Touch
+from workflows.commands import Accept, Handoff, OpportunityUpdate, Reject, Reroute, Review, Touch
 
 
 def _without_actor(command: type[BaseModel], name: str) -> type[BaseModel]:
@@ -24,6 +24,7 @@ TouchBody = _without_actor(Touch, "TouchBody")
 HandoffBody = _without_actor(Handoff, "HandoffBody")
 OpportunityBody = _without_actor(OpportunityUpdate, "OpportunityBody")
 ReviewBody = _without_actor(Review, "ReviewBody")
+RerouteBody = _without_actor(Reroute, "RerouteBody")
 
 
 class EventsBody(BaseModel):

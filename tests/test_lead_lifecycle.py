@@ -3,6 +3,7 @@ breaches, escalations and each disposition's path."""
 
 from __future__ import annotations
 
+from calendar import monthrange
 from datetime import timedelta
 
 import psycopg
@@ -23,7 +24,7 @@ from tests.lifecycle import (
 )
 from tests.stack import time_skipping_server, worker
 from sla_policies.lead import Contact, ContactPatch, EngagementEvent
-from workflows.commands import Accept, Actor, Handoff, OpportunityUpdate, Reject, Review, Touch
+from workflows.commands import Accept, Actor, Handoff, OpportunityUpdate, Reject, Reroute, Review, Touch
 from workflows.lead import LeadWorkflow
 
 pytestmark = pytest.mark.asyncio
@@ -409,3 +410,40 @@ async def test_committee_engaged_is_an_account_signal_across_leads(env):
     # 30k_75k needs 3 distinct contacts in 30 d with a Director+ among them (§3.6).
     assert (state.account_contacts, state.committee_engaged) == (3, True)
     assert state.stage == "mql"  # a signal, not a gate, in the default policy
+
+
+async def test_uncovered_territory_holds_until_revops_reroutes(env, postgres_url):
+    intake = demo_request(account={"company": "Maple", "industry": "software", "employees": 300, "country": "CA"},
+                          contact={"first_name": "M", "last_name": "L", "email": "m@maple.ca", "phone": "+1 416 555",
+                                   "title": "VP Sales", "timezone": "America/Toronto", "country": "CA"})
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("UPDATE reps SET available = false WHERE role = 'sdr'")
+        try:
+            handle = await start(env, intake)
+            state = await state_when(handle, lambda s: s.stage == "territory_hold")
+            assert state.transitions[-1].event == "T11 no_rep_in_territory"
+            assert clock(state, "routing.high_intent").status == "voided"
+        finally:
+            conn.execute("UPDATE reps SET available = true WHERE role = 'sdr'")
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update(LeadWorkflow.reroute, Reroute(actor=SDR1))
+    await handle.execute_update(LeadWorkflow.reroute, Reroute(actor=Actor(id="ops", role="revops")))
+    state = await state_when(handle, lambda s: s.owner is not None)
+    assert [t.event for t in state.transitions][-2:] == ["T25 territory_assigned", "T11 assigned"]
+
+
+async def test_ae_rej02_recycles_for_six_months_with_a_month_6_check_in(env):
+    monday_9, handle, sdr = await routed_lead_at(env, 0, 9)
+    await handle.execute_update(LeadWorkflow.accept, Accept(actor=sdr))
+    await handle.execute_update(LeadWorkflow.handoff, complete_handoff(sdr, monday_9 + timedelta(days=2)))
+    state = await handle.query(LeadWorkflow.state)
+    ae = Actor(id=state.owner, role="ae")
+    result = await handle.execute_update(LeadWorkflow.reject, Reject(actor=ae, reason_code="AE-REJ-02"))
+    assert result.stage == "recycled"
+    state = await state_when(env.client.get_workflow_handle(handle.id), lambda s: s.stage == "recycled")
+    rejected_at = state.transitions[-1].at
+    local = rejected_at.astimezone(NY)
+    year, month = local.year + (local.month + 6 > 12), (local.month + 5) % 12 + 1
+    day = min(local.day, monthrange(year, month)[1])
+    six_months = local.replace(year=year, month=month, day=day)  # same local time, 6 calendar months on
+    assert state.suppressed_until == six_months and state.check_in_at == six_months

@@ -105,6 +105,14 @@ class Review(_Command):
     note: Note = None
 
 
+class Reroute(_Command):
+    """RevOps assigns coverage to a lead on territory hold (T25)."""
+
+    actor: Actor
+    territory: Annotated[str, StringConstraints(max_length=100)] | None = None
+    note: Note = None
+
+
 class Result(BaseModel):
     """What every disposition answers: the stage after it and the transition it made."""
 

@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         OpportunityUpdate,
         Recycle,
         Reject,
+        Reroute,
         Result,
         Review,
         Touch,
@@ -265,6 +266,23 @@ class LeadWorkflow:
     @review.validator
     def _validate_review(self, cmd: Review) -> None:
         self._authorize(cmd.decision, cmd.actor, owner_only=False)
+
+    # ---------------------------------------------------------------- territory (T25)
+    @workflow.update
+    async def reroute(self, cmd: Reroute) -> Result:
+        """RevOps found coverage for a lead on territory hold: route it again (new clock)."""
+        async with self._lock:
+            if cmd.territory is not None:
+                account = self._state.intake.account.model_copy(update={"territory": cmd.territory})
+                self._state.intake = self._state.intake.model_copy(update={"account": account})
+            self._state.routed_at = None
+            self._transition("territory_hold", "mql", "T25 territory_assigned", actor=cmd.actor.id, note=cmd.note)
+            await self._route()
+            return self._result("T25 territory_assigned")
+
+    @reroute.validator
+    def _validate_reroute(self, cmd: Reroute) -> None:
+        self._authorize("assign_territory", cmd.actor, owner_only=False)
 
     # ---------------------------------------------------------------- data corrections (T08)
     @workflow.update

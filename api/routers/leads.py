@@ -19,12 +19,24 @@ from api.schemas import (
     EventsBody,
     HandoffBody,
     OpportunityBody,
+    RerouteBody,
     ReviewBody,
     TouchBody,
 )
 from sla_policies.lead import ContactPatch, LeadIntake
 from workflows import search_attributes as sa
-from workflows.commands import Accept, Disqualify, Handoff, OpportunityUpdate, Recycle, Reject, Result, Review, Touch
+from workflows.commands import (
+    Accept,
+    Disqualify,
+    Handoff,
+    OpportunityUpdate,
+    Recycle,
+    Reject,
+    Reroute,
+    Result,
+    Review,
+    Touch,
+)
 from workflows.lead import LeadWorkflow
 from workflows.state import LeadState, LeadWorkflowInput
 
@@ -178,6 +190,12 @@ async def opportunity(lead_id: str, body: OpportunityBody, principal: PrincipalD
 async def review(lead_id: str, body: ReviewBody, principal: PrincipalDep, temporal: TemporalDep) -> Result:
     """An SDR manager promotes a manager-review lead to MQL or declines it (T04)."""
     return await _update(temporal, lead_id, LeadWorkflow.review, Review(actor=principal.actor(), **body.model_dump()))
+
+
+@router.post("/{lead_id}/reroute", response_model=Result)
+async def reroute(lead_id: str, body: RerouteBody, principal: PrincipalDep, temporal: TemporalDep) -> Result:
+    """RevOps routes a lead on territory hold again (T25), optionally naming its territory."""
+    return await _update(temporal, lead_id, LeadWorkflow.reroute, Reroute(actor=principal.actor(), **body.model_dump()))
 
 
 @router.get("/{lead_id}/history", response_model=list[TimelineEntry])
