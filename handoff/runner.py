@@ -50,6 +50,12 @@ async def serve(settings: Settings, client: Client, *, run_api: bool = True, run
                                     log_level="warning", lifespan="on")
             server = _Server(config)
             tasks.append(asyncio.create_task(server.serve(), name="api"))
+        if server is not None:
+            # Announce only once the port accepts connections: the banner is a promise.
+            while not server.started:
+                if tasks[-1].done():
+                    break  # startup failed; the wait below re-raises its error
+                await asyncio.sleep(0.05)
         if on_ready:
             on_ready()
         waiter = asyncio.create_task(stop.wait())

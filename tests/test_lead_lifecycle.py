@@ -447,3 +447,54 @@ async def test_ae_rej02_recycles_for_six_months_with_a_month_6_check_in(env):
     day = min(local.day, monthrange(year, month)[1])
     six_months = local.replace(year=year, month=month, day=day)  # same local time, 6 calendar months on
     assert state.suppressed_until == six_months and state.check_in_at == six_months
+
+
+async def test_sequence_enrollment_breaches_at_end_of_routing_day_and_intro_within_2h(env):
+    monday_9, handle, sdr = await routed_lead_at(env, 0, 9)
+    state = await handle.query(LeadWorkflow.state)
+    enrollment = clock(state, "sequence_enrollment")
+    assert enrollment.breach_at == monday_9.replace(hour=18)  # same business day as routing
+    await advance_to(env, monday_9.replace(hour=18, minute=1))
+    state = await state_when(handle, lambda s: clock(s, "sequence_enrollment").escalated_to)
+    assert clock(state, "sequence_enrollment").escalated_to[0].role == "sdr_manager"
+
+    await handle.execute_update(LeadWorkflow.accept, Accept(actor=sdr))
+    await handle.execute_update(LeadWorkflow.handoff, complete_handoff(sdr, monday_9 + timedelta(days=4)))
+    state = await handle.query(LeadWorkflow.state)
+    intro = clock(state, "three_way_intro")
+    assert intro.breach_at == intro.started_at + timedelta(hours=2)  # calendar hours, even after close
+    await handle.execute_update(LeadWorkflow.touch, Touch(actor=sdr, channel="email", outcome="sent"))
+    state = await handle.query(LeadWorkflow.state)
+    assert clock(state, "three_way_intro").status == "met"
+
+
+async def test_discovery_next_step_and_zero_activity_clocks_of_an_opportunity(env):
+    monday_9, handle, sdr = await routed_lead_at(env, 0, 9, clear_days=30)
+    await handle.execute_update(LeadWorkflow.accept, Accept(actor=sdr))
+    await handle.execute_update(LeadWorkflow.handoff, complete_handoff(sdr, monday_9 + timedelta(days=2)))
+    ae = Actor(id=(await handle.query(LeadWorkflow.state)).owner, role="ae")
+    await handle.execute_update(LeadWorkflow.accept, Accept(actor=ae, briefing_read=True))
+    state = await handle.query(LeadWorkflow.state)
+    discovery = clock(state, "discovery_meeting")
+    await advance_to(env, discovery.breach_at + timedelta(minutes=1))
+    state = await state_when(handle, lambda s: clock(s, "discovery_meeting").escalated_to)
+    assert (clock(state, "discovery_meeting").breached_at, clock(state, "discovery_meeting").escalated_to[0].role) \
+        == (discovery.breach_at, "ae_manager")
+
+    held = await env.get_current_time()
+    await handle.execute_update(LeadWorkflow.opportunity, OpportunityUpdate(actor=ae, meeting_held_at=held))
+    state = await handle.query(LeadWorkflow.state)
+    late = clock(state, "discovery_meeting")
+    assert (late.status, late.met_at is not None) == ("breached", True)  # met late: the breach stays
+    next_step = clock(state, "opp_next_step")
+    assert (next_step.due_at - next_step.started_at, next_step.breach_at - next_step.started_at) == \
+        (timedelta(hours=24), timedelta(days=7))
+    activity = clock(state, "opp_activity")
+    assert activity.breach_at == activity.started_at + timedelta(days=14)  # 10 bd = two working weeks
+
+    await advance_to(env, next_step.breach_at + timedelta(minutes=1))
+    state = await state_when(handle, lambda s: clock(s, "opp_next_step").breached_at is not None)
+    assert clock(state, "opp_next_step").escalated_to[0].role == "ae_manager"
+    await advance_to(env, activity.breach_at + timedelta(minutes=1))
+    state = await state_when(handle, lambda s: clock(s, "opp_activity").breached_at is not None)
+    assert clock(state, "opp_activity").escalated_to[0].role == "ae_manager"

@@ -188,7 +188,9 @@ class LeadWorkflow:
 
     @touch.validator
     def _validate_touch(self, cmd: Touch) -> None:
-        self._authorize("touch", cmd.actor)
+        # The SDR still owes the three-way intro after handing the lead to an AE (§5.1).
+        sdr_intro = self._state.stage == "sql" and cmd.actor.role == "sdr" and cmd.actor.id == self._state.sdr
+        self._authorize("touch", cmd.actor, owner_only=not sdr_intro)
 
     # ---------------------------------------------------------------- handoff
     @workflow.update
@@ -537,7 +539,7 @@ class LeadWorkflow:
         if self._state.stage == "opportunity" and self._state.opportunity is not None:
             self._state.opportunity.last_activity_at = now
             self._meet("ae_first_touch")
-        if self._state.stage == "sql":
+        if self._state.stage == "sql" and cmd.actor.id == self._state.sdr:
             self._meet("three_way_intro")
         for planned in self._state.cadence:
             if planned.done_at is None and planned.channel == cmd.channel:
@@ -621,6 +623,9 @@ class LeadWorkflow:
     async def _handoff(self, cmd: Handoff) -> None:
         now = workflow.now()
         self._meet("sal_resolution")
+        # The SDR's own windows end with the handoff; a breach already recorded stays.
+        for item in ("sdr_response.", "sequence_enrollment", "sal_accept_after_first_attempt", "post_call_follow_up"):
+            self._void_open(item, "lead handed over as SQL")
         self._state.sql_at = now
         self._state.handoff_flags = flags_for_ae(self._policy, cmd.meddpic.model_dump())
         self._clear_cadence()
@@ -857,7 +862,8 @@ class LeadWorkflow:
         planned.done = True
         rep = self._state.owner_manager if planned.role in MANAGER_ROLES else None
         escalation = Escalation(role=planned.role, rep_id=rep, at=at)
-        if planned.reassign and self._state.owner is not None:
+        # Reassignment moves the lead only while the late rep still owns it (not after a handoff).
+        if planned.reassign and self._state.owner is not None and clock.owner == self._state.owner:
             previous = self._state.owner
             role = self._state.owner_role or "sdr"
             assignment = await self._assign(role, exclude=[previous])
