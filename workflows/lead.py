@@ -93,8 +93,13 @@ class LeadWorkflow:
             created_at=now,
             updated_at=now,
         )
+        # Side effects that decisions must never wait for leave through two outboxes, each
+        # drained in order by its own background loop: the read model and notifications.
+        # A slow or unavailable PostgreSQL therefore never delays an SLA instant.
         self._outbox: list[ProjectionEvent] = []
         self._projecting = False
+        self._notifications: list[Notification] = []
+        self._notifying = False
         self._wake = True  # something changed: the main loop re-evaluates
         self._lock = asyncio.Lock()  # one change at a time: handlers and the main loop
 
@@ -300,7 +305,7 @@ class LeadWorkflow:
     # ================================================================== run
     @workflow.run
     async def run(self, args: LeadWorkflowInput) -> LeadState:
-        projector = asyncio.create_task(self._project_forever())
+        senders = [asyncio.create_task(self._project_forever()), asyncio.create_task(self._notify_forever())]
         if args.carried is None:
             self._transition(None, "inquiry", "T01 inquiry_created")
         while self._state.stage not in TERMINAL_STAGES and not self._finished():
@@ -310,18 +315,22 @@ class LeadWorkflow:
             if self._state.stage in TERMINAL_STAGES or self._finished():
                 break
             if self._should_continue_as_new():
-                await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._outbox
-                                              and not self._projecting)
-                projector.cancel()
+                await workflow.wait_condition(self._drained)
+                for sender in senders:
+                    sender.cancel()
                 self._state.counts["recycled_in_run"] = 0
                 self._state.counts["runs"] = self._state.counts.get("runs", 1) + 1
                 workflow.continue_as_new(LeadWorkflowInput(intake=self._state.intake, policy=self._policy,
                                                            carried=self._state))
             await self._sleep_until_next()
-        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._outbox
-                                      and not self._projecting)
-        projector.cancel()
+        await workflow.wait_condition(self._drained)
+        for sender in senders:
+            sender.cancel()
         return self._state
+
+    def _drained(self) -> bool:
+        return (workflow.all_handlers_finished() and not self._outbox and not self._projecting
+                and not self._notifications and not self._notifying)
 
     def _finished(self) -> bool:
         return self._state.stage == "disqualified" and self._state.permanent
@@ -908,14 +917,21 @@ class LeadWorkflow:
 
     async def _notify(self, kind: str, role: str, rep: str | None, *, item: str | None = None,
                       detail: str | None = None, due_at: datetime | None = None) -> None:
-        await workflow.execute_activity(
-            "notify",
-            Notification(seq=self._next("notify_seq"), lead_id=self._state.lead_id, kind=kind,
-                         recipient_role=role, recipient=rep, at=workflow.now(), item=item,
-                         detail=detail, due_at=due_at),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-        )
+        """Queue a notification; its sequence number makes the delivery's dedup key."""
+        self._notifications.append(Notification(
+            seq=self._next("notify_seq"), lead_id=self._state.lead_id, kind=kind, recipient_role=role,
+            recipient=rep, at=workflow.now(), item=item, detail=detail, due_at=due_at))
         self._record(f"notified_{kind}")
+
+    async def _notify_forever(self) -> None:
+        while True:
+            await workflow.wait_condition(lambda: bool(self._notifications))
+            notification = self._notifications.pop(0)
+            self._notifying = True
+            try:
+                await workflow.execute_activity("notify", notification, start_to_close_timeout=ACTIVITY_TIMEOUT)
+            finally:
+                self._notifying = False
 
     def _transition(self, from_stage: str | None, to_stage: str, event: str, *, actor: str = "system",
                     reason_code: str | None = None, note: str | None = None, at: datetime | None = None) -> None:
