@@ -138,9 +138,15 @@ def decide_inquiry(policy: Policy, intake: LeadIntake, score: ScoreResult, *,
     if score.points >= threshold and intent_met and persona_met and committee_ok:
         return InquiryDecision("mql", "T05 mql_threshold_reached", acv_tier, tier=lead_tier(score),
                                reasons=(f"score {score.points} >= {threshold}",))
-    if review.min <= score.points <= review.max or score.points >= threshold:
-        missing = [name for name, ok in (("behavioral intent", intent_met), ("persona", persona_met),
-                                         ("committee-engaged account", committee_ok)) if not ok]
+    missing = tuple(f"missing {name}" for name, ok in (("behavioral intent", intent_met), ("persona", persona_met),
+                                                       ("committee-engaged account", committee_ok)) if not ok)
+    if review.min <= score.points <= review.max and not missing:
+        # T03: the 40-59 band goes to a manager when the other criteria are met (T04: the
+        # manager may promote; the mandatory criteria still apply).
         return InquiryDecision("manager_review", "T03 manager_review", acv_tier,
-                               reasons=(f"score {score.points}", *(f"missing {m}" for m in missing)))
+                               reasons=(f"score {score.points}", *missing))
+    if missing:
+        # A mandatory criterion fails: not an MQL whatever the points; stays in nurture and
+        # is rescored on each event (§3.3: every criterion is required).
+        return InquiryDecision("inquiry", "T02 nurture", acv_tier, reasons=(f"score {score.points}", *missing))
     return InquiryDecision("inquiry", "T02 nurture", acv_tier, reasons=(f"score {score.points} < {review.min}",))

@@ -237,8 +237,12 @@ async def test_missing_phone_holds_the_lead_until_patched(env):
 
 
 async def test_manager_review_is_never_auto_routed_and_a_manager_promotes(env):
-    intake = demo_request("gated_content", account={"company": "Acme", "industry": "retail", "employees": 300,
-                                                    "country": "US"})
+    now = await env.get_current_time()
+    intake = demo_request(  # influencer 10 + case study 15 + competitor comparison 25 = 50, intent met
+        "gated_content", account={"company": "Acme", "industry": "retail", "employees": 20, "country": "US"},
+        contact={"first_name": "Bo", "last_name": "K", "email": "bo@acme-analytics.com", "phone": "+1 555 0102",
+                 "title": "Engineering Manager", "timezone": "America/New_York", "country": "US"},
+        events=[{"type": "competitor_comparison", "occurred_at": now.isoformat()}])
     handle = await start(env, intake)
     state = await state_when(handle, lambda s: s.stage == "manager_review")
     assert 40 <= state.score <= 59 and state.owner is None
@@ -498,3 +502,17 @@ async def test_discovery_next_step_and_zero_activity_clocks_of_an_opportunity(en
     await advance_to(env, activity.breach_at + timedelta(minutes=1))
     state = await state_when(handle, lambda s: clock(s, "opp_activity").breached_at is not None)
     assert clock(state, "opp_activity").escalated_to[0].role == "ae_manager"
+
+
+async def test_rej02_disqualifies_for_90_days_then_returns_to_nurture(env):
+    at, handle, sdr = await routed_lead_at(env, 1, 10)
+    await handle.execute_update(LeadWorkflow.reject, Reject(actor=sdr, reason_code="REJ-02", note="too small"))
+    state = await handle.query(LeadWorkflow.state)
+    rejected = state.transitions[-1]
+    assert (state.stage, state.permanent, rejected.reason_code) == ("disqualified", False, "REJ-02")
+    assert state.suppressed_until == rejected.at + timedelta(days=90)  # Q35, elapsed calendar days
+    assert state.owner is None
+    await advance_to(env, state.suppressed_until + timedelta(minutes=1))
+    # Back to nurture ([004]); the old demo request counts no more (only fresh engagement does).
+    state = await state_when(handle, lambda s: s.stage == "inquiry")
+    assert state.transitions[-1].event == "T24 suppression_over"

@@ -76,11 +76,22 @@ def test_tier3_is_icp_and_intent_without_a_hand_raise():
     assert (d.to_stage, d.tier) == ("mql", 3)
 
 
-def test_score_40_to_59_goes_to_manager_review_never_routed():
-    intake = lead("gated_content", account=Account(company="Acme", industry="retail", employees=300, country="US"))
+MANAGER = Contact(first_name="Bo", last_name="K", email="bo@acme.io", phone="+1 555 0102", title="Engineering Manager")
+OFF_ICP = Account(company="Acme", industry="retail", employees=20, country="US")
+
+
+def test_score_40_to_59_with_criteria_met_goes_to_manager_review_never_routed():
+    # influencer 10 + case study 15 + competitor comparison 25 (a high action) = 50
+    intake = lead("gated_content", contact=MANAGER, account=OFF_ICP, events=[("competitor_comparison", NOW)])
     s = score_lead(P, intake, NOW)
-    assert 40 <= s.points <= 59
+    assert s.points == 50
     assert decide_inquiry(P, intake, s).to_stage == "manager_review"
+
+
+def test_score_40_to_59_without_intent_stays_in_nurture():
+    intake = lead("gated_content", account=Account(company="Acme", industry="retail", employees=300, country="US"))
+    d = decide(intake)
+    assert (d.to_stage, d.reasons) == ("inquiry", ("score 50", "missing behavioral intent"))
 
 
 def test_low_score_stays_in_nurture():
@@ -126,3 +137,11 @@ def test_sub_10k_acv_goes_product_led():
                                       (74_999.99, "30k_75k"), (75_000, "75k_200k"), (2_000_000, "200k_plus")])
 def test_acv_tier_bands_are_half_open(acv, tier):
     assert decide(lead(acv=acv)).acv_tier == tier
+
+
+def test_enough_points_but_stale_intent_is_not_an_mql_and_not_a_review():
+    # 95 points once, but the demo request is 45 days old: no intent in the trailing 30 d.
+    intake = lead(received=NOW - timedelta(days=45))
+    d = decide(intake)
+    assert (d.to_stage, d.event) == ("inquiry", "T02 nurture")
+    assert "missing behavioral intent" in d.reasons

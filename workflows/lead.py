@@ -429,6 +429,7 @@ class LeadWorkflow:
             return
         if decision.to_stage == "disqualified":
             self._state.permanent = decision.permanent
+            self._state.intent_since = now
             if not decision.permanent:
                 self._state.suppressed_until = await self._instant(
                     now, self._policy.defaults.default_disqualification_suppression)
@@ -586,13 +587,14 @@ class LeadWorkflow:
             return
         if code.path == "disqualified":
             self._state.permanent = code.permanent
+            self._state.intent_since = now  # after the wait, only fresh engagement re-qualifies
             span = None if code.permanent else (code.suppression or self._policy.defaults.default_disqualification_suppression)
             self._state.suppressed_until = await self._instant(now, span) if span else None
         self._void_all_open(f"left {stage} by {code.code}")
         if code.path in ("data_hold", "territory_hold", "routed_out", "disqualified"):
             if code.path in ("territory_hold", "data_hold"):
                 self._state.routed_at = None
-            self._transition(stage, code.path, event, actor=actor, reason_code=code.code, note=note)
+            self._transition(stage, code.path, event, actor=actor, reason_code=code.code, note=note, at=now)
         elif code.path == "reroute":
             self._state.routed_at = None
             self._state.owner = None
