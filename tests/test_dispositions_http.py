@@ -135,3 +135,21 @@ async def test_list_filters_and_pages_from_the_read_model(http):
     assert mine and all(i["owner"] == owner for i in mine)
     assert (await http.get("/v1/leads", params={"cursor": "garbage"})).status_code == 422
     assert (await http.get("/v1/leads", params={"tier": 7})).json()["errors"][0]["path"] == "tier"
+
+
+async def test_a_competitor_rejected_with_rej06_is_never_routed_again(http):
+    state = await ingest(http)
+    lead, sdr = state["lead_id"], state["owner"]
+    rejected = await http.post(f"/v1/leads/{lead}/reject", json={"reason_code": "REJ-06"}, headers=auth(sdr))
+    assert rejected.json()["stage"] == "disqualified"
+
+    async def closed():
+        return (await http.get(f"/v1/leads/{lead}")).json()
+
+    await poll(closed, lambda s: s["permanent"])
+    again = await http.post("/v1/leads", json=demo_request(lead_id=lead).model_dump(mode="json", exclude_none=True))
+    assert again.status_code == 200 and again.json()["stage"] == "disqualified"
+    assert again.json()["owner"] is None and again.json()["transitions"][-1]["reason_code"] == "REJ-06"
+    events = await http.post(f"/v1/leads/{lead}/events",
+                             json={"events": [{"type": "demo_request", "occurred_at": "2026-11-23T10:00:00Z"}]})
+    assert events.status_code == 409

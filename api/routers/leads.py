@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -101,6 +102,9 @@ async def ingest_lead(intake: LeadIntake, response: Response, principal: Princip
             LeadWorkflowInput(intake=intake, policy=policy),
             id=workflow_id(intake.lead_id),
             task_queue=settings.task_queue,
+            # A lead id is used once, ever: a closed lead (disqualified for good, won, lost)
+            # is never started again by a repeated ingest.
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             search_attributes=TypedSearchAttributes([
                 SearchAttributePair(sa.STAGE, "inquiry"),
                 SearchAttributePair(sa.POLICY_VERSION, policy.version),
@@ -128,12 +132,16 @@ async def add_events(lead_id: str, body: EventsBody, principal: PrincipalDep, te
     """Engagement events (a Signal); a lead not seen yet is started with them (signal-with-start)."""
     require(principal, "integration", "revops")
     policy = policies.active()
-    await temporal.start_workflow(
-        LeadWorkflow.run,
-        LeadWorkflowInput(intake=LeadIntake(lead_id=lead_id, lead_type="import"), policy=policy),
-        id=workflow_id(lead_id), task_queue=settings.task_queue,
-        start_signal="engagement", start_signal_args=[body.events],
-    )
+    try:
+        await temporal.start_workflow(
+            LeadWorkflow.run,
+            LeadWorkflowInput(intake=LeadIntake(lead_id=lead_id, lead_type="import"), policy=policy),
+            id=workflow_id(lead_id), task_queue=settings.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            start_signal="engagement", start_signal_args=[body.events],
+        )
+    except WorkflowAlreadyStartedError:
+        raise ProblemError(409, "Conflict", f"lead {lead_id} is closed; engagement is not recorded") from None
     return {"lead_id": lead_id, "status": "accepted"}
 
 
