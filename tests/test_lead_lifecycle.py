@@ -516,3 +516,21 @@ async def test_rej02_disqualifies_for_90_days_then_returns_to_nurture(env):
     # Back to nurture ([004]); the old demo request counts no more (only fresh engagement does).
     state = await state_when(handle, lambda s: s.stage == "inquiry")
     assert state.transitions[-1].event == "T24 suppression_over"
+
+
+async def test_each_cadence_touch_has_a_due_instant_and_a_reminder(env, postgres_url):
+    monday_9, handle, sdr = await routed_lead_at(env, 0, 9)
+    await handle.execute_update(LeadWorkflow.touch, Touch(actor=sdr, channel="phone", outcome="no_answer"))
+    await handle.execute_update(LeadWorkflow.accept, Accept(actor=sdr))
+    state = await handle.query(LeadWorkflow.state)
+    plan = [(t.number, t.day, t.channel, t.due_at) for t in state.cadence]
+    assert [p[:3] for p in plan] == [(1, 1, "phone"), (2, 1, "email"), (3, 2, "linkedin"), (4, 3, "phone"),
+                                     (5, 4, "email"), (6, 5, "phone"), (7, 6, "email"), (8, 7, "email")]
+    assert plan[2][3] == (monday_9 + timedelta(days=1)).replace(hour=8)  # day 2 opens at 08:00
+    assert state.cadence[0].done_at is not None and state.next_touch == plan[1][3]
+    assert plan[1][3] == monday_9.replace(hour=18)  # day-1 email: by the end of the routing day
+    # Day 2, 08:01: the email of day 1 and the LinkedIn touch of day 2 are overdue: one reminder each.
+    await advance_to(env, plan[2][3] + timedelta(minutes=1))
+    state = await state_when(handle, lambda s: s.cadence[2].reminded)
+    reminders = [r for k, r, _ in notifications(postgres_url, state.lead_id) if k == "touch_due"]
+    assert reminders == ["sdr", "sdr"] and not state.cadence[3].reminded

@@ -517,7 +517,11 @@ class LeadWorkflow:
 
     async def _plan_cadence(self, cadence_id: str, routed_at: datetime) -> None:
         cadence = self._policy.cadences[cadence_id]
-        requests = [InstantRequest(start=routed_at, business_day=t.day, calendar=self._calendar())
+        # Day-1 touches are due by the end of the routing day (the first attempt itself has
+        # the response window); later touches are due when their business day opens (§6.2).
+        requests = [InstantRequest(start=routed_at, span=Span.parse("eod1"), basis="business",
+                                   calendar=self._calendar()) if t.day == 1 else
+                    InstantRequest(start=routed_at, business_day=t.day, calendar=self._calendar())
                     for t in cadence.touches]
         requests.append(InstantRequest(start=routed_at, span=cadence.recycle_at, basis="business",
                                        calendar=self._calendar()))
