@@ -21,6 +21,11 @@ _PASSTHROUGH = ("sla_policies", "workflows.state", "pydantic", "pydantic_core", 
                 "holidays", "dateutil")
 
 
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandbox the worker runs workflows in; replay tests must use the same one."""
+    return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(*_PASSTHROUGH))
+
+
 def build_worker(client: Client, task_queue: str, pool: AsyncConnectionPool) -> Worker:
     read_model = ReadModelActivities(pool)
     roster = RosterActivities(pool)
@@ -33,7 +38,5 @@ def build_worker(client: Client, task_queue: str, pool: AsyncConnectionPool) -> 
         activities=[read_model.project_lead, roster.assign_lead, roster.release_lead,
                     notifications.notify, accounts.account_engagement, compute_deadlines, compute_instants],
         activity_executor=ThreadPoolExecutor(max_workers=4),
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*_PASSTHROUGH)
-        ),
+        workflow_runner=workflow_runner(),
     )

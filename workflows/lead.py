@@ -831,7 +831,8 @@ class LeadWorkflow:
             self._record("clock_met", clock=clock)
 
     def _meet_prefix(self, prefix: str) -> None:
-        for item in {c.item for c in self._open_clocks(lambda i: i.startswith(prefix))}:
+        # sorted: set order depends on the process's hash seed, and replay must not.
+        for item in sorted({c.item for c in self._open_clocks(lambda i: i.startswith(prefix))}):
             self._meet(item)
 
     def _void_open(self, prefix: str, note: str) -> None:
