@@ -46,6 +46,11 @@ async def test_demo_request_reaches_mql_over_http(http, postgres_url):
 
     state = await poll(fetch, lambda s: s["stage"] == "mql" and s["owner"] is not None)
     assert state["tier"] == 1
+    # CONTRACT: the open clocks are `sla`, each with item, started_at, due_at, breach_at, status.
+    open_items = {c["item"] for c in state["sla"]}
+    assert {"sdr_response.tier1", "sal_decision"} <= open_items
+    assert all(c["status"] == "running" and c["due_at"] and c["breach_at"] for c in state["sla"]
+               if c["item"].startswith("sdr_response"))
     assert state["score"] >= 60
     assert [t["to"] for t in state["transitions"]][:2] == ["inquiry", "mql"]
 

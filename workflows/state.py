@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from sla_policies.lead import LeadIntake
 from sla_policies.model import Policy
@@ -147,8 +147,11 @@ class LeadState(BaseModel):
     created_at: datetime
     updated_at: datetime
 
-    def open_clocks(self) -> list[SlaClock]:
-        return [c for c in self.clocks if c.status == "running"]
+    @computed_field
+    @property
+    def sla(self) -> list[SlaClock]:
+        """The open SLA clocks (CONTRACT: `sla`); `clocks` keeps the whole record."""
+        return [c for c in self.clocks if c.open]
 
     @property
     def breached(self) -> bool:
