@@ -11,7 +11,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from temporalio import activity
 
-from workflows.state import AccountEngagement, AccountEngagementQuery, ProjectionBatch
+from workflows.state import AccountEngagement, AccountEngagementQuery, ProjectionBatch, Suppression
 
 
 class ReadModelActivities:
@@ -95,3 +95,25 @@ class AccountEngagementActivities:
             )
             contacts, director_plus = await cur.fetchone()
         return AccountEngagement(contacts=contacts, director_plus=director_plus)
+
+
+class SuppressionActivities:
+    def __init__(self, pool: AsyncConnectionPool):
+        self._pool = pool
+
+    @activity.defn(name="suppress")
+    async def suppress(self, entry: Suppression) -> None:
+        """Idempotent: the same entry twice changes nothing; a permanent entry stays permanent
+        and a time-boxed one keeps the later end."""
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                """
+                INSERT INTO suppressions (scope, value, permanent, until, reason_code, lead_id, at)
+                VALUES (%(scope)s, %(value)s, %(permanent)s, %(until)s, %(reason_code)s, %(lead_id)s, %(at)s)
+                ON CONFLICT (scope, value) DO UPDATE SET
+                    permanent = suppressions.permanent OR EXCLUDED.permanent,
+                    until = CASE WHEN suppressions.permanent OR EXCLUDED.permanent THEN NULL
+                                 ELSE greatest(suppressions.until, EXCLUDED.until) END
+                """,
+                entry.model_dump(),
+            )

@@ -24,6 +24,10 @@ def _pool(request: Request) -> AsyncConnectionPool:
     return pool
 
 
+def _optional_pool(request: Request) -> AsyncConnectionPool | None:
+    return request.app.state.pool
+
+
 def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
@@ -34,5 +38,6 @@ def _policies(request: Request) -> PolicyRegistry:
 
 TemporalDep = Annotated[Client, Depends(_temporal)]
 PoolDep = Annotated[AsyncConnectionPool, Depends(_pool)]
+OptionalPoolDep = Annotated[AsyncConnectionPool | None, Depends(_optional_pool)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 PoliciesDep = Annotated[PolicyRegistry, Depends(_policies)]

@@ -11,7 +11,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.deadlines import compute_deadlines, compute_instants
 from activities.notify import NotificationActivities
-from activities.read_model import AccountEngagementActivities, ReadModelActivities
+from activities.read_model import AccountEngagementActivities, ReadModelActivities, SuppressionActivities
 from activities.roster import RosterActivities
 from workflows.lead import LeadWorkflow
 
@@ -31,12 +31,14 @@ def build_worker(client: Client, task_queue: str, pool: AsyncConnectionPool) -> 
     roster = RosterActivities(pool)
     notifications = NotificationActivities(pool)
     accounts = AccountEngagementActivities(pool)
+    suppressions = SuppressionActivities(pool)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[LeadWorkflow],
         activities=[read_model.project_lead, roster.assign_lead, roster.release_lead,
-                    notifications.notify, accounts.account_engagement, compute_deadlines, compute_instants],
+                    notifications.notify, accounts.account_engagement, suppressions.suppress,
+                    compute_deadlines, compute_instants],
         activity_executor=ThreadPoolExecutor(max_workers=4),
         workflow_runner=workflow_runner(),
     )

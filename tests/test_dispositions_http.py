@@ -138,7 +138,9 @@ async def test_list_filters_and_pages_from_the_read_model(http):
 
 
 async def test_a_competitor_rejected_with_rej06_is_never_routed_again(http):
-    state = await ingest(http)
+    # Its own domain: REJ-06 puts the domain on the global suppression list for good.
+    state = await ingest(http, contact={"first_name": "Zed", "last_name": "Q", "email": "zed@rival-one.io",
+                                        "phone": "+1 555 0102", "title": "VP Sales", "country": "US"})
     lead, sdr = state["lead_id"], state["owner"]
     rejected = await http.post(f"/v1/leads/{lead}/reject", json={"reason_code": "REJ-06"}, headers=auth(sdr))
     assert rejected.json()["stage"] == "disqualified"
@@ -147,9 +149,29 @@ async def test_a_competitor_rejected_with_rej06_is_never_routed_again(http):
         return (await http.get(f"/v1/leads/{lead}")).json()
 
     await poll(closed, lambda s: s["permanent"])
-    again = await http.post("/v1/leads", json=demo_request(lead_id=lead).model_dump(mode="json", exclude_none=True))
+    again = await http.post("/v1/leads", json={"lead_id": lead, "lead_type": "demo_request"})
     assert again.status_code == 200 and again.json()["stage"] == "disqualified"
     assert again.json()["owner"] is None and again.json()["transitions"][-1]["reason_code"] == "REJ-06"
     events = await http.post(f"/v1/leads/{lead}/events",
                              json={"events": [{"type": "demo_request", "occurred_at": "2026-11-23T10:00:00Z"}]})
     assert events.status_code == 409
+
+
+async def test_rej06_puts_the_domain_on_the_global_suppression_list(http):
+    contact = {"first_name": "Eve", "last_name": "S", "email": "eve@sneaky-rival.io", "phone": "+1 555 0666",
+               "title": "VP Sales", "timezone": "America/New_York", "country": "US"}
+    state = await ingest(http, contact=contact)
+    await http.post(f"/v1/leads/{state['lead_id']}/reject", json={"reason_code": "REJ-06"}, headers=auth(state["owner"]))
+
+    colleague = demo_request(contact={**contact, "first_name": "Mallory", "email": "mallory@sneaky-rival.io"})
+
+    async def ingest_colleague():
+        response = await http.post("/v1/leads", json=colleague.model_dump(mode="json", exclude_none=True))
+        return response.json()
+
+    # The rejection answered only after the domain was on the list, so the next lead from it
+    # is never worked.
+    first = await ingest_colleague()
+    assert first["stage"] == "disqualified" and first["permanent"] and first["owner"] is None
+    assert first["transitions"][-1]["event"] == "T26 suppressed_domain"
+    assert first["transitions"][-1]["reason_code"] == "REJ-06"

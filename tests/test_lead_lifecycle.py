@@ -139,7 +139,9 @@ async def test_wrong_stage_wrong_owner_and_unknown_code_are_refused_before_histo
 
 
 async def test_competitor_rejected_with_rej06_is_disqualified_for_good(env):
-    handle = await start(env, demo_request())
+    handle = await start(env, demo_request(contact={
+        "first_name": "Zoe", "last_name": "Q", "email": "zoe@rival-two.io", "phone": "+1 555 0103",
+        "title": "VP Sales", "timezone": "America/New_York", "country": "US"}))
     state = await state_when(handle, lambda s: s.owner is not None)
     owner = Actor(id=state.owner, role="sdr")
     await handle.execute_update(LeadWorkflow.reject, Reject(actor=owner, reason_code="REJ-06", note="works at a rival"))
@@ -518,14 +520,20 @@ async def test_discovery_next_step_and_zero_activity_clocks_of_an_opportunity(en
     assert clock(state, "opp_activity").escalated_to[0].role == "ae_manager"
 
 
-async def test_rej02_disqualifies_for_90_days_then_returns_to_nurture(env):
-    at, handle, sdr = await routed_lead_at(env, 1, 10)
+async def test_rej02_disqualifies_for_90_days_then_returns_to_nurture(env, postgres_url):
+    # Its own company: REJ-02 puts the company on the suppression list for 90 days.
+    at, handle, sdr = await routed_lead_at(env, 1, 10, demo_request(
+        account={"company": "Tiny Widgets", "industry": "software", "employees": 300, "country": "US"}))
     await handle.execute_update(LeadWorkflow.reject, Reject(actor=sdr, reason_code="REJ-02", note="too small"))
     state = await handle.query(LeadWorkflow.state)
     rejected = state.transitions[-1]
     assert (state.stage, state.permanent, rejected.reason_code) == ("disqualified", False, "REJ-02")
     assert state.suppressed_until == rejected.at + timedelta(days=90)  # Q35, elapsed calendar days
     assert state.owner is None
+    with psycopg.connect(postgres_url) as conn:
+        entry = conn.execute("SELECT permanent, until, reason_code FROM suppressions"
+                             " WHERE scope = 'company' AND value = 'tiny widgets'").fetchone()
+    assert entry == (False, state.suppressed_until, "REJ-02")
     await advance_to(env, state.suppressed_until + timedelta(minutes=1))
     # Back to nurture ([004]); the old demo request counts no more (only fresh engagement does).
     state = await state_when(handle, lambda s: s.stage == "inquiry")

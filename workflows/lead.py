@@ -61,6 +61,7 @@ with workflow.unsafe.imports_passed_through():
         ProjectionEvent,
         ScoreLine,
         SlaClock,
+        Suppression,
         Transition,
     )
 
@@ -308,6 +309,8 @@ class LeadWorkflow:
         senders = [asyncio.create_task(self._project_forever()), asyncio.create_task(self._notify_forever())]
         if args.carried is None:
             self._transition(None, "inquiry", "T01 inquiry_created")
+            if args.suppression is not None:
+                await self._suppressed_at_ingest(args.suppression)
         while self._state.stage not in TERMINAL_STAGES and not self._finished():
             async with self._lock:
                 await self._advance()
@@ -400,6 +403,35 @@ class LeadWorkflow:
         self._state.suppressed_until = None
         self._state.counts["reactivations"] = self._state.counts.get("reactivations", 0) + 1
         self._transition(stage, "inquiry", "T24 suppression_over")
+
+    async def _suppressed_at_ingest(self, entry: Suppression) -> None:
+        """T26 / §10: a lead matching the global suppression list is not worked. A permanent
+        entry (a competitor's domain) disqualifies for good; a time-boxed one waits out its
+        end, unless the lead is a tier-1 hand-raise (Q14)."""
+        lead_type = self._policy.lead_types.get(self._state.intake.lead_type)
+        handraise = lead_type is not None and lead_type.handraise
+        if not entry.permanent and handraise and self._policy.recycling.tier1_handraise_overrides:
+            self._record("suppression_overridden")
+            return
+        self._state.permanent = entry.permanent
+        self._state.suppressed_until = entry.until
+        self._state.intent_since = workflow.now()
+        self._transition("inquiry", "disqualified", f"T26 suppressed_{entry.scope}", reason_code=entry.reason_code,
+                         note=f"{entry.scope} {entry.value} on the suppression list since {entry.at:%Y-%m-%d} "
+                              f"(lead {entry.lead_id})")
+
+    async def _suppress(self, code: ReasonCode, until: datetime | None) -> None:
+        """Put what the code names on the global suppression list (REJ-06 domain for good,
+        REJ-02 company, REJ-03 contact)."""
+        intake = self._state.intake
+        value = {"domain": intake.email_domain(), "contact": intake.contact.email,
+                 "company": (intake.account.company or "").strip().lower() or None}.get(code.scope or "")
+        if value is None:
+            return
+        await workflow.execute_activity("suppress", Suppression(
+            scope=code.scope, value=value, permanent=code.permanent, until=None if code.permanent else until,
+            reason_code=code.code, lead_id=self._state.lead_id, at=workflow.now()),
+            start_to_close_timeout=ACTIVITY_TIMEOUT)
 
     async def _evaluate_inquiry(self) -> None:
         """T02/T03/T05/T06/T07/T09/T10: score the inquiry and decide where it goes."""
@@ -594,6 +626,7 @@ class LeadWorkflow:
             self._state.intent_since = now  # after the wait, only fresh engagement re-qualifies
             span = None if code.permanent else (code.suppression or self._policy.defaults.default_disqualification_suppression)
             self._state.suppressed_until = await self._instant(now, span) if span else None
+            await self._suppress(code, self._state.suppressed_until)
         self._void_all_open(f"left {stage} by {code.code}")
         if code.path in ("data_hold", "territory_hold", "routed_out", "disqualified"):
             if code.path in ("territory_hold", "data_hold"):

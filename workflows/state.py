@@ -177,6 +177,18 @@ class ProjectionBatch(BaseModel):
     state: LeadState
 
 
+class Suppression(BaseModel):
+    """An entry of the global suppression list, written when a coded rejection says so."""
+
+    scope: Literal["domain", "company", "contact"]
+    value: str
+    permanent: bool
+    until: datetime | None = None
+    reason_code: str
+    lead_id: str
+    at: datetime
+
+
 class LeadWorkflowInput(BaseModel):
     """Start argument of `LeadWorkflow`. The whole policy travels with the lead: that is
     what pins its version (DOMAIN §13), and it survives continue-as-new in `carried`."""
@@ -184,6 +196,8 @@ class LeadWorkflowInput(BaseModel):
     intake: LeadIntake
     policy: Policy
     carried: LeadState | None = None
+    # Looked up by the API at ingest, so the workflow decides without waiting on a read.
+    suppression: Suppression | None = None
 
 
 class AssignmentRequest(BaseModel):

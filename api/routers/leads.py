@@ -3,6 +3,8 @@ query for state, an Update (validated in the workflow) for each disposition."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from fastapi import APIRouter, Response
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
@@ -11,9 +13,10 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import Principal, PrincipalDep, require
-from api.deps import PoliciesDep, SettingsDep, TemporalDep
+from api.deps import OptionalPoolDep, PoliciesDep, SettingsDep, TemporalDep
 from api.history import TimelineEntry, timeline
 from api.problems import FieldError, ProblemError
+from api.suppressions import find_suppression
 from api.schemas import (
     AcceptBody,
     DispositionBody,
@@ -92,14 +95,15 @@ async def _update(temporal, lead_id: str, update, arg) -> Result:
 
 @router.post("", status_code=201, response_model=LeadState, responses={200: {"model": LeadState}})
 async def ingest_lead(intake: LeadIntake, response: Response, principal: PrincipalDep, temporal: TemporalDep,
-                      settings: SettingsDep, policies: PoliciesDep) -> LeadState:
+                      settings: SettingsDep, policies: PoliciesDep, pool: OptionalPoolDep) -> LeadState:
     """Ingest an inquiry (T01). Idempotent on `lead_id`: 201 when new, 200 when it exists."""
     require(principal, "integration", "revops")
     policy = policies.active()
+    suppression = await find_suppression(pool, intake, datetime.now(timezone.utc)) if pool is not None else None
     try:
         handle = await temporal.start_workflow(
             LeadWorkflow.run,
-            LeadWorkflowInput(intake=intake, policy=policy),
+            LeadWorkflowInput(intake=intake, policy=policy, suppression=suppression),
             id=workflow_id(intake.lead_id),
             task_queue=settings.task_queue,
             # A lead id is used once, ever: a closed lead (disqualified for good, won, lost)
