@@ -556,3 +556,18 @@ async def test_each_cadence_touch_has_a_due_instant_and_a_reminder(env, postgres
     state = await state_when(handle, lambda s: s.cadence[2].reminded)
     reminders = [r for k, r, _ in notifications(postgres_url, state.lead_id) if k == "touch_due"]
     assert reminders == ["sdr", "sdr"] and not state.cadence[3].reminded
+
+
+async def test_every_opportunity_activity_restarts_the_zero_activity_clock(env):
+    monday_9, handle, sdr = await routed_lead_at(env, 0, 9)
+    await handle.execute_update(LeadWorkflow.accept, Accept(actor=sdr))
+    await handle.execute_update(LeadWorkflow.handoff, complete_handoff(sdr, monday_9 + timedelta(days=2)))
+    ae = Actor(id=(await handle.query(LeadWorkflow.state)).owner, role="ae")
+    await handle.execute_update(LeadWorkflow.accept, Accept(actor=ae, briefing_read=True))
+    for update in (OpportunityUpdate(actor=ae, stage="os2"), OpportunityUpdate(actor=ae, next_step="EB call on Friday")):
+        await handle.execute_update(LeadWorkflow.opportunity, update)
+    await handle.execute_update(LeadWorkflow.touch, Touch(actor=ae, channel="email", outcome="sent"))
+    state = await handle.query(LeadWorkflow.state)
+    activity = [c for c in state.clocks if c.item == "opp_activity"]
+    assert [c.status for c in activity] == ["met", "met", "met", "running"]
+    assert activity[-1].started_at == state.touches[-1].at

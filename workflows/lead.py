@@ -583,7 +583,7 @@ class LeadWorkflow:
             # still bounded by sal_decision.
             await self._start_clocks([("sal_accept_after_first_attempt", now)])
         if self._state.stage == "opportunity" and self._state.opportunity is not None:
-            self._state.opportunity.last_activity_at = now
+            await self._opportunity_activity(now)
             self._meet("ae_first_touch")
         if self._state.stage == "sql" and cmd.actor.id == self._state.sdr:
             self._meet("three_way_intro")
@@ -738,10 +738,8 @@ class LeadWorkflow:
         assert opp is not None
         now = workflow.now()
         event = "T28 opportunity_update"
-        opp.last_activity_at = now
-        self._restart_clock_if_open("opp_activity")
-        if cmd.activity or cmd.meeting_held_at:
-            await self._start_clocks_if_missing([("opp_activity", now)])
+        if cmd.outcome is None:
+            await self._opportunity_activity(now)
         if cmd.meeting_held_at is not None:
             opp.discovery_held = True
             self._meet("discovery_meeting")
@@ -839,14 +837,12 @@ class LeadWorkflow:
         self._wake = True
         return started
 
-    async def _start_clocks_if_missing(self, items: list[tuple]) -> None:
-        missing = [i for i in items if not any(c.item == i[0] and c.open for c in self._state.clocks)]
-        if missing:
-            await self._start_clocks(missing)
-
-    def _restart_clock_if_open(self, item: str) -> None:
-        """Activity resets the zero-activity clock: meet the open one; a new one starts."""
-        self._meet(item)
+    async def _opportunity_activity(self, now: datetime) -> None:
+        """Any logged activity on an opportunity restarts its zero-activity clock (§9)."""
+        assert self._state.opportunity is not None
+        self._state.opportunity.last_activity_at = now
+        self._meet("opp_activity")
+        await self._start_clocks([("opp_activity", now)])
 
     async def _instant(self, start: datetime, span: Span | None) -> datetime | None:
         if span is None:
