@@ -1,0 +1,82 @@
+"""Pattern escalation, metrics, reviews, sign-off and defaults (DOMAIN §11.2-§14)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import model_validator
+
+from sla_policies.model.base import AcvTierId, Collector, Positive, SnakeId, Strict
+from sla_policies.model.cadences import Channel
+from sla_policies.span import Span
+
+Status = Literal["green", "amber", "red"]
+
+
+class PatternLevel(Strict):
+    """§11.2: consecutive weeks in breach (Q29: any of a side's metrics red) -> level."""
+
+    weeks: Positive
+    level: str
+    notify: list[str]  # roles
+    action: str
+
+
+class Metric(Strict):
+    """An SLA metric (§12.1). `green` and `red` are the band edges; the edges themselves
+    and everything between them are amber (Q30: exactly 95% quality is amber)."""
+
+    id: SnakeId
+    definition: str
+    direction: Literal["higher_is_better", "lower_is_better"]
+    green: float  # strictly better than this is green
+    red: float  # strictly worse than this is red
+    unit: str = "%"
+    cadence: Literal["daily", "weekly", "monthly"]
+    commitment: float | None = None  # a stated commitment, e.g. >=95% MQL quality
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Metric":
+        problems = Collector()
+        if self.direction == "higher_is_better" and self.red > self.green:
+            problems.add("red", f"must not be above green ({self.green:g}) when higher is better")
+        if self.direction == "lower_is_better" and self.red < self.green:
+            problems.add("red", f"must not be below green ({self.green:g}) when lower is better")
+        problems.raise_if_any()
+        return self
+
+    def _better(self, a: float, b: float) -> bool:
+        return a > b if self.direction == "higher_is_better" else a < b
+
+    def status(self, value: float) -> Status:
+        if self._better(value, self.green):
+            return "green"
+        if self._better(self.red, value):
+            return "red"
+        return "amber"
+
+
+class Review(Strict):
+    """A meeting or report of §12.4."""
+
+    id: SnakeId
+    cadence: str
+    who: list[str]  # roles
+    content: str
+    duration_min: Positive | None = None
+
+
+class Signoff(Strict):
+    """§13: who owns and who signs each definition; the arbiter settles disputes."""
+
+    mql_definition: list[str]  # owner first, then signers
+    sql_definition: list[str]
+    arbiter: str = "ceo"
+
+
+class Defaults(Strict):
+    """§14 open-question defaults the engine needs as settings."""
+
+    default_acv_tier: AcvTierId = "30k_75k"  # Q10: no estimate, no firmographic estimate
+    default_disqualification_suppression: Span  # Q35: non-permanent disqualifications
+    first_attempt_channels: list[Channel] = ["phone", "email", "linkedin"]  # Q6

@@ -1,0 +1,88 @@
+"""The policy: the whole SLA of DOMAIN.md as one strict, versioned document."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from sla_policies.model.base import Problems, Strict
+from sla_policies.model.cadences import Cadence
+from sla_policies.model.calendars import Calendars
+from sla_policies.model.codes import ReasonCodes
+from sla_policies.model.governance import Defaults, Metric, PatternLevel, Review, Signoff
+from sla_policies.model.leads import LeadTierSpec, LeadTypeSpec, Routing
+from sla_policies.model.pipeline import Opportunity, SqlGate
+from sla_policies.model.qualification import AcvTier, Qualification
+from sla_policies.model.recycling import Recycling
+from sla_policies.model.references import cross_reference_problems
+from sla_policies.model.scoring import Scoring
+from sla_policies.model.windows import Window, Windows
+
+
+class CrossReferenceErrors(Problems):
+    """Problems only the whole document shows; their paths are full document paths."""
+
+
+class Policy(Strict):
+    # Each change is a new dated version with a change list (§13); a lead pins the
+    # version active at its ingest (Q25).
+    version: Annotated[str, Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$")]  # e.g. 2026.11.0
+    effective_date: date
+    title: str
+    changes: list[str] = []
+    signoff: Signoff
+    roles: list[str]  # every actor and escalation target the document may name
+    calendars: Calendars
+    scoring: Scoring
+    acv_tiers: list[AcvTier]
+    qualification: Qualification
+    lead_types: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], LeadTypeSpec]
+    lead_tiers: dict[Annotated[int, Field(ge=1, le=3)], LeadTierSpec]
+    routing: Routing
+    windows: Windows
+    cadences: dict[str, Cadence]
+    reason_codes: ReasonCodes
+    sql_gate: SqlGate
+    opportunity: Opportunity
+    recycling: Recycling
+    pattern_escalation: list[PatternLevel]
+    metrics: list[Metric]
+    reviews: list[Review] = []
+    defaults: Defaults
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> "Policy":
+        problems = cross_reference_problems(self.model_dump(mode="json"))
+        if problems:
+            raise CrossReferenceErrors(problems)
+        return self
+
+    # ------------------------------------------------------------------ lookups
+
+    def window(self, window_id: str) -> Window:
+        """A window by its DOMAIN id, dotted for nested ones: "sdr_response.tier1"."""
+        found = dict(self.windows.items()).get(window_id)
+        if found is None:
+            raise KeyError(f"unknown window {window_id!r}")
+        return found
+
+    def window_ids(self) -> list[str]:
+        return [name for name, _ in self.windows.items()]
+
+    def acv_tier(self, tier_id: str) -> AcvTier:
+        for tier in self.acv_tiers:
+            if tier.id == tier_id:
+                return tier
+        raise KeyError(f"unknown ACV tier {tier_id!r}")
+
+    def acv_tier_for(self, acv: float) -> AcvTier:
+        """The tier whose half-open band [min, max) holds an ACV amount."""
+        return next(t for t in self.acv_tiers if t.contains(acv))
+
+    def metric(self, metric_id: str) -> Metric:
+        for metric in self.metrics:
+            if metric.id == metric_id:
+                return metric
+        raise KeyError(f"unknown metric {metric_id!r}")
