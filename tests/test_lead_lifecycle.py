@@ -191,6 +191,11 @@ async def test_full_life_to_closed_won_and_ae_rej03_returns_to_sdr(env):
     assert [t.to_stage for t in final.transitions if t.from_stage != t.to_stage] == [
         "inquiry", "mql", "sal", "sql", "sal", "sql", "opportunity", "closed_won"]
     assert not [c for c in final.clocks if c.open]
+    record = final.to_record()  # what reports and simulations read
+    assert [t.to_stage for t in record.transitions] == [t.to_stage for t in final.transitions]
+    assert {c.item for c in record.clocks} >= {"sdr_response.tier1", "ae_acceptance", "discovery_meeting"}
+    assert all(c.lead_id == final.lead_id for c in record.clocks)
+    assert record.touches and record.touches[0].channel == final.touches[0].channel
     history = await handle.fetch_history()
     print(f"history events for a whole lifecycle: {len(history.events)}")
     assert len(history.events) <= 1000  # the engine's budget for one lead (issue 7 target)

@@ -13,6 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from sla_policies.lead import LeadIntake
 from sla_policies.model import Policy
+from sla_policies.records import (
+    ClockRecord,
+    EscalationRecord,
+    LeadRecord,
+    TouchRecord,
+    TransitionRecord,
+)
 
 ClockStatus = Literal["running", "met", "breached", "voided"]
 
@@ -156,6 +163,33 @@ class LeadState(BaseModel):
     @property
     def breached(self) -> bool:
         return any(c.breached_at is not None for c in self.clocks)
+
+    def to_record(self) -> LeadRecord:
+        """The lead's facts as reports and simulations read them (`sla_policies.records`)."""
+        lead = self.lead_id
+        return LeadRecord(
+            lead_id=lead, lead_type=self.intake.lead_type, source=self.intake.source,
+            policy_version=self.policy_version, stage=self.stage, tier=self.tier,
+            acv_tier=self.acv_tier, owner=self.owner, created_at=self.created_at,
+            updated_at=self.updated_at,
+            clocks=[
+                ClockRecord(
+                    lead_id=lead, item=c.item, tier=c.tier, owner_role=c.owner_role, owner=c.owner,
+                    started_at=c.started_at, due_at=c.due_at, breach_at=c.breach_at,
+                    met_at=c.met_at, breached_at=c.breached_at, voided_at=c.voided_at,
+                    escalated_to=[EscalationRecord(role=e.role, rep_id=e.rep_id, at=e.at)
+                                  for e in c.escalated_to],
+                )
+                for c in self.clocks
+            ],
+            transitions=[
+                TransitionRecord(lead_id=lead, at=t.at, from_stage=t.from_stage, to_stage=t.to_stage,
+                                 event=t.event, actor=t.actor, reason_code=t.reason_code)
+                for t in self.transitions
+            ],
+            touches=[TouchRecord(lead_id=lead, at=t.at, actor=t.actor, channel=t.channel,
+                                 outcome=t.outcome) for t in self.touches],
+        )
 
 
 class ProjectionEvent(BaseModel):
