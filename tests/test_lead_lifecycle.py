@@ -447,14 +447,32 @@ async def test_uncovered_territory_holds_until_revops_reroutes(env, postgres_url
             handle = await start(env, intake)
             state = await state_when(handle, lambda s: s.stage == "territory_hold")
             assert state.transitions[-1].event == "T11 no_rep_in_territory"
-            assert clock(state, "routing.high_intent").status == "voided"
         finally:
             conn.execute("UPDATE reps SET available = true WHERE role = 'sdr'")
+    # The routing clock keeps running on hold: 5 min calendar target, breach at 60 min,
+    # RevOps escalated at the breach (§5.1, §11.1).
+    routing = clock(state, "routing.high_intent")
+    start_at = routing.started_at
+    assert (routing.status, routing.due_at, routing.breach_at) == (
+        "running", start_at + timedelta(minutes=5), start_at + timedelta(minutes=60))
+    assert [(s.role, s.at) for s in routing.escalation_plan] == [("revops", start_at + timedelta(minutes=60))]
+    await advance_to(env, start_at + timedelta(minutes=61))
+    state = await state_when(handle, lambda s: clock(s, "routing.high_intent").escalated_to)
+    routing = clock(state, "routing.high_intent")
+    assert routing.warned_at == start_at + timedelta(minutes=5)  # target missed: the warning
+    assert routing.breached_at == start_at + timedelta(minutes=60)
+    assert [(e.role, e.at) for e in routing.escalated_to] == [("revops", start_at + timedelta(minutes=60))]
+    assert ("escalation", "revops", None) in notifications(postgres_url, intake.lead_id)
     with pytest.raises(WorkflowUpdateFailedError):
         await handle.execute_update(LeadWorkflow.reroute, Reroute(actor=SDR1))
     await handle.execute_update(LeadWorkflow.reroute, Reroute(actor=Actor(id="ops", role="revops")))
     state = await state_when(handle, lambda s: s.owner is not None)
     assert [t.event for t in state.transitions][-2:] == ["T25 territory_assigned", "T11 assigned"]
+    # T25 starts a new routing clock, met by the assignment; the breach stays on record.
+    old, new = [c for c in state.clocks if c.item == "routing.high_intent"]
+    assert old.breached_at is not None and old.met_at is not None
+    assert new.met_at - new.started_at < timedelta(minutes=1) and new.breached_at is None
+    assert [c.item for c in state.clocks].count("scoring_latency") == 1
 
 
 async def test_ae_rej02_recycles_for_six_months_with_a_month_6_check_in(env):
@@ -488,9 +506,19 @@ async def test_sequence_enrollment_breaches_at_end_of_routing_day_and_intro_with
     state = await handle.query(LeadWorkflow.state)
     intro = clock(state, "three_way_intro")
     assert intro.breach_at == intro.started_at + timedelta(hours=2)  # calendar hours, even after close
+    # Only the personal intro email meets it: in SQL the SDR has no other outreach to log.
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(LeadWorkflow.touch, Touch(actor=sdr, channel="phone", outcome="connected"))
+    assert "three-way intro email" in str(refused.value.cause)
+    await advance_to(env, intro.started_at + timedelta(hours=2, minutes=1))
+    state = await state_when(handle, lambda s: clock(s, "three_way_intro").escalated_to)
+    intro = clock(state, "three_way_intro")
+    assert intro.breached_at == intro.started_at + timedelta(hours=2)
+    assert [(e.role, e.at) for e in intro.escalated_to] == [("sdr_manager", intro.breach_at)]
     await handle.execute_update(LeadWorkflow.touch, Touch(actor=sdr, channel="email", outcome="sent"))
     state = await handle.query(LeadWorkflow.state)
-    assert clock(state, "three_way_intro").status == "met"
+    assert clock(state, "three_way_intro").status == "breached"  # late, and the record says so
+    assert clock(state, "three_way_intro").met_at is not None
 
 
 async def test_discovery_next_step_and_zero_activity_clocks_of_an_opportunity(env):

@@ -197,6 +197,9 @@ class LeadWorkflow:
         # The SDR still owes the three-way intro after handing the lead to an AE (§5.1).
         sdr_intro = self._state.stage == "sql" and cmd.actor.role == "sdr" and cmd.actor.id == self._state.sdr
         self._authorize("touch", cmd.actor, owner_only=not sdr_intro)
+        if sdr_intro and cmd.channel != "email":
+            raise _refuse("in SQL the SDR logs only the three-way intro email (channel email); the AE owns "
+                          "the outreach now", 409)
 
     # ---------------------------------------------------------------- handoff
     @workflow.update
@@ -284,8 +287,9 @@ class LeadWorkflow:
                 account = self._state.intake.account.model_copy(update={"territory": cmd.territory})
                 self._state.intake = self._state.intake.model_copy(update={"account": account})
             self._state.routed_at = None
+            self._meet_prefix("routing.")  # RevOps acted on the hold; a breach already recorded stays
             self._transition("territory_hold", "mql", "T25 territory_assigned", actor=cmd.actor.id, note=cmd.note)
-            await self._route()
+            await self._route(rerouted=True)
             return self._result("T25 territory_assigned")
 
     @reroute.validator
@@ -491,22 +495,24 @@ class LeadWorkflow:
             senior or not rule.director_plus_required)
 
     # ---------------------------------------------------------------- MQL: routing (T11)
-    async def _route(self) -> None:
+    async def _route(self, *, rerouted: bool = False) -> None:
         now = workflow.now()
-        lead_type = self._policy.lead_types.get(self._state.intake.lead_type)
-        high_intent = bool(lead_type and lead_type.high_intent_routing)
-        # scoring_latency runs from the qualifying action; scoring here is synchronous
-        # (Q9), so it is met on the spot, and the record shows it.
-        qualifying = max([e.occurred_at for e in self._state.intake.events if e.occurred_at <= now]
-                         + [self._state.intake.received_at or now])
-        await self._start_clocks([("scoring_latency", qualifying),
-                                  ("routing.high_intent" if high_intent else "routing.standard", now)])
-        self._meet("scoring_latency")
+        routing = self._routing_window()
+        if rerouted:  # T25: a new routing clock; scoring was done long ago
+            await self._start_clocks([(routing, now)])
+        else:
+            # scoring_latency runs from the qualifying action; scoring here is synchronous
+            # (Q9), so it is met on the spot, and the record shows it.
+            qualifying = max([e.occurred_at for e in self._state.intake.events if e.occurred_at <= now]
+                             + [self._state.intake.received_at or now])
+            await self._start_clocks([("scoring_latency", qualifying), (routing, now)])
+            self._meet("scoring_latency")
         acv = self._policy.acv_tier(self._state.acv_tier or self._policy.defaults.default_acv_tier)
         role = "ae" if acv.route_to in ("ae_direct", "named_ae") else "sdr"  # Q21
         assignment = await self._assign(role)
         if assignment is None:
-            self._void_open("routing", "no rep covers this territory")
+            # The routing clock keeps running: an MQL nobody covers is marketing's routing
+            # miss, and at its breach RevOps is escalated to (§11.1) until it reroutes (T25).
             self._transition("mql", "territory_hold", "T11 no_rep_in_territory",
                              note="nobody on the roster covers this lead; RevOps must assign (T25)")
             return
@@ -528,6 +534,10 @@ class LeadWorkflow:
         await self._notify("routed", self._state.owner_role or role, self._state.owner,
                            detail=f"tier {tier} {self._state.intake.lead_type}", due_at=started[0].due_at)
         self._meet("sdr_notification")
+
+    def _routing_window(self) -> str:
+        lead_type = self._policy.lead_types.get(self._state.intake.lead_type)
+        return "routing.high_intent" if lead_type and lead_type.high_intent_routing else "routing.standard"
 
     async def _assign(self, role: str, exclude: list[str] | None = None):
         seq = self._next("assignment_seq")
@@ -585,8 +595,8 @@ class LeadWorkflow:
         if self._state.stage == "opportunity" and self._state.opportunity is not None:
             await self._opportunity_activity(now)
             self._meet("ae_first_touch")
-        if self._state.stage == "sql" and cmd.actor.id == self._state.sdr:
-            self._meet("three_way_intro")
+        if self._state.stage == "sql" and cmd.actor.id == self._state.sdr and cmd.channel == "email":
+            self._meet("three_way_intro")  # the personal intro email (§5.1)
         for planned in self._state.cadence:
             if planned.done_at is None and planned.channel == cmd.channel:
                 planned.done_at = now
@@ -632,6 +642,8 @@ class LeadWorkflow:
             if code.path in ("territory_hold", "data_hold"):
                 self._state.routed_at = None
             self._transition(stage, code.path, event, actor=actor, reason_code=code.code, note=note, at=now)
+            if code.path == "territory_hold":  # REJ-07: routing is owed again, and RevOps owns it
+                await self._start_clocks([(self._routing_window(), now)])
         elif code.path == "reroute":
             self._state.routed_at = None
             self._state.owner = None
