@@ -168,7 +168,10 @@ async def test_full_life_to_closed_won_and_ae_rej03_returns_to_sdr(env):
     back = await handle.execute_update(LeadWorkflow.reject, Reject(actor=ae, reason_code="AE-REJ-03"))
     assert back.stage == "sal"
     state = await handle.query(LeadWorkflow.state)
-    assert state.owner == sdr.id and clock(state, "sal_resolution").status == "met"
+    assert state.owner == sdr.id and state.owner_manager == "sdrm-1"  # the SDR's manager again
+    first, again = [c for c in state.clocks if c.item == "sal_resolution"]
+    assert (first.status, again.status) == ("met", "running")
+    assert (again.started_at, again.breach_at) == (first.started_at, first.breach_at)
 
     assert (await handle.execute_update(LeadWorkflow.handoff, handoff)).stage == "sql"
     state = await handle.query(LeadWorkflow.state)
@@ -314,6 +317,34 @@ async def test_sal_resolution_warns_on_day_12_and_breaches_at_end_of_day_14(env)
     state = await state_when(handle, lambda s: clock(s, "sal_resolution").escalated_to)
     breached = clock(state, "sal_resolution")
     assert (breached.breached_at, breached.escalated_to[0].role) == (day14, "sdr_manager")
+    # The tier-3 cadence ends at the same instant: exhaustion, not a forced disposition, is the outcome.
+    state = await state_when(env.client.get_workflow_handle(handle.id), lambda s: s.stage == "recycled")
+    assert [(t.event, t.at) for t in state.transitions if t.to_stage == "recycled"] == [
+        ("T15 cadence_exhausted", day14)]
+
+
+async def test_sal_resolution_breach_forces_a_disposition_at_end_of_day_14(env):
+    # AE-REJ-01 returns the lead to an SAL with no cadence left: nothing else would ever
+    # decide it, so at the breach the SDR manager's forced disposition recycles it (§11.1).
+    monday_9, handle, sdr = await routed_lead_at(env, 0, 9, clear_days=21)
+    await handle.execute_update(LeadWorkflow.accept, Accept(actor=sdr))
+    await handle.execute_update(LeadWorkflow.handoff, complete_handoff(sdr, monday_9 + timedelta(days=2)))
+    state = await handle.query(LeadWorkflow.state)
+    ae = Actor(id=state.owner, role="ae")
+    await handle.execute_update(LeadWorkflow.reject, Reject(actor=ae, reason_code="AE-REJ-01"))
+    state = await handle.query(LeadWorkflow.state)
+    assert (state.stage, state.cadence_ends_at) == ("sal", None)
+    day14 = (monday_9 + timedelta(days=17)).replace(hour=18)  # Q32: from the original SAL day
+    assert clock(state, "sal_resolution").breach_at == day14
+    await advance_to(env, day14 + timedelta(minutes=1))
+    state = await state_when(env.client.get_workflow_handle(handle.id), lambda s: s.stage == "recycled")
+    forced = state.transitions[-1]
+    assert (forced.event, forced.reason_code, forced.at, forced.actor) == (
+        "T16 forced_disposition", "SAL-NO-DISPOSITION", day14, "system for sdr_manager")
+    resolution = clock(state, "sal_resolution")
+    assert (resolution.breached_at, [(e.role, e.at) for e in resolution.escalated_to]) == (
+        day14, [("sdr_manager", day14)])
+    assert state.suppressed_until == day14 + timedelta(days=90)
 
 
 async def test_post_call_follow_up_and_unsubscribe(env):

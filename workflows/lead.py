@@ -552,7 +552,7 @@ class LeadWorkflow:
         )
         if assignment is not None:
             if role == "ae" and self._state.owner_role == "sdr":
-                self._state.sdr = self._state.owner
+                self._state.sdr, self._state.sdr_manager = self._state.owner, self._state.owner_manager
             self._state.owner, self._state.owner_role = assignment.rep_id, assignment.role
             self._state.owner_manager = assignment.manager_id
         return assignment
@@ -724,7 +724,12 @@ class LeadWorkflow:
                 await workflow.execute_activity("release_lead", ae, start_to_close_timeout=ACTIVITY_TIMEOUT)
             if self._state.sdr is not None:
                 self._state.owner, self._state.owner_role = self._state.sdr, "sdr"
+                self._state.owner_manager = self._state.sdr_manager
             self._transition("sql", "sal", event, actor=cmd.actor.id, reason_code=code.code, note=cmd.note)
+            if self._state.sal_at is not None:
+                # Q32: the resolution window runs on from the original SAL day, so the
+                # restarted clock has the first one's deadlines.
+                await self._start_clocks([("sal_resolution", self._state.sal_at)])
         elif code.path == "recycled":
             await self._enter_recycled(code, actor=cmd.actor.id, event=event, note=cmd.note)
         elif code.path == "reassign":
@@ -837,10 +842,10 @@ class LeadWorkflow:
             d = plan.deadlines
             clock = SlaClock(
                 seq=self._next("clock_seq"), item=item[0], tier=item[2] if len(item) > 2 else None,
-                owner_role=window.owner, owner=self._state.owner if window.owner in REP_ROLES else None,
+                owner_role=window.owner, owner=self._rep_for(window.owner),
                 started_at=d.started_at, clock_started_at=d.clock_started_at, due_at=d.due_at,
                 warning_at=d.warning_at, breach_at=d.breach_at,
-                escalation_plan=[PlannedEscalation(role=step.role, at=at, reassign=step.reassign)
+                escalation_plan=[PlannedEscalation(role=step.role, at=at, reassign=step.reassign, forces=step.forces)
                                  for step, at in zip(window.escalation, plan.escalation_at)],
             )
             self._state.clocks.append(clock)
@@ -848,6 +853,18 @@ class LeadWorkflow:
             started.append(clock)
         self._wake = True
         return started
+
+    def _rep_for(self, role: str) -> str | None:
+        """Who a window of `role` belongs to: the owner, or the SDR who handed over (the
+        intro is still the SDR's after an AE owns the lead)."""
+        if role == self._state.owner_role or (role in REP_ROLES and self._state.sdr is None):
+            return self._state.owner if role in REP_ROLES else None
+        return self._state.sdr if role == "sdr" else None
+
+    def _manager_for(self, role: str) -> str | None:
+        if role == "sdr_manager" and self._state.owner_role == "ae" and self._state.sdr is not None:
+            return self._state.sdr_manager  # an SDR window after the handoff
+        return self._state.owner_manager if role in MANAGER_ROLES else None
 
     async def _opportunity_activity(self, now: datetime) -> None:
         """Any logged activity on an opportunity restarts its zero-activity clock (§9)."""
@@ -917,7 +934,7 @@ class LeadWorkflow:
     async def _escalate(self, clock: SlaClock, step_index: int, at: datetime) -> None:
         planned = clock.escalation_plan[step_index]
         planned.done = True
-        rep = self._state.owner_manager if planned.role in MANAGER_ROLES else None
+        rep = self._manager_for(planned.role)
         escalation = Escalation(role=planned.role, rep_id=rep, at=at)
         # Reassignment moves the lead only while the late rep still owns it (not after a handoff).
         if planned.reassign and self._state.owner is not None and clock.owner == self._state.owner:
@@ -934,6 +951,14 @@ class LeadWorkflow:
         await self._notify("escalation", planned.role, rep, item=clock.item,
                            detail="reassigned" if escalation.reassigned else None)
         self._record("clock_escalated", clock=clock)
+        ends = self._state.cadence_ends_at
+        if planned.forces and self._state.stage == "sal" and (ends is None or ends > at):
+            # (A cadence ending by now is exhausted instead: that is the lead's real outcome.)
+            # Nothing was decided by the deadline: the disposition the policy names is applied
+            # for the manager, at the ladder step's instant, and the record says who forced it.
+            code = self._code(planned.forces, self._policy.reason_codes.sal_disposition, "SAL disposition")
+            await self._enter_recycled(code, actor=f"system for {planned.role}", event="T16 forced_disposition",
+                                       note=f"{clock.item} breached: disposition forced", at=at)
 
     async def _cadence_due(self, now: datetime) -> None:
         if not self._state.cadence:

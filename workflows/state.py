@@ -35,6 +35,7 @@ class PlannedEscalation(BaseModel):
     role: str
     at: datetime
     reassign: bool = False
+    forces: str | None = None  # a SAL disposition applied on the manager's behalf
     done: bool = False
 
 
@@ -132,6 +133,7 @@ class LeadState(BaseModel):
     owner_role: str | None = None
     owner_manager: str | None = None
     sdr: str | None = None  # the SDR who handed the lead over, kept while an AE owns it
+    sdr_manager: str | None = None  # that SDR's manager: the SDR windows still escalate to them
     routed_at: datetime | None = None
     sal_at: datetime | None = None
     sql_at: datetime | None = None

@@ -68,6 +68,8 @@ def _roles(data: dict) -> list[Problem]:
             problems.append((f"roles[{i}]", f"{role!r} is listed twice"))
         seen.add(role)
 
+    sal_codes = {c.get("code") for _, c in _rows(_map(data.get("reason_codes")).get("sal_disposition"))}
+
     def check(path: str, role: Any) -> None:
         if isinstance(role, str) and role not in known:
             problems.append((path, f"unknown role {role!r}"))
@@ -76,6 +78,10 @@ def _roles(data: dict) -> list[Problem]:
         check(f"windows.{name}.owner", window.get("owner"))
         for i, step in _rows(window.get("escalation")):
             check(f"windows.{name}.escalation[{i}].role", step.get("role"))
+            forced = step.get("forces")
+            if forced is not None and forced not in sal_codes:
+                problems.append((f"windows.{name}.escalation[{i}].forces",
+                                 f"unknown SAL disposition code {forced!r} (reason_codes.sal_disposition)"))
     for group, items in _map(data.get("reason_codes")).items():
         for i, item in _rows(items):
             for j, role in _strs(item.get("reviewer")):

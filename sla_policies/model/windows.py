@@ -35,6 +35,9 @@ class EscalationStep(Strict):
     # whatever the window's clock; None: at the breach itself.
     after: Span | None = None
     reassign: bool = False  # also take the lead away from the late owner
+    # A SAL disposition code the engine applies on the escalated manager's behalf when the
+    # lead is still undecided at this step (§11.1: "manager forces disposition at bd 14").
+    forces: str | None = None
     proposed: bool = False  # not in the sources; DOMAIN proposes it (Q33)
 
 
