@@ -100,7 +100,9 @@ async def test_rejection_with_a_code_follows_its_path(http):
     assert rejected.json()["stage"] == "territory_hold"
     state = (await http.get(f"/v1/leads/{lead}")).json()
     assert state["transitions"][-1]["reason_code"] == "REJ-07"
-    assert all(c["status"] in ("met", "voided") for c in state["clocks"])
+    # The SDR's clocks are settled; routing is owed again, and RevOps owns that clock now.
+    assert [c["item"] for c in state["sla"]] == ["routing.high_intent"]
+    assert all(c["status"] in ("met", "voided") for c in state["clocks"] if c["owner_role"] == "sdr")
 
 
 async def test_unauthenticated_and_wrong_role_requests_are_refused(http):

@@ -635,3 +635,65 @@ async def test_every_opportunity_activity_restarts_the_zero_activity_clock(env):
     activity = [c for c in state.clocks if c.item == "opp_activity"]
     assert [c.status for c in activity] == ["met", "met", "met", "running"]
     assert activity[-1].started_at == state.touches[-1].at
+
+
+async def test_internal_debrief_is_due_24h_before_the_meeting_and_breaches_only_for_strategic(env, postgres_url):
+    thursday_10 = lambda monday_9: (monday_9 + timedelta(days=3)).replace(hour=10)  # noqa: E731
+    leads = {}
+    for strategic in (True, False):
+        monday_9, handle, sdr = await routed_lead_at(env, 0, 9)
+        await handle.execute_update(LeadWorkflow.accept, Accept(actor=sdr))
+        handoff = complete_handoff(sdr, thursday_10(monday_9)).model_copy(update={"strategic": strategic})
+        await handle.execute_update(LeadWorkflow.handoff, handoff)
+        state = await handle.query(LeadWorkflow.state)
+        ae = Actor(id=state.owner, role="ae")
+        await handle.execute_update(LeadWorkflow.accept, Accept(actor=ae, briefing_read=True))
+        state = await handle.query(LeadWorkflow.state)
+        debrief = clock(state, "internal_debrief")
+        meeting = thursday_10(monday_9)
+        assert debrief.due_at == meeting - timedelta(hours=24)  # Wednesday 10:00, calendar hours
+        assert debrief.breach_at == (meeting if strategic else None)
+        assert [(s.role, s.at) for s in debrief.escalation_plan] == ([("ae_manager", meeting)] if strategic else [])
+        leads[strategic] = (handle, ae, meeting)
+
+    handle, ae, meeting = leads[False]  # encouraged only: held in time, it is met
+    await handle.execute_update(LeadWorkflow.opportunity, OpportunityUpdate(actor=ae, debrief_held=True))
+    assert clock(await handle.query(LeadWorkflow.state), "internal_debrief").status == "met"
+
+    handle, ae, meeting = leads[True]  # strategic: the meeting starts without it -> breach, AE manager
+    await advance_to(env, meeting + timedelta(minutes=1))
+    state = await state_when(handle, lambda s: clock(s, "internal_debrief").escalated_to)
+    debrief = clock(state, "internal_debrief")
+    assert debrief.warned_at == meeting - timedelta(hours=24)  # target missed: the AE was warned
+    assert (debrief.breached_at, [(e.role, e.rep_id, e.at) for e in debrief.escalated_to]) == (
+        meeting, [("ae_manager", "aem-1", meeting)])
+    assert ("escalation", "ae_manager", "aem-1") in notifications(postgres_url, state.lead_id)
+
+
+async def test_activity_logging_measures_the_dialer_timestamp_against_30_minutes(env):
+    monday_9, handle, sdr = await routed_lead_at(env, 0, 9)
+    await advance_to(env, monday_9 + timedelta(hours=1))
+    now = await env.get_current_time()
+    # Logged 10 minutes after the call: met.
+    await handle.execute_update(LeadWorkflow.touch, Touch(actor=sdr, channel="phone", outcome="no_answer",
+                                                          occurred_at=now - timedelta(minutes=10)))
+    state = await handle.query(LeadWorkflow.state)
+    on_time = clock(state, "activity_logging")
+    assert (on_time.started_at, on_time.breach_at) == (now - timedelta(minutes=10), now + timedelta(minutes=20))
+    assert on_time.status == "met" and on_time.breached_at is None
+    # The response window is met at the server's instant of logging, not the typed-in one.
+    assert clock(state, "sdr_response.tier1").met_at >= now
+    # Logged 45 minutes after the email: breached 15 minutes ago, SDR manager escalated then.
+    sent = now - timedelta(minutes=45)
+    await handle.execute_update(LeadWorkflow.touch, Touch(actor=sdr, channel="email", outcome="sent",
+                                                          occurred_at=sent))
+    state = await handle.query(LeadWorkflow.state)
+    late = clock(state, "activity_logging")
+    assert late.started_at == sent and late.breached_at == sent + timedelta(minutes=30)
+    assert [(e.role, e.rep_id, e.at) for e in late.escalated_to] == [("sdr_manager", "sdrm-1", sent + timedelta(minutes=30))]
+    assert late.met_at is not None and late.status == "breached"
+    # A time in the future (or before the lead existed) is refused before history.
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(LeadWorkflow.touch, Touch(actor=sdr, channel="phone", outcome="no_answer",
+                                                              occurred_at=now + timedelta(hours=1)))
+    assert "occurred_at" in str(refused.value.cause)

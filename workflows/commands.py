@@ -41,6 +41,10 @@ class Touch(_Command):
     actor: Actor
     channel: Literal["phone", "email", "linkedin"]
     outcome: Literal["no_answer", "voicemail", "connected", "replied", "meeting_booked", "bounced", "sent"]
+    # When the attempt happened, as the dialer or sequencer stamped it. It only measures
+    # activity_logging (logged <= 30 min after the attempt); the SLA instant of record is
+    # always the server's clock at logging, so a typed-in time can never meet a window.
+    occurred_at: AwareDatetime | None = None
     note: Note = None
 
 
@@ -94,6 +98,7 @@ class OpportunityUpdate(_Command):
     close_date: date | None = None
     acv: Annotated[float, Field(ge=0)] | None = None
     outcome: Literal["won", "lost"] | None = None
+    debrief_held: bool = False  # the SDR + AE internal debrief before the first meeting (Q20)
     note: Note = None
 
 

@@ -197,6 +197,8 @@ class LeadWorkflow:
         # The SDR still owes the three-way intro after handing the lead to an AE (§5.1).
         sdr_intro = self._state.stage == "sql" and cmd.actor.role == "sdr" and cmd.actor.id == self._state.sdr
         self._authorize("touch", cmd.actor, owner_only=not sdr_intro)
+        if cmd.occurred_at is not None and not (self._state.created_at <= cmd.occurred_at <= workflow.now()):
+            raise _refuse("occurred_at: must lie between the lead's creation and now", 422, field="occurred_at")
         if sdr_intro and cmd.channel != "email":
             raise _refuse("in SQL the SDR logs only the three-way intro email (channel email); the AE owns "
                           "the outreach now", 409)
@@ -255,10 +257,10 @@ class LeadWorkflow:
         self._authorize("close" if cmd.outcome else "opportunity_update", cmd.actor)
         if cmd.next_step is not None and cmd.next_step.strip().lower() in ("follow up", "follow-up", "followup"):
             raise _refuse("next_step: 'follow up' is not a specific next step (§9)", 422, field="next_step")
-        if not any(v is not None for v in (cmd.stage, cmd.next_step, cmd.activity, cmd.meeting_held_at,
-                                           cmd.close_date, cmd.acv, cmd.outcome)):
-            raise _refuse("nothing to update: give stage, next_step, activity, meeting_held_at, close_date, acv "
-                          "or outcome", 422)
+        if not cmd.debrief_held and not any(v is not None for v in (
+                cmd.stage, cmd.next_step, cmd.activity, cmd.meeting_held_at, cmd.close_date, cmd.acv, cmd.outcome)):
+            raise _refuse("nothing to update: give stage, next_step, activity, meeting_held_at, close_date, acv, "
+                          "debrief_held or outcome", 422)
 
     # ---------------------------------------------------------------- manager review (T04)
     @workflow.update
@@ -582,6 +584,12 @@ class LeadWorkflow:
                                                outcome=cmd.outcome, note=cmd.note))
         self._state.counts["touches"] = len(self._state.touches)
         first = len(self._state.touches) == 1
+        if cmd.occurred_at is not None:
+            # activity_logging runs from the attempt itself; a late log has already
+            # breached, so its instants are fired (with their own times) before it is met.
+            await self._start_clocks([("activity_logging", cmd.occurred_at)])
+            await self._fire_due()
+            self._meet("activity_logging")
         self._meet_prefix("sdr_response.")
         self._meet("sequence_enrollment")
         self._meet("post_call_follow_up")
@@ -687,6 +695,7 @@ class LeadWorkflow:
         for item in ("sdr_response.", "sequence_enrollment", "sal_accept_after_first_attempt", "post_call_follow_up"):
             self._void_open(item, "lead handed over as SQL")
         self._state.sql_at = now
+        self._state.meeting_at, self._state.strategic = cmd.meeting_at, cmd.strategic
         self._state.handoff_flags = flags_for_ae(self._policy, cmd.meddpic.model_dump())
         self._clear_cadence()
         self._transition("sal", "sql", "T14 sql_handoff", actor=cmd.actor.id)
@@ -710,6 +719,25 @@ class LeadWorkflow:
         # Opportunity created in the same session as acceptance (§5.1 opportunity_creation).
         await self._start_clocks([("ae_first_touch", now), ("discovery_meeting", now), ("opp_activity", now)])
         await self._start_stage_age_clock("os1", now)
+        self._start_debrief_clock(now)
+
+    def _start_debrief_clock(self, now: datetime) -> None:
+        """internal_debrief (Q20): due 24 h before the first AE meeting, breached only when
+        a strategic account's meeting starts without it. Anchored on the meeting rather than
+        on a start instant, so its instants are calendar arithmetic on the booked time."""
+        meeting, window = self._state.meeting_at, self._policy.window("internal_debrief")
+        if meeting is None or meeting <= now or window.target is None:
+            return
+        breach = meeting if self._state.strategic else None
+        clock = SlaClock(
+            seq=self._next("clock_seq"), item="internal_debrief", owner_role=window.owner,
+            owner=self._rep_for(window.owner), started_at=now, clock_started_at=now,
+            due_at=max(meeting - window.target.to_timedelta(), now), breach_at=breach,
+            escalation_plan=[PlannedEscalation(role=step.role, at=breach) for step in window.escalation
+                             if breach is not None and step.after is None],
+            note=f"first AE meeting {meeting.isoformat()}" + (" (strategic)" if breach else ""))
+        self._state.clocks.append(clock)
+        self._record("clock_started", clock=clock)
 
     async def _reject_sql(self, cmd: Reject, code: ReasonCode) -> None:
         self._meet("ae_acceptance")
@@ -759,9 +787,12 @@ class LeadWorkflow:
             await self._opportunity_activity(now)
         if cmd.meeting_held_at is not None:
             opp.discovery_held = True
+            self._void_open("internal_debrief", "first AE meeting held")  # a breach already recorded stays
             self._meet("discovery_meeting")
             self._meet("ae_first_touch")
             await self._start_clocks([("opp_next_step", now)])
+        if cmd.debrief_held:
+            self._meet("internal_debrief")
         if cmd.next_step is not None:
             opp.next_step = cmd.next_step
             self._meet("opp_next_step")

@@ -137,6 +137,8 @@ class LeadState(BaseModel):
     routed_at: datetime | None = None
     sal_at: datetime | None = None
     sql_at: datetime | None = None
+    meeting_at: datetime | None = None  # the first AE meeting booked at the handoff
+    strategic: bool = False  # a strategic account: the internal debrief is mandatory (Q20)
     suppressed_until: datetime | None = None
     check_in_at: datetime | None = None
     intent_since: datetime | None = None  # after a recycle, only fresh engagement re-qualifies
