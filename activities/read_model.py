@@ -11,7 +11,14 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from temporalio import activity
 
-from workflows.state import AccountEngagement, AccountEngagementQuery, ProjectionBatch, Suppression
+from workflows.state import (
+    AccountEngagement,
+    AccountEngagementQuery,
+    AccountStatus,
+    AccountStatusQuery,
+    ProjectionBatch,
+    Suppression,
+)
 
 
 class ReadModelActivities:
@@ -95,6 +102,29 @@ class AccountEngagementActivities:
             )
             contacts, director_plus = await cur.fetchone()
         return AccountEngagement(contacts=contacts, director_plus=director_plus)
+
+    @activity.defn(name="account_status")
+    async def account_status(self, query: AccountStatusQuery) -> AccountStatus:
+        return await fetch_account_status(self._pool, query)
+
+
+async def fetch_account_status(pool: AsyncConnectionPool, query: AccountStatusQuery) -> AccountStatus:
+    """Q28: the account match against customers (closed-won leads) and open opportunities;
+    asked by the API at ingest and by the workflow before routing and at the SQL handoff."""
+    async with pool.connection(timeout=5) as conn, conn.cursor() as cur:
+        await cur.execute(
+            """
+            SELECT coalesce(bool_or(stage = 'closed_won'), false),
+                   min(lead_id) FILTER (WHERE stage = 'opportunity')
+            FROM leads
+            WHERE (split_part(email, '@', 2) = %(domain)s
+                   OR lower(state->'intake'->'account'->>'domain') = %(domain)s)
+              AND lead_id <> %(exclude)s
+            """,
+            {"domain": query.domain, "exclude": query.exclude_lead_id},
+        )
+        customer, open_opportunity = await cur.fetchone()
+    return AccountStatus(existing_customer=customer, open_opportunity=open_opportunity)
 
 
 class SuppressionActivities:

@@ -1,4 +1,6 @@
-"""Looking a new lead up on the global suppression list at ingest (T26, §10)."""
+"""What the API looks up before a new lead's workflow starts, so that its first decision is
+synchronous and deterministic: the global suppression list (T26, §10) and Q28's account
+match against customers and open opportunities."""
 
 from __future__ import annotations
 
@@ -10,8 +12,12 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from api.problems import ProblemError
 
+from activities.read_model import fetch_account_status
 from sla_policies.lead import LeadIntake
-from workflows.state import Suppression
+from sla_policies.model import Policy
+from workflows.state import AccountStatus, AccountStatusQuery, Suppression
+
+_UNREADABLE = "the read model (PostgreSQL) cannot be read; retry the ingest"
 
 
 async def find_suppression(pool: AsyncConnectionPool, intake: LeadIntake, now: datetime) -> Suppression | None:
@@ -25,8 +31,18 @@ async def find_suppression(pool: AsyncConnectionPool, intake: LeadIntake, now: d
         return await _lookup(pool, keys, now)
     except (psycopg.Error, PoolTimeout):
         # Better refused and retried than a competitor routed because the list was unreadable.
-        raise ProblemError(503, "Service unavailable",
-                           "the suppression list (PostgreSQL) cannot be read; retry the ingest") from None
+        raise ProblemError(503, "Service unavailable", "suppression list: " + _UNREADABLE) from None
+
+
+async def find_account_status(pool: AsyncConnectionPool, intake: LeadIntake, policy: Policy) -> AccountStatus | None:
+    domain = intake.account_domain(policy.qualification.free_email_domains)
+    if domain is None:
+        return None
+    try:
+        return await fetch_account_status(pool, AccountStatusQuery(domain=domain, exclude_lead_id=intake.lead_id))
+    except (psycopg.Error, PoolTimeout):
+        # An existing customer routed to an SDR is the mistake Q28 exists to prevent.
+        raise ProblemError(503, "Service unavailable", "account match: " + _UNREADABLE) from None
 
 
 async def _lookup(pool: AsyncConnectionPool, keys: list[tuple[str, str]], now: datetime) -> Suppression | None:

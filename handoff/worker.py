@@ -37,7 +37,7 @@ def build_worker(client: Client, task_queue: str, pool: AsyncConnectionPool) -> 
         task_queue=task_queue,
         workflows=[LeadWorkflow],
         activities=[read_model.project_lead, roster.assign_lead, roster.release_lead,
-                    notifications.notify, accounts.account_engagement, suppressions.suppress,
+                    notifications.notify, accounts.account_engagement, accounts.account_status, suppressions.suppress,
                     compute_deadlines, compute_instants],
         activity_executor=ThreadPoolExecutor(max_workers=4),
         workflow_runner=workflow_runner(),

@@ -114,6 +114,12 @@ class LeadIntake(_Strict):
             return self.contact.email.rsplit("@", 1)[1]
         return self.account.domain.lower() if self.account.domain else None
 
+    def account_domain(self, free_email_domains: list[str]) -> str | None:
+        """The account's domain for matching across leads; never a free-mail domain
+        (gmail.com is nobody's account)."""
+        domain = (self.account.domain or self.email_domain() or "").lower()
+        return domain if domain and domain not in {d.lower() for d in free_email_domains} else None
+
 
 class ContactPatch(_Strict):
     """Corrections to contact or account data (`PATCH /v1/leads/{id}`); only given fields change."""

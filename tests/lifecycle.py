@@ -37,10 +37,13 @@ def seed_roster(database_url: str) -> None:
 
 
 def demo_request(lead_type="demo_request", **overrides) -> LeadIntake:
+    n = next(_ids)
+    # Each lead its own account: accounts carry state across leads (suppression, Q28's open
+    # opportunities, the committee signal), and tests share one database.
     data = {
-        "lead_id": f"t{next(_ids)}",
+        "lead_id": f"t{n}",
         "lead_type": lead_type,
-        "contact": {"first_name": "Ada", "last_name": "L", "email": "ada@acme-analytics.com", "phone": "+1 555 0100",
+        "contact": {"first_name": "Ada", "last_name": "L", "email": f"ada@acme-{n}.example.com", "phone": "+1 555 0100",
                     "title": "VP Engineering", "timezone": "America/New_York", "country": "US"},
         "account": {"company": "Acme", "industry": "software", "employees": 300, "country": "US"},
     }

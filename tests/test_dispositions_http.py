@@ -78,6 +78,19 @@ async def test_sdr_to_opportunity_over_http_with_history(http):
     assert (await http.get(f"/v1/leads/{lead}", headers=auth(sdr))).status_code == 200
     opp = await http.post(f"/v1/leads/{lead}/accept", json={"briefing_read": True}, headers=auth(ae))
     assert opp.json()["stage"] == "opportunity"
+
+    # Q28 at ingest: once the read model shows the opportunity, a colleague's demo request
+    # from the same account is routed out in the ingest answer itself (T09), never to an SDR.
+    await poll(lambda: http.get("/v1/leads", params={"stage": "opportunity"}),
+               lambda r: lead in [row["lead_id"] for row in r.json()["items"]])
+    domain = state["intake"]["contact"]["email"].split("@")[1]
+    colleague = demo_request(contact={"first_name": "Cy", "last_name": "K", "email": f"cy@{domain}",
+                                      "phone": "+1 555 0109", "title": "CFO", "timezone": "America/New_York",
+                                      "country": "US"})
+    routed_out = await http.post("/v1/leads", json=colleague.model_dump(mode="json", exclude_none=True))
+    assert routed_out.status_code == 201
+    assert (routed_out.json()["stage"], routed_out.json()["transitions"][-1]["note"]) == (
+        "routed_out", f"account has an open opportunity (lead {lead})")
     vague = await http.post(f"/v1/leads/{lead}/opportunity", json={"next_step": "follow up"}, headers=auth(ae))
     assert vague.status_code == 422
 

@@ -3,6 +3,7 @@ breaches, escalations and each disposition's path."""
 
 from __future__ import annotations
 
+import asyncio
 from calendar import monthrange
 from datetime import timedelta
 
@@ -26,7 +27,7 @@ from tests.lifecycle import (
     start,
     state_when,
 )
-from tests.stack import time_skipping_server, worker
+from tests.stack import poll, time_skipping_server, worker
 from sla_policies.lead import Contact, ContactPatch, EngagementEvent
 from workflows.commands import Accept, Actor, Handoff, OpportunityUpdate, Reject, Reroute, Review, Touch
 from workflows.lead import LeadWorkflow
@@ -250,7 +251,7 @@ async def test_cadence_exhausted_recycles_for_90_days_and_a_new_demo_request_req
 
 
 async def test_missing_phone_holds_the_lead_until_patched(env):
-    intake = demo_request(contact={"first_name": "A", "last_name": "B", "email": "a@acme-analytics.com",
+    intake = demo_request(contact={"first_name": "A", "last_name": "B", "email": "a@acme-dq.example.com",
                                    "title": "VP Sales", "timezone": "America/New_York", "country": "US"})
     handle = await start(env, intake)
     state = await state_when(handle, lambda s: s.stage == "data_hold")
@@ -264,7 +265,7 @@ async def test_manager_review_is_never_auto_routed_and_a_manager_promotes(env):
     now = await env.get_current_time()
     intake = demo_request(  # influencer 10 + case study 15 + competitor comparison 25 = 50, intent met
         "gated_content", account={"company": "Acme", "industry": "retail", "employees": 20, "country": "US"},
-        contact={"first_name": "Bo", "last_name": "K", "email": "bo@acme-analytics.com", "phone": "+1 555 0102",
+        contact={"first_name": "Bo", "last_name": "K", "email": "bo@acme-review.example.com", "phone": "+1 555 0102",
                  "title": "Engineering Manager", "timezone": "America/New_York", "country": "US"},
         events=[{"type": "competitor_comparison", "occurred_at": now.isoformat()}])
     handle = await start(env, intake)
@@ -697,3 +698,45 @@ async def test_activity_logging_measures_the_dialer_timestamp_against_30_minutes
         await handle.execute_update(LeadWorkflow.touch, Touch(actor=sdr, channel="phone", outcome="no_answer",
                                                               occurred_at=now + timedelta(hours=1)))
     assert "occurred_at" in str(refused.value.cause)
+
+
+def read_model_stage(postgres_url, lead_id):
+    with psycopg.connect(postgres_url) as conn:
+        row = conn.execute("SELECT stage FROM leads WHERE lead_id = %s", (lead_id,)).fetchone()
+    return row[0] if row else None
+
+
+async def test_an_account_with_an_open_opportunity_is_routed_out_at_ingest_and_at_handoff(env, postgres_url):
+    """Q28 / T09: the account match runs before routing and again at the SQL handoff."""
+    def person(first, domain):
+        return {"first_name": first, "last_name": "K", "email": f"{first.lower()}@{domain}", "phone": "+1 555 0101",
+                "title": "VP Engineering", "timezone": "America/New_York", "country": "US"}
+
+    # An SAL on orbit-q28.com, then a colleague's lead on the same account becomes an opportunity.
+    monday_9, waiting, waiting_sdr = await routed_lead_at(
+        env, 0, 9, demo_request(contact=person("Wes", "orbit-q28.com")))
+    await waiting.execute_update(LeadWorkflow.accept, Accept(actor=waiting_sdr))
+    opp = await start(env, demo_request(contact=person("Olga", "orbit-q28.com")))
+    routed = await state_when(opp, lambda s: s.owner is not None)
+    sdr = Actor(id=routed.owner, role="sdr")
+    await opp.execute_update(LeadWorkflow.accept, Accept(actor=sdr))
+    await opp.execute_update(LeadWorkflow.handoff, complete_handoff(sdr, monday_9 + timedelta(days=9)))
+    ae = Actor(id=(await opp.query(LeadWorkflow.state)).owner, role="ae")
+    await opp.execute_update(LeadWorkflow.accept, Accept(actor=ae, briefing_read=True))
+    opp_id = (await opp.query(LeadWorkflow.state)).lead_id
+    await poll(lambda: asyncio.to_thread(read_model_stage, postgres_url, opp_id), lambda s: s == "opportunity")
+
+    # A new demo request from the account: routed out at once, nobody's clock starts.
+    fresh = await start(env, demo_request(contact=person("Nia", "orbit-q28.com")))
+    state = await state_when(fresh, lambda s: s.stage == "routed_out")
+    assert [(t.event, t.note) for t in state.transitions][-1] == (
+        "T09 existing_customer", f"account has an open opportunity (lead {opp_id})")
+    assert state.owner is None and not [c for c in state.clocks if c.item.startswith("sdr_response")]
+    assert state.intake.account.open_opportunity is True
+
+    # The SAL that was already being worked is routed out at its handoff instead of reaching an AE.
+    done = await waiting.execute_update(LeadWorkflow.handoff, complete_handoff(waiting_sdr, monday_9 + timedelta(days=9)))
+    assert (done.stage, done.event) == ("routed_out", "T09 existing_customer")
+    state = await waiting.query(LeadWorkflow.state)
+    assert state.owner is None and not [c for c in state.clocks if c.open]
+    assert ("info", "revops", None) in notifications(postgres_url, state.lead_id)

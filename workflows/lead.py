@@ -47,6 +47,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.state import (
         AccountEngagement,
         AccountEngagementQuery,
+        AccountStatus,
+        AccountStatusQuery,
         Assignment,
         AssignmentRequest,
         Escalation,
@@ -102,6 +104,7 @@ class LeadWorkflow:
         self._notifications: list[Notification] = []
         self._notifying = False
         self._wake = True  # something changed: the main loop re-evaluates
+        self._ingest_account: AccountStatus | None = args.account if args.carried is None else None
         self._lock = asyncio.Lock()  # one change at a time: handlers and the main loop
 
     # ================================================================== queries
@@ -208,7 +211,7 @@ class LeadWorkflow:
     async def handoff(self, cmd: Handoff) -> Result:
         async with self._lock:
             await self._handoff(cmd)
-            return self._result("T14 sql_handoff")
+            return self._result("T09 existing_customer" if self._state.stage == "routed_out" else "T14 sql_handoff")
 
     @handoff.validator
     def _validate_handoff(self, cmd: Handoff) -> None:
@@ -458,6 +461,22 @@ class LeadWorkflow:
             await self._refresh_committee_signal(now)
         decision: InquiryDecision = decide_inquiry(self._policy, intake, result,
                                                    committee_engaged=self._state.committee_engaged)
+        note = None
+        # The API's lookup at ingest is fresh only for the first decision.
+        at_ingest, self._ingest_account = self._ingest_account, None
+        if decision.to_stage in ("mql", "manager_review", "plg"):
+            # Q28: before anyone works it, match the account against customers and open
+            # opportunities; a match is the CRM flag's case (T09), decided by the same rule.
+            status = at_ingest or await self._account_status()
+            if status is not None and status.matched:
+                account = self._state.intake.account.model_copy(update={
+                    "existing_customer": status.existing_customer,
+                    "open_opportunity": status.open_opportunity is not None})
+                self._state.intake = self._state.intake.model_copy(update={"account": account})
+                intake = intake.model_copy(update={"account": account})
+                decision = decide_inquiry(self._policy, intake, result, committee_engaged=self._state.committee_engaged)
+                note = status.describe()
+                await self._notify("info", "revops", None, item="existing_customer", detail=note)
         self._state.acv_tier = decision.acv_tier
         self._state.hold_reasons = list(decision.reasons)
         if decision.tier is not None and (self._state.tier is None or decision.tier < self._state.tier):
@@ -471,11 +490,19 @@ class LeadWorkflow:
             if not decision.permanent:
                 self._state.suppressed_until = await self._instant(
                     now, self._policy.defaults.default_disqualification_suppression)
-        self._transition("inquiry", decision.to_stage, decision.event, reason_code=decision.reason_code)
+        self._transition("inquiry", decision.to_stage, decision.event, reason_code=decision.reason_code, note=note)
         if decision.to_stage == "mql":
             self._state.counts["mqls"] = self._state.counts.get("mqls", 0) + 1
             if not gating:  # informational by default ([003]): stored, after the decision
                 await self._refresh_committee_signal(now)
+
+    async def _account_status(self) -> AccountStatus | None:
+        domain = self._state.intake.account_domain(self._policy.qualification.free_email_domains)
+        if domain is None:
+            return None
+        return await workflow.execute_activity(
+            "account_status", AccountStatusQuery(domain=domain, exclude_lead_id=self._state.lead_id),
+            start_to_close_timeout=ACTIVITY_TIMEOUT, result_type=AccountStatus)
 
     async def _refresh_committee_signal(self, now: datetime) -> None:
         domain = self._state.intake.email_domain()
@@ -689,6 +716,10 @@ class LeadWorkflow:
         )
 
     async def _handoff(self, cmd: Handoff) -> None:
+        status = await self._account_status()
+        if status is not None and status.matched:
+            await self._route_out(status, actor=cmd.actor.id)  # Q28: checked again at each handoff
+            return
         now = workflow.now()
         self._meet("sal_resolution")
         # The SDR's own windows end with the handoff; a breach already recorded stays.
@@ -708,6 +739,15 @@ class LeadWorkflow:
         await self._notify("sql_briefing", "ae", self._state.owner, due_at=started[0].due_at,
                            detail=f"Pain: {cmd.pain_statement}. Timeline: {cmd.timeline_months} months. "
                                   f"Meeting: {cmd.meeting_at} {cmd.meeting_link}. Flags: {flags}.")
+
+    async def _route_out(self, status: AccountStatus, *, actor: str) -> None:
+        """T09: the account belongs to Account Management / CS, not to the lead flow."""
+        stage = self._state.stage
+        self._clear_cadence()
+        self._void_all_open(f"routed out: {status.describe()}")
+        await self._release_owner()
+        self._transition(stage, "routed_out", "T09 existing_customer", actor=actor, note=status.describe())
+        await self._notify("info", "revops", None, item="existing_customer", detail=status.describe())
 
     async def _accept_sql(self, cmd: Accept) -> None:
         now = workflow.now()

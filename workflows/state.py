@@ -215,6 +215,27 @@ class ProjectionBatch(BaseModel):
     state: LeadState
 
 
+class AccountStatusQuery(BaseModel):
+    """Q28: is this account already a customer, or in an open opportunity, elsewhere?"""
+
+    domain: str
+    exclude_lead_id: str
+
+
+class AccountStatus(BaseModel):
+    existing_customer: bool = False  # a lead of the account was closed won
+    open_opportunity: str | None = None  # the lead id of an open opportunity on the account
+
+    @property
+    def matched(self) -> bool:
+        return self.existing_customer or self.open_opportunity is not None
+
+    def describe(self) -> str:
+        if self.open_opportunity is not None:
+            return f"account has an open opportunity (lead {self.open_opportunity})"
+        return "account is an existing customer"
+
+
 class Suppression(BaseModel):
     """An entry of the global suppression list, written when a coded rejection says so."""
 
@@ -236,6 +257,7 @@ class LeadWorkflowInput(BaseModel):
     carried: LeadState | None = None
     # Looked up by the API at ingest, so the workflow decides without waiting on a read.
     suppression: Suppression | None = None
+    account: AccountStatus | None = None  # Q28's account match at ingest
 
 
 class AssignmentRequest(BaseModel):

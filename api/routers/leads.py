@@ -16,7 +16,7 @@ from api.auth import Principal, PrincipalDep, require
 from api.deps import OptionalPoolDep, PoliciesDep, SettingsDep, TemporalDep
 from api.history import TimelineEntry, timeline
 from api.problems import FieldError, ProblemError
-from api.suppressions import find_suppression
+from api.suppressions import find_account_status, find_suppression
 from api.schemas import (
     AcceptBody,
     DispositionBody,
@@ -99,11 +99,14 @@ async def ingest_lead(intake: LeadIntake, response: Response, principal: Princip
     """Ingest an inquiry (T01). Idempotent on `lead_id`: 201 when new, 200 when it exists."""
     require(principal, "integration", "revops")
     policy = policies.active()
-    suppression = await find_suppression(pool, intake, datetime.now(timezone.utc)) if pool is not None else None
+    suppression = account = None
+    if pool is not None:
+        suppression = await find_suppression(pool, intake, datetime.now(timezone.utc))
+        account = await find_account_status(pool, intake, policy)
     try:
         handle = await temporal.start_workflow(
             LeadWorkflow.run,
-            LeadWorkflowInput(intake=intake, policy=policy, suppression=suppression),
+            LeadWorkflowInput(intake=intake, policy=policy, suppression=suppression, account=account),
             id=workflow_id(intake.lead_id),
             task_queue=settings.task_queue,
             # A lead id is used once, ever: a closed lead (disqualified for good, won, lost)
