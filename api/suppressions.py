@@ -34,6 +34,26 @@ async def find_suppression(pool: AsyncConnectionPool, intake: LeadIntake, now: d
         raise ProblemError(503, "Service unavailable", "suppression list: " + _UNREADABLE) from None
 
 
+async def find_open_lead_of_person(pool: AsyncConnectionPool, intake: LeadIntake) -> str | None:
+    """T01 / R7: the open lead of the same person (by email), if any. The submission's own
+    id wins when it already has a lead, so re-ingesting a lead is never mistaken for a merge."""
+    if not intake.contact.email:
+        return None
+    try:
+        async with pool.connection(timeout=5) as conn, conn.cursor() as cur:
+            await cur.execute(
+                "SELECT lead_id FROM leads WHERE lower(email) = lower(%(email)s)"
+                " AND stage NOT IN ('closed_won', 'closed_lost', 'routed_out')"
+                " AND NOT (stage = 'disqualified' AND coalesce((state->>'permanent')::boolean, false))"
+                " ORDER BY lead_id = %(own)s DESC, created_at LIMIT 1",
+                {"email": intake.contact.email, "own": intake.lead_id},
+            )
+            row = await cur.fetchone()
+    except (psycopg.Error, PoolTimeout):
+        raise ProblemError(503, "Service unavailable", "duplicate check: " + _UNREADABLE) from None
+    return row[0] if row and row[0] != intake.lead_id else None
+
+
 async def find_account_status(pool: AsyncConnectionPool, intake: LeadIntake, policy: Policy) -> AccountStatus | None:
     domain = intake.account_domain(policy.qualification.free_email_domains)
     if domain is None:

@@ -190,3 +190,30 @@ async def test_rej06_puts_the_domain_on_the_global_suppression_list(http):
     assert first["stage"] == "disqualified" and first["permanent"] and first["owner"] is None
     assert first["transitions"][-1]["event"] == "T26 suppressed_domain"
     assert first["transitions"][-1]["reason_code"] == "REJ-06"
+
+
+async def test_a_second_submission_by_the_same_person_merges_into_the_open_lead(http):
+    """T01 / R7 / Q27: no second workflow for one person; the submission is an event."""
+    first = demo_request("gated_content")
+    created = await http.post("/v1/leads", json=first.model_dump(mode="json", exclude_none=True))
+    assert created.status_code == 201 and created.json()["stage"] == "inquiry"  # nurture: not enough intent
+    # The person match reads the read model, which follows the workflow within moments.
+    await poll(lambda: http.get("/v1/leads", params={"stage": "inquiry"}),
+               lambda r: first.lead_id in [row["lead_id"] for row in r.json()["items"]])
+    again = demo_request(contact=first.contact.model_dump())  # a demo request under a new id
+    merged = await http.post("/v1/leads", json=again.model_dump(mode="json", exclude_none=True))
+    assert merged.status_code == 200 and merged.headers["content-location"] == f"/v1/leads/{first.lead_id}"
+    assert merged.json()["lead_id"] == first.lead_id
+    state = await poll(lambda: http.get(f"/v1/leads/{first.lead_id}"), lambda r: r.json()["owner"] is not None)
+    state = state.json()
+    # The demo request counted on the first lead: it re-qualified as a tier-1 MQL and was routed.
+    assert state["merged_leads"] == [again.lead_id] and state["tier"] == 1
+    assert [t["event"] for t in state["transitions"]][1:4] == [
+        "T01 duplicate_merged", "T05 mql_threshold_reached", "T11 assigned"]
+    # The submission's own id has no lead, and a retried submission merges once.
+    assert (await http.get(f"/v1/leads/{again.lead_id}")).status_code == 404
+    retried = await http.post("/v1/leads", json=again.model_dump(mode="json", exclude_none=True))
+    assert retried.status_code == 200
+    state = (await http.get(f"/v1/leads/{first.lead_id}")).json()
+    assert state["merged_leads"] == [again.lead_id]
+    assert [t["event"] for t in state["transitions"]].count("T01 duplicate_merged") == 1

@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
         AccountStatusQuery,
         Assignment,
         AssignmentRequest,
+        DuplicateSubmission,
         Escalation,
         LeadState,
         LeadWorkflowInput,
@@ -117,6 +118,29 @@ class LeadWorkflow:
     def engagement(self, events: list[EngagementEvent]) -> None:
         """Engagement webhooks (signal-with-start for a lead not seen yet). Recorded in
         every stage; only inquiry and a suppression override act on them."""
+        self._add_engagement(events)
+
+    @workflow.signal
+    async def merge_duplicate(self, submission: DuplicateSubmission) -> None:
+        """R7 / Q27: the same person submitted again under a new id. The submission becomes
+        engagement on this lead (its form counts as the lead type's scoring signal, so a
+        nurtured lead may re-qualify or upgrade its tier) and whoever owns it hears of it."""
+        async with self._lock:
+            if submission.lead_id in self._state.merged_leads:
+                return  # a retried ingest: merged once
+            self._state.merged_leads.append(submission.lead_id)
+            lead_type = self._policy.lead_types.get(submission.lead_type)
+            signal = [EngagementEvent(type=lead_type.scoring_signal, occurred_at=submission.at)] \
+                if lead_type is not None and lead_type.scoring_signal else []
+            self._add_engagement([*submission.events, *signal])
+            stage = self._state.stage
+            self._transition(stage, stage, "T01 duplicate_merged",
+                             note=f"submission {submission.lead_id} ({submission.lead_type}) merged (R7)")
+            if self._state.owner is not None:
+                await self._notify("info", self._state.owner_role or "sdr", self._state.owner, item="duplicate_merged",
+                                   detail=f"{self._state.intake.contact.email} submitted {submission.lead_type} again")
+
+    def _add_engagement(self, events: list[EngagementEvent]) -> None:
         intake = self._state.intake
         known = {(e.type, e.occurred_at) for e in intake.events}
         fresh = [e for e in events if (e.type, e.occurred_at) not in known]

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from sla_policies.lead import LeadIntake
+from sla_policies.lead import EngagementEvent, LeadIntake
 from sla_policies.model import Policy
 from sla_policies.records import (
     ClockRecord,
@@ -144,6 +144,7 @@ class LeadState(BaseModel):
     intent_since: datetime | None = None  # after a recycle, only fresh engagement re-qualifies
     permanent: bool = False
     hold_reasons: list[str] = []
+    merged_leads: list[str] = []  # duplicate submissions merged into this lead (R7)
     next_touch: datetime | None = None
     cadence: list[PlannedTouch] = []
     cadence_ends_at: datetime | None = None  # the tier's recycle instant, if no SQL by then
@@ -234,6 +235,16 @@ class AccountStatus(BaseModel):
         if self.open_opportunity is not None:
             return f"account has an open opportunity (lead {self.open_opportunity})"
         return "account is an existing customer"
+
+
+class DuplicateSubmission(BaseModel):
+    """T01 / R7 / Q27: a new submission (its own lead id) from a person whose lead is still
+    open; it is merged into that lead as engagement instead of starting a second workflow."""
+
+    lead_id: str  # the submission's own id, which never gets a workflow
+    lead_type: str
+    at: datetime
+    events: list[EngagementEvent] = []
 
 
 class Suppression(BaseModel):

@@ -16,7 +16,7 @@ from api.auth import Principal, PrincipalDep, require
 from api.deps import OptionalPoolDep, PoliciesDep, SettingsDep, TemporalDep
 from api.history import TimelineEntry, timeline
 from api.problems import FieldError, ProblemError
-from api.suppressions import find_account_status, find_suppression
+from api.suppressions import find_account_status, find_open_lead_of_person, find_suppression
 from api.schemas import (
     AcceptBody,
     DispositionBody,
@@ -42,7 +42,7 @@ from workflows.commands import (
     Touch,
 )
 from workflows.lead import LeadWorkflow
-from workflows.state import LeadState, LeadWorkflowInput
+from workflows.state import DuplicateSubmission, LeadState, LeadWorkflowInput
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 
@@ -96,11 +96,22 @@ async def _update(temporal, lead_id: str, update, arg) -> Result:
 @router.post("", status_code=201, response_model=LeadState, responses={200: {"model": LeadState}})
 async def ingest_lead(intake: LeadIntake, response: Response, principal: PrincipalDep, temporal: TemporalDep,
                       settings: SettingsDep, policies: PoliciesDep, pool: OptionalPoolDep) -> LeadState:
-    """Ingest an inquiry (T01). Idempotent on `lead_id`: 201 when new, 200 when it exists."""
+    """Ingest an inquiry (T01). Idempotent on `lead_id`: 201 when new, 200 when it exists.
+    A new id from a person whose lead is still open is merged into that lead (R7, Q27):
+    200 with that lead's state, and `Content-Location` naming it."""
     require(principal, "integration", "revops")
     policy = policies.active()
     suppression = account = None
     if pool is not None:
+        person = await find_open_lead_of_person(pool, intake)
+        if person is not None:
+            handle = temporal.get_workflow_handle(workflow_id(person))
+            await handle.signal(LeadWorkflow.merge_duplicate, DuplicateSubmission(
+                lead_id=intake.lead_id, lead_type=intake.lead_type, events=intake.events,
+                at=intake.received_at or datetime.now(timezone.utc)))
+            response.status_code = 200
+            response.headers["Content-Location"] = f"/v1/leads/{person}"
+            return await _state(handle, person)
         suppression = await find_suppression(pool, intake, datetime.now(timezone.utc))
         account = await find_account_status(pool, intake, policy)
     try:
