@@ -4,6 +4,7 @@ tests, refusals carry the right status and reason, and the history shows it all.
 from __future__ import annotations
 
 import pytest
+from temporalio.client import WorkflowExecutionStatus
 
 from tests.lifecycle import demo_request, seed_roster
 from tests.stack import api_server, auth, dev_server, poll, worker
@@ -16,6 +17,7 @@ async def http(postgres_url):
     seed_roster(postgres_url)
     async with dev_server() as env, worker(env.client, postgres_url), \
             api_server(env.client, postgres_url) as client:
+        client.temporal = env.client
         yield client
 
 
@@ -161,9 +163,10 @@ async def test_a_competitor_rejected_with_rej06_is_never_routed_again(http):
     assert rejected.json()["stage"] == "disqualified"
 
     async def closed():
-        return (await http.get(f"/v1/leads/{lead}")).json()
+        return (await http.temporal.get_workflow_handle(f"lead-{lead}").describe()).status
 
-    await poll(closed, lambda s: s["permanent"])
+    # A lead disqualified for good ends its workflow once its last effects are out.
+    await poll(closed, lambda status: status == WorkflowExecutionStatus.COMPLETED)
     again = await http.post("/v1/leads", json={"lead_id": lead, "lead_type": "demo_request"})
     assert again.status_code == 200 and again.json()["stage"] == "disqualified"
     assert again.json()["owner"] is None and again.json()["transitions"][-1]["reason_code"] == "REJ-06"

@@ -72,7 +72,9 @@ async def test_demo_request_reaches_mql_over_http(http, postgres_url):
 
 
 async def test_search_attributes_let_managers_list_leads(http):
-    await http.post("/v1/leads", json={**DEMO_REQUEST, "lead_id": "sk-2"})
+    # A colleague (a different person, so not merged into sk-1 as a duplicate).
+    colleague = {**DEMO_REQUEST["contact"], "first_name": "Grace", "email": "grace@acme-analytics.com"}
+    await http.post("/v1/leads", json={**DEMO_REQUEST, "lead_id": "sk-2", "contact": colleague})
 
     async def listed():
         return [w.id async for w in http.temporal.list_workflows("HandoffStage = 'mql'")]
