@@ -1,0 +1,157 @@
+"""Policy versions over HTTP on the real stack: deploy (validated, idempotent, immutable),
+activate, read, render, diff; a new active version pins only leads ingested afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+import yaml
+
+from tests.lifecycle import demo_request, seed_roster
+from tests.policy_variants import DEFAULT_VERSION, faster_tier1_text, unique_version
+from tests.stack import api_server, auth, dev_server, poll, worker
+
+pytestmark = pytest.mark.asyncio
+
+YAML = {"Content-Type": "application/yaml", **auth("ops")}
+
+
+@pytest.fixture(scope="module")
+async def http(postgres_url):
+    seed_roster(postgres_url)
+    async with dev_server() as env, worker(env.client, postgres_url), \
+            api_server(env.client, postgres_url) as client:
+        yield client
+        # The test database is shared by the session: leave the bundled version active.
+        await client.post(f"/v1/policies/{DEFAULT_VERSION}/activate", headers=auth("ops"))
+
+
+async def ingest(http) -> dict:
+    intake = demo_request()
+    created = await http.post("/v1/leads", json=intake.model_dump(mode="json", exclude_none=True))
+    assert created.status_code == 201, created.text
+    return await poll(lambda: _json(http.get(f"/v1/leads/{intake.lead_id}")), lambda s: s["owner"] is not None)
+
+
+async def _json(request):
+    return (await request).json()
+
+
+async def test_bundled_version_is_stored_and_active(http):
+    listed = (await http.get("/v1/policies")).json()
+    bundled = next(p for p in listed if p["version"] == DEFAULT_VERSION)
+    assert bundled["deployed_by"] == "bundled" and len(bundled["content_hash"]) == 64
+    assert [p["version"] for p in listed if p["status"] == "active"] == [DEFAULT_VERSION]
+    one = (await http.get(f"/v1/policies/{DEFAULT_VERSION}")).json()
+    assert one["policy"]["version"] == DEFAULT_VERSION and one["document"].startswith("# Handoff default")
+
+
+async def test_invalid_deploy_changes_nothing_and_lists_every_error(http):
+    version = unique_version()
+    before = (await http.get("/v1/policies")).json()
+    broken = (faster_tier1_text(version, target="banana").replace("capacity_capped: true", "capacity_capped: maybe")
+              + "\nbogus_key: 1\n")
+    refused = await http.post("/v1/policies", content=broken, headers=YAML)
+    assert refused.status_code == 422
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    errors = {(e["path"], e["message"].split(":")[0]) for e in refused.json()["errors"]}
+    assert errors == {("routing.capacity_capped", "Input should be a valid boolean, unable to interpret input"),
+                      ("windows.sdr_response.tier1.target", "invalid span 'banana'"),
+                      ("bogus_key", "unknown key")}
+    assert (await http.get("/v1/policies")).json() == before
+    assert (await http.get(f"/v1/policies/{version}")).status_code == 404
+    # Not a mapping at all, and a syntax error: one error at "$", still nothing stored.
+    for body in ("- just\n- a list\n", "version: [unclosed\n"):
+        bad = await http.post("/v1/policies", content=body, headers=YAML)
+        assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "$"
+    assert (await http.get("/v1/policies")).json() == before
+
+
+async def test_deploy_is_revops_only_idempotent_and_immutable(http):
+    version = unique_version()
+    text = faster_tier1_text(version)
+    assert (await http.post("/v1/policies", content=text,
+                            headers={"Content-Type": "application/yaml"})).status_code == 403  # integration
+    created = await http.post("/v1/policies", content=text, headers=YAML)
+    assert created.status_code == 201, created.text
+    record = created.json()
+    assert (record["version"], record["status"], record["deployed_by"]) == (version, "draft", "ops")
+    # The same policy as JSON is the same deployment: 200, unchanged.
+    as_json = json.dumps(yaml.safe_load(text), default=str)
+    again = await http.post("/v1/policies", content=as_json, headers={**YAML, "Content-Type": "application/json"})
+    assert again.status_code == 200 and again.json() == record
+    # A different document under the same version: 409, the stored one is kept.
+    other = faster_tier1_text(version, target="20m")
+    conflict = await http.post("/v1/policies", content=other, headers=YAML)
+    assert conflict.status_code == 409 and version in conflict.json()["detail"]
+    assert (await http.get(f"/v1/policies/{version}")).json()["document"] == text
+    unsupported = await http.post("/v1/policies", content=text, headers={**YAML, "Content-Type": "text/csv"})
+    assert unsupported.status_code == 415
+
+    diff = (await http.get(f"/v1/policies/{DEFAULT_VERSION}/diff/{version}")).json()
+    assert {(c["path"], c["old"], c["new"]) for c in diff["changes"]} == {
+        ("version", DEFAULT_VERSION, version),
+        ("windows.sdr_response.tier1.target", "5m", "10m"),
+        ("windows.sdr_response.tier1.breach", "2h", "3h")}
+    markdown = await http.get(f"/v1/policies/{version}/document")
+    assert markdown.headers["content-type"].startswith("text/markdown") and version in markdown.text
+    html = await http.get(f"/v1/policies/{version}/document", headers={**auth("sdr-1"), "Accept": "text/html"})
+    assert html.headers["content-type"].startswith("text/html") and "<html" in html.text.lower()
+    assert (await http.get(f"/v1/policies/{version}/document?format=html")).text == html.text
+    assert (await http.get("/v1/policies/nope/document")).status_code == 404
+
+
+async def test_activating_a_version_affects_only_leads_ingested_afterwards(http):
+    version = unique_version()
+    assert (await http.post("/v1/policies", content=faster_tier1_text(version), headers=YAML)).status_code == 201
+    before = await ingest(http)
+    assert before["policy_version"] == DEFAULT_VERSION
+    assert (await http.post(f"/v1/policies/{version}/activate")).status_code == 403  # integration
+    activated = await http.post(f"/v1/policies/{version}/activate", headers=auth("ops"))
+    assert activated.status_code == 200, activated.text
+    assert (activated.json()["status"], activated.json()["activated_by"]) == ("active", "ops")
+    statuses = {p["version"]: p["status"] for p in (await http.get("/v1/policies")).json()}
+    assert statuses[version] == "active" and statuses[DEFAULT_VERSION] == "retired"
+    assert list(statuses.values()).count("active") == 1
+
+    after = await ingest(http)
+    assert after["policy_version"] == version
+    old_response = next(c for c in before["sla"] if c["item"] == "sdr_response.tier1")
+    # The lead ingested before keeps its version and its clocks.
+    again = (await http.get(f"/v1/leads/{before['lead_id']}")).json()
+    assert again["policy_version"] == DEFAULT_VERSION
+    assert next(c for c in again["sla"] if c["item"] == "sdr_response.tier1") == old_response
+    assert (await http.post(f"/v1/policies/{DEFAULT_VERSION}/activate", headers=auth("ops"))).status_code == 200
+    assert (await http.post("/v1/policies/nope/activate", headers=auth("ops"))).status_code == 404
+
+
+async def test_cli_deploys_activates_and_diffs_through_the_api(http, tmp_path):
+    from typer.testing import CliRunner
+
+    from handoff.cli import app
+
+    version = unique_version()
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text(faster_tier1_text(version))
+    bad.write_text(faster_tier1_text(unique_version(), target="banana"))
+    env = {"HANDOFF_API_URL": str(http.base_url), "HANDOFF_TOKEN": "ops-token"}
+
+    def run(*args: str):
+        # The API serves on this event loop: the blocking CLI runs in a thread.
+        return asyncio.to_thread(CliRunner().invoke, app, ["policy", *args], env=env)
+
+    refused = await run("deploy", str(bad))
+    assert refused.exit_code == 1 and "windows.sdr_response.tier1.target: invalid span 'banana'" in refused.output
+    deployed = await run("deploy", str(good))
+    assert deployed.exit_code == 0 and f"policy {version} deployed: status draft" in deployed.output
+    assert "already deployed (identical)" in (await run("deploy", str(good))).output
+    changes = await run("diff", DEFAULT_VERSION, version)
+    assert changes.exit_code == 0 and "windows.sdr_response.tier1.breach: '2h' -> '3h'" in changes.output
+    activated = await run("activate", version)
+    assert activated.exit_code == 0 and f"policy {version} is active" in activated.output
+    assert (await run("activate", DEFAULT_VERSION)).exit_code == 0
+    forbidden = await asyncio.to_thread(CliRunner().invoke, app, ["policy", "activate", version],
+                                        env={**env, "HANDOFF_TOKEN": "sdr-1-token"})
+    assert forbidden.exit_code == 1 and "HTTP 403" in forbidden.output
