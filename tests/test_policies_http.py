@@ -19,13 +19,18 @@ YAML = {"Content-Type": "application/yaml", **auth("ops")}
 
 
 @pytest.fixture(scope="module")
-async def http(postgres_url):
+async def stack(postgres_url):
     seed_roster(postgres_url)
     async with dev_server() as env, worker(env.client, postgres_url), \
             api_server(env.client, postgres_url) as client:
-        yield client
+        yield env, client
         # The test database is shared by the session: leave the bundled version active.
         await client.post(f"/v1/policies/{DEFAULT_VERSION}/activate", headers=auth("ops"))
+
+
+@pytest.fixture(scope="module")
+async def http(stack):
+    return stack[1]
 
 
 async def ingest(http) -> dict:
@@ -155,3 +160,47 @@ async def test_cli_deploys_activates_and_diffs_through_the_api(http, tmp_path):
     forbidden = await asyncio.to_thread(CliRunner().invoke, app, ["policy", "activate", version],
                                         env={**env, "HANDOFF_TOKEN": "sdr-1-token"})
     assert forbidden.exit_code == 1 and "HTTP 403" in forbidden.output
+
+
+async def test_migrating_open_leads_shows_in_their_history(stack):
+    env, http = stack
+    old, new = unique_version(), unique_version()
+    for version, target in ((old, "10m"), (new, "20m")):
+        deployed = await http.post("/v1/policies", content=faster_tier1_text(version, target=target), headers=YAML)
+        assert deployed.status_code == 201, deployed.text
+    await http.post(f"/v1/policies/{old}/activate", headers=auth("ops"))
+    pinned = [await ingest(http), await ingest(http)]
+    await http.post(f"/v1/policies/{DEFAULT_VERSION}/activate", headers=auth("ops"))
+    other = await ingest(http)
+    assert [s["policy_version"] for s in pinned] == [old, old] and other["policy_version"] == DEFAULT_VERSION
+    # Visibility (where "all open leads of a version" comes from) is eventually consistent.
+    await poll(lambda: env.client.count_workflows(f"HandoffPolicyVersion = '{old}'"), lambda c: c.count == 2)
+
+    body = {"from_version": old, "stages": ["mql"], "recompute_clocks": True}
+    assert (await http.post(f"/v1/policies/{new}/migrate", json=body, headers=auth("sdrm-1"))).status_code == 403
+    assert (await http.post("/v1/policies/nope/migrate", json=body, headers=auth("ops"))).status_code == 404
+    unselected = await http.post(f"/v1/policies/{new}/migrate", json={"recompute_clocks": True}, headers=auth("ops"))
+    assert unselected.status_code == 422 and "from_version" in unselected.json()["detail"]
+
+    report = await http.post(f"/v1/policies/{new}/migrate", json=body, headers=auth("ops"))
+    assert report.status_code == 200, report.text
+    ids = sorted(s["lead_id"] for s in pinned)
+    assert report.json() == {"version": new, "recompute_clocks": True, "count": 2, "migrated": ids, "skipped": []}
+    for lead_id in ids:
+        state = (await http.get(f"/v1/leads/{lead_id}")).json()
+        assert state["policy_version"] == new
+        history = (await http.get(f"/v1/leads/{lead_id}/history", headers=auth("ops"))).json()
+        migrated = [e for e in history if "policy migrated" in e["summary"]]
+        assert len(migrated) == 1 and migrated[0]["actor"] == "ops" and migrated[0]["kind"] == "stage"
+        assert f"policy migrated {old} -> {new}; running clocks recomputed: " in migrated[0]["summary"]
+    assert (await http.get(f"/v1/leads/{other['lead_id']}")).json()["policy_version"] == DEFAULT_VERSION
+
+    # Again: nothing left to migrate. By id: only that lead, clocks kept.
+    again = (await http.post(f"/v1/policies/{new}/migrate", json={"lead_ids": ids}, headers=auth("ops"))).json()
+    assert again["count"] == 0 and {s["reason"] for s in again["skipped"]} == {f"already on policy {new}"}
+    by_id = (await http.post(f"/v1/policies/{new}/migrate", json={"lead_ids": [other["lead_id"]]},
+                             headers=auth("ops"))).json()
+    assert (by_id["count"], by_id["migrated"]) == (1, [other["lead_id"]])
+    history = (await http.get(f"/v1/leads/{other['lead_id']}/history", headers=auth("ops"))).json()
+    assert any(f"policy migrated {DEFAULT_VERSION} -> {new}; running clocks keep their instants" in e["summary"]
+               for e in history)

@@ -1,4 +1,4 @@
-"""Policy versions (RevOps): deploy, activate, read, render, diff (CONTRACT "Policies")."""
+"""Policy versions (RevOps): deploy, activate, read, render, diff, migrate open leads (CONTRACT "Policies")."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from typing import Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
-from api import policy_store
+from api import policy_migration, policy_store
 from api.auth import PrincipalDep, require
-from api.deps import PoolDep
+from api.deps import PoliciesDep, PoolDep, TemporalDep
+from api.policy_migration import MigrationReport, MigrationRequest
 from api.problems import FieldError, ProblemError
 from api.policy_store import PolicyRecord, StoredPolicy, VersionConflict
 from sla_policies.diff import FieldChange, diff_policies
@@ -113,3 +114,16 @@ async def policy_diff(a: str, b: str, principal: PrincipalDep, pool: PoolDep) ->
     """Every field that differs from version `a` to version `b`."""
     old, new = await _stored(pool, a), await _stored(pool, b)
     return PolicyDiff(from_version=a, to_version=b, changes=diff_policies(old.policy, new.policy))
+
+
+@router.post("/{version}/migrate", response_model=MigrationReport)
+async def migrate_leads(version: str, body: MigrationRequest, principal: PrincipalDep, pool: PoolDep,
+                        policies: PoliciesDep, temporal: TemporalDep) -> MigrationReport:
+    """Move open leads to this version (all open leads of `from_version`, or `lead_ids`,
+    optionally only some `stages`). Each lead applies it at its next safe point and records
+    it in its history; running clocks are recomputed only with `recompute_clocks`."""
+    require(principal, "revops")
+    policy = await policies.fetch(version)
+    if policy is None:
+        raise _not_found(version)
+    return await policy_migration.migrate(temporal, policy, body, principal.actor())
