@@ -1,7 +1,8 @@
 """Record the workflow history of every lifecycle path, for the replay tests.
 
-    python -m tests.histories.record            # all scenarios, rewrites tests/histories/*.json
-    python -m tests.histories.record happy_path # only some
+    python -m tests.histories.record                   # all scenarios, rewrites tests/histories/*.json
+    python -m tests.histories.record unsubscribe       # only some
+    python -m tests.histories.record --out DIR [...]   # somewhere else
 
 Runs each scenario on Temporal's time-skipping test server with the real worker and an
 embedded PostgreSQL (or DATABASE_URL), then writes every run of each lead's workflow as
@@ -261,6 +262,10 @@ async def record(names: list[str], out: Path, database_url: str) -> dict[str, in
 def main(argv: list[str]) -> None:
     import os
 
+    out = HERE
+    if argv[:1] == ["--out"] and len(argv) >= 2:
+        out, argv = Path(argv[1]), argv[2:]
+        out.mkdir(parents=True, exist_ok=True)
     names = argv or list(SCENARIOS)
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
@@ -277,7 +282,7 @@ def main(argv: list[str]) -> None:
             from handoff.devstack import start_embedded_postgres
 
             url = start_embedded_postgres(Path(tmp) / "pg", database="handoff_record")
-        written = asyncio.run(record(names, HERE, url))
+        written = asyncio.run(record(names, out, url))
     for run, events in written.items():
         print(f"{run}: {events} events")
     print(f"recorded {len(written)} histories of {len(names)} scenarios in {time.monotonic() - began:.1f}s")
