@@ -170,11 +170,17 @@ async def test_migrating_open_leads_shows_in_their_history(stack):
         assert deployed.status_code == 201, deployed.text
     await http.post(f"/v1/policies/{old}/activate", headers=auth("ops"))
     pinned = [await ingest(http), await ingest(http)]
+    # A lead first seen through an engagement webhook (signal-with-start) is pinned too.
+    webhook_lead = f"webhook-{new}"
+    seen = await http.post(f"/v1/leads/{webhook_lead}/events", json={"events": [
+        {"type": "webinar_attended", "occurred_at": "2026-11-20T15:00:00Z"}]})
+    assert seen.status_code == 202, seen.text
+    await poll(lambda: _json(http.get(f"/v1/leads/{webhook_lead}")), lambda s: s.get("stage") == "data_hold")
     await http.post(f"/v1/policies/{DEFAULT_VERSION}/activate", headers=auth("ops"))
     other = await ingest(http)
     assert [s["policy_version"] for s in pinned] == [old, old] and other["policy_version"] == DEFAULT_VERSION
     # Visibility (where "all open leads of a version" comes from) is eventually consistent.
-    await poll(lambda: env.client.count_workflows(f"HandoffPolicyVersion = '{old}'"), lambda c: c.count == 2)
+    await poll(lambda: env.client.count_workflows(f"HandoffPolicyVersion = '{old}'"), lambda c: c.count == 3)
 
     body = {"from_version": old, "stages": ["mql"], "recompute_clocks": True}
     assert (await http.post(f"/v1/policies/{new}/migrate", json=body, headers=auth("sdrm-1"))).status_code == 403
@@ -185,7 +191,8 @@ async def test_migrating_open_leads_shows_in_their_history(stack):
     report = await http.post(f"/v1/policies/{new}/migrate", json=body, headers=auth("ops"))
     assert report.status_code == 200, report.text
     ids = sorted(s["lead_id"] for s in pinned)
-    assert report.json() == {"version": new, "recompute_clocks": True, "count": 2, "migrated": ids, "skipped": []}
+    assert report.json() == {"version": new, "recompute_clocks": True, "count": 2, "migrated": ids,
+                             "skipped": [{"lead_id": webhook_lead, "reason": "in stage data_hold"}]}
     for lead_id in ids:
         state = (await http.get(f"/v1/leads/{lead_id}")).json()
         assert state["policy_version"] == new
@@ -194,6 +201,10 @@ async def test_migrating_open_leads_shows_in_their_history(stack):
         assert len(migrated) == 1 and migrated[0]["actor"] == "ops" and migrated[0]["kind"] == "stage"
         assert f"policy migrated {old} -> {new}; running clocks recomputed: " in migrated[0]["summary"]
     assert (await http.get(f"/v1/leads/{other['lead_id']}")).json()["policy_version"] == DEFAULT_VERSION
+
+    rest = (await http.post(f"/v1/policies/{new}/migrate", json={"from_version": old}, headers=auth("ops"))).json()
+    assert (rest["count"], rest["migrated"]) == (1, [webhook_lead])
+    assert (await http.get(f"/v1/leads/{webhook_lead}")).json()["policy_version"] == new
 
     # Again: nothing left to migrate. By id: only that lead, clocks kept.
     again = (await http.post(f"/v1/policies/{new}/migrate", json={"lead_ids": ids}, headers=auth("ops"))).json()
