@@ -104,3 +104,17 @@ async def test_migration_is_refused_for_the_same_version_and_for_non_revops(env)
     assert "revops only" in str(forbidden.value.cause)
     after = await handle.query(LeadWorkflow.state)
     assert after.transitions == state.transitions and after.policy_version == DEFAULT_VERSION
+
+
+async def test_a_breached_clock_is_history_and_is_not_recomputed(env):
+    _, handle, _ = await routed_lead_at(env, 2, 9)
+    response = clock(await handle.query(LeadWorkflow.state), "sdr_response.tier1")
+    await advance_to(env, response.breach_at + timedelta(minutes=1))
+    breached = await state_when(handle, lambda s: clock(s, "sdr_response.tier1").breached_at is not None)
+    await handle.execute_update(LeadWorkflow.migrate_policy, PolicyMigration(
+        actor=OPS, policy=faster_tier1("2099.5.3", target="30m", breach="5h"), recompute_clocks=True))
+    state = await handle.query(LeadWorkflow.state)
+    assert clock(state, "sdr_response.tier1") == clock(breached, "sdr_response.tier1")
+    note = state.transitions[-1].note
+    assert note.startswith(f"policy migrated {DEFAULT_VERSION} -> 2099.5.3; running clocks recomputed: ")
+    assert "sdr_response.tier1" not in note and "sal_decision" in note
