@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 EVENT = "policy_migrated"
 MIGRATING_ROLES = frozenset({"revops", "system"})
 LOCAL_TIMEOUT = timedelta(seconds=10)
+# Clocks whose instants do not run from their start (the debrief is due 24 h before the
+# booked meeting): a recompute from the start would be wrong, so they keep theirs.
+ANCHORED = frozenset({"internal_debrief"})
 CLOSED_STAGES = frozenset({"routed_out", "closed_won", "closed_lost"})
 
 
@@ -58,6 +61,8 @@ def refusal(state: LeadState, current: Policy, cmd: PolicyMigration) -> Applicat
 
 
 def _request(clock: SlaClock, policy: Policy, state: LeadState, calendar: CalendarInputs) -> DeadlineRequest | None:
+    if clock.item in ANCHORED:
+        return None
     try:
         window = policy.window(clock.item)
     except KeyError:
@@ -76,6 +81,14 @@ def _request(clock: SlaClock, policy: Policy, state: LeadState, calendar: Calend
     )
 
 
+def _planned(step, at) -> PlannedEscalation:
+    # Every attribute the plan shares with the policy's step (role, reassign, and any
+    # added later) comes from the new step, so the plan is what a fresh clock would get.
+    shared = {name: getattr(step, name) for name in PlannedEscalation.model_fields
+              if name not in ("at", "done") and hasattr(step, name)}
+    return PlannedEscalation(at=at, **shared)
+
+
 async def _recompute(flow: "LeadWorkflow") -> list[SlaClock]:
     """New instants for every running clock that has not breached yet; returns them."""
     state, policy, calendar = flow._state, flow._policy, flow._calendar()
@@ -90,8 +103,7 @@ async def _recompute(flow: "LeadWorkflow") -> list[SlaClock]:
         d = plan.deadlines
         clock.clock_started_at, clock.due_at = d.clock_started_at, d.due_at
         clock.warning_at, clock.breach_at = d.warning_at, d.breach_at
-        clock.escalation_plan = [PlannedEscalation(role=step.role, at=at, reassign=step.reassign)
-                                 for step, at in zip(window.escalation, plan.escalation_at)]
+        clock.escalation_plan = [_planned(step, at) for step, at in zip(window.escalation, plan.escalation_at)]
     return [c for c, _ in pairs]
 
 
