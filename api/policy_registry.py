@@ -2,7 +2,8 @@
 
 With PostgreSQL configured, the `policies` table is the registry (so every API replica
 agrees): start-up stores the bundled files of `sla_policies/versions/`, and `current()`
-reads the active version at each ingest. Without a database (tests of the API alone) the
+reads the active version (the `PoliciesDep` dependency calls it for every request that
+uses the registry, so `active()` in a route is what was active when the request came). Without a database (tests of the API alone) the
 bundled files are the registry and the newest is active. A lead pins the version that was
 active at ingest (DOMAIN §13); the whole Policy travels in its workflow input.
 """

@@ -98,7 +98,7 @@ async def ingest_lead(intake: LeadIntake, response: Response, principal: Princip
                       settings: SettingsDep, policies: PoliciesDep, pool: OptionalPoolDep) -> LeadState:
     """Ingest an inquiry (T01). Idempotent on `lead_id`: 201 when new, 200 when it exists."""
     require(principal, "integration", "revops")
-    policy = await policies.current()
+    policy = policies.active()
     suppression = await find_suppression(pool, intake, datetime.now(timezone.utc)) if pool is not None else None
     try:
         handle = await temporal.start_workflow(
@@ -135,7 +135,7 @@ async def add_events(lead_id: str, body: EventsBody, principal: PrincipalDep, te
                      settings: SettingsDep, policies: PoliciesDep) -> dict[str, str]:
     """Engagement events (a Signal); a lead not seen yet is started with them (signal-with-start)."""
     require(principal, "integration", "revops")
-    policy = await policies.current()
+    policy = policies.active()
     try:
         await temporal.start_workflow(
             LeadWorkflow.run,
