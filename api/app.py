@@ -11,7 +11,7 @@ from temporalio.client import Client
 from api import problems
 from api.auth import TokenStore
 from api.policy_registry import PolicyRegistry
-from api.routers import health, lead_list, leads, reps
+from api.routers import health, lead_list, leads, policies as policy_routes, reps
 from handoff.settings import Settings
 from handoff.temporal import connect
 
@@ -32,6 +32,8 @@ def create_app(settings: Settings, *, temporal: Client | None = None,
             app.state.pool = AsyncConnectionPool(settings.database_url, min_size=1, max_size=10, open=False)
             await app.state.pool.open()
         try:
+            if app.state.pool is not None:
+                await app.state.policies.attach(app.state.pool)
             yield
         finally:
             if app.state.pool is not None:
@@ -48,4 +50,5 @@ def create_app(settings: Settings, *, temporal: Client | None = None,
     app.include_router(lead_list.router)
     app.include_router(leads.router)
     app.include_router(reps.router)
+    app.include_router(policy_routes.router)
     return app

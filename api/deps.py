@@ -32,8 +32,12 @@ def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def _policies(request: Request) -> PolicyRegistry:
-    return request.app.state.policies
+async def _policies(request: Request) -> PolicyRegistry:
+    # The active version is read from PostgreSQL for each request that asks for the
+    # registry, so `active()` answers what RevOps last activated on any replica.
+    registry: PolicyRegistry = request.app.state.policies
+    await registry.current()
+    return registry
 
 
 TemporalDep = Annotated[Client, Depends(_temporal)]

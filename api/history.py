@@ -74,7 +74,7 @@ async def timeline(client: Client, workflow_id: str, state: LeadState) -> list[T
             break
         run_id = previous
     for t in state.transitions:
-        if t.from_stage != t.to_stage or t.event.startswith("T11"):
+        if t.from_stage != t.to_stage or t.event.startswith("T11") or t.event == "policy_migrated":
             entries.append(TimelineEntry(at=t.at, kind="stage", actor=t.actor, reason_code=t.reason_code,
                                          summary=f"{t.from_stage or '—'} → {t.to_stage} ({t.event})"
                                          + (f": {t.note}" if t.note else "")))

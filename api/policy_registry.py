@@ -1,35 +1,75 @@
 """Which policy versions exist and which one new leads are pinned to.
 
-Issue 2 keeps the registry in memory, loaded from `sla_policies/versions/`; the newest
-bundled version is active. A lead pins the version that was active at ingest (DOMAIN §13).
+With PostgreSQL configured, the `policies` table is the registry (so every API replica
+agrees): start-up stores the bundled files of `sla_policies/versions/`, and `current()`
+reads the active version (the `PoliciesDep` dependency calls it for every request that
+uses the registry, so `active()` in a route is what was active when the request came). Without a database (tests of the API alone) the
+bundled files are the registry and the newest is active. A lead pins the version that was
+active at ingest (DOMAIN §13); the whole Policy travels in its workflow input.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sla_policies.loader import bundled_policy_files, load_policy_file
+from psycopg_pool import AsyncConnectionPool
+
+from api import policy_store
+from sla_policies.loader import bundled_policy_files, load_policy_file, parse_policy
 from sla_policies.model import Policy
 
 
 @dataclass
 class PolicyRegistry:
+    # Parsed policies by version; a stored version never changes, so this cache is never stale.
     versions: dict[str, Policy] = field(default_factory=dict)
-    active_version: str | None = None
+    active_version: str | None = None  # the last one seen active
+    pool: AsyncConnectionPool | None = None
+    bundled: list[tuple[str, Policy]] = field(default_factory=list)
 
     @classmethod
     def from_bundled(cls) -> "PolicyRegistry":
         registry = cls()
         for path in bundled_policy_files():
-            registry.add(load_policy_file(path))
+            text = path.read_text(encoding="utf-8")
+            policy = load_policy_file(path) if path.suffix == ".json" else parse_policy(text)
+            registry.bundled.append((text, policy))
+            registry.add(policy)
         return registry
+
+    async def attach(self, pool: AsyncConnectionPool) -> None:
+        """Start-up with PostgreSQL: store the bundled files; the database decides from now on."""
+        self.pool = pool
+        await policy_store.sync_bundled(pool, self.bundled)
+        await self.current()
 
     def add(self, policy: Policy, *, activate: bool = True) -> None:
         self.versions[policy.version] = policy
         if activate:
             self.active_version = policy.version
 
+    async def current(self) -> Policy:
+        """The active version now (read from PostgreSQL when there is one)."""
+        if self.pool is not None:
+            version = await policy_store.active_version(self.pool)
+            if version is None:
+                raise LookupError("no active policy version")
+            policy = await self.fetch(version)
+            assert policy is not None
+            self.active_version = version
+            return policy
+        return self.active()
+
+    async def fetch(self, version: str) -> Policy | None:
+        if version not in self.versions and self.pool is not None:
+            stored = await policy_store.get_stored(self.pool, version)
+            if stored is None:
+                return None
+            self.versions[version] = stored.policy
+        return self.versions.get(version)
+
     def active(self) -> Policy:
+        """The active version as last seen; `current()` asks the database."""
         if self.active_version is None:
             raise LookupError("no active policy version")
         return self.versions[self.active_version]

@@ -12,7 +12,7 @@ import typer
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Handoff: the marketing-to-sales lead SLA, enforced by durable workflows.")
-policy_app = typer.Typer(no_args_is_help=True, help="Validate and render policy files.")
+policy_app = typer.Typer(no_args_is_help=True, help="Validate, render, deploy, activate and diff policies.")
 app.add_typer(policy_app, name="policy")
 token_app = typer.Typer(no_args_is_help=True, help="API tokens (stored hashed in HANDOFF_API_TOKENS_FILE).")
 app.add_typer(token_app, name="token")
@@ -107,6 +107,10 @@ def token_create(principal_id: Annotated[str, typer.Option("--id", help="princip
     path = settings.api_tokens_file or settings.state_dir / "tokens.json"
     typer.echo(create_token(path, Principal(id=principal_id, role=role.value, team=team)))
 
+
+from handoff import policy_cli  # noqa: E402 - registers deploy, activate, diff
+
+policy_cli.register(policy_app)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from sla_policies.span import Span
     from sla_policies.transitions import TransitionRefused, find
     from workflows import clockbook
+    from workflows import migration
     from workflows import search_attributes as sa
     from workflows.commands import (
         Accept,
@@ -324,6 +325,18 @@ class LeadWorkflow:
     @reroute.validator
     def _validate_reroute(self, cmd: Reroute) -> None:
         self._authorize("assign_territory", cmd.actor, owner_only=False)
+
+    # ---------------------------------------------------------------- policy migration (§13)
+    @workflow.update
+    async def migrate_policy(self, cmd: migration.PolicyMigration) -> Result:
+        async with self._lock:  # the next safe point: between two steps of the main loop
+            await migration.apply(self, cmd)
+            return self._result(migration.EVENT)
+
+    @migrate_policy.validator
+    def _validate_migrate_policy(self, cmd: migration.PolicyMigration) -> None:
+        if (refused := migration.refusal(self._state, self._policy, cmd)) is not None:
+            raise refused
 
     # ---------------------------------------------------------------- data corrections (T08)
     @workflow.update

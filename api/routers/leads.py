@@ -157,6 +157,8 @@ async def add_events(lead_id: str, body: EventsBody, principal: PrincipalDep, te
             id=workflow_id(lead_id), task_queue=settings.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             start_signal="engagement", start_signal_args=[body.events],
+            # As at ingest: a migration finds a version's open leads by this attribute.
+            search_attributes=TypedSearchAttributes([SearchAttributePair(sa.POLICY_VERSION, policy.version)]),
         )
     except WorkflowAlreadyStartedError:
         raise ProblemError(409, "Conflict", f"lead {lead_id} is closed; engagement is not recorded") from None

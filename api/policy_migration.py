@@ -1,0 +1,103 @@
+"""Migrating open leads to a policy version (`POST /v1/policies/{version}/migrate`).
+
+The workflows are the source of truth: candidates come from the caller's lead ids or from
+Temporal visibility (running leads whose `HandoffPolicyVersion` is the old version), each
+candidate's own state is checked against the filters, and each selected lead gets the
+`migrate_policy` Update, which it applies at its next safe point.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.service import RPCError
+
+from sla_policies.model import Policy
+from workflows.commands import Actor
+from workflows.lead import LeadWorkflow
+from workflows.migration import PolicyMigration
+from workflows.state import LeadState
+
+MigratableStage = Literal["inquiry", "manager_review", "mql", "sal", "sql", "opportunity", "data_hold",
+                          "territory_hold", "plg", "recycled", "disqualified"]
+_PARALLEL = 16  # updates in flight at once: a big migration must not flood the server
+
+
+class MigrationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    from_version: str | None = Field(None, description="every open lead pinned to this version")
+    stages: list[MigratableStage] | None = Field(None, description="only leads in one of these stages")
+    lead_ids: Annotated[list[str], Field(max_length=1000)] | None = Field(None, description="only these leads")
+    recompute_clocks: bool = Field(False, description="recompute running SLA clocks under the new windows")
+
+    @model_validator(mode="after")
+    def _selects_something(self) -> "MigrationRequest":
+        if self.from_version is None and not self.lead_ids:
+            raise ValueError("select the leads: give from_version (all its open leads) and/or lead_ids")
+        return self
+
+
+class Skipped(BaseModel):
+    lead_id: str
+    reason: str
+
+
+class MigrationReport(BaseModel):
+    version: str
+    recompute_clocks: bool
+    count: int
+    migrated: list[str]
+    skipped: list[Skipped]
+
+
+def _workflow_id(lead_id: str) -> str:
+    return f"lead-{lead_id}"
+
+
+async def _candidates(temporal: Client, request: MigrationRequest) -> list[str]:
+    if request.lead_ids:
+        return list(dict.fromkeys(request.lead_ids))
+    query = (f"WorkflowType = 'LeadWorkflow' AND ExecutionStatus = 'Running' "
+             f"AND HandoffPolicyVersion = '{request.from_version}'")
+    ids = [w.id.removeprefix("lead-") async for w in temporal.list_workflows(query)]
+    return sorted(set(ids))
+
+
+def _mismatch(state: LeadState, request: MigrationRequest, version: str) -> str | None:
+    if state.policy_version == version:
+        return f"already on policy {version}"
+    if request.from_version is not None and state.policy_version != request.from_version:
+        return f"on policy {state.policy_version}, not {request.from_version}"
+    if request.stages is not None and state.stage not in request.stages:
+        return f"in stage {state.stage}"
+    return None
+
+
+async def migrate(temporal: Client, policy: Policy, request: MigrationRequest, actor: Actor) -> MigrationReport:
+    command = PolicyMigration(actor=actor, policy=policy, recompute_clocks=request.recompute_clocks)
+    migrated: list[str] = []
+    skipped: list[Skipped] = []
+    limit = asyncio.Semaphore(_PARALLEL)
+
+    async def one(lead_id: str) -> None:
+        handle = temporal.get_workflow_handle(_workflow_id(lead_id))
+        async with limit:
+            try:
+                reason = _mismatch(await handle.query(LeadWorkflow.state), request, policy.version)
+                if reason is None:
+                    await handle.execute_update(LeadWorkflow.migrate_policy, command)
+                    migrated.append(lead_id)
+                    return
+            except WorkflowUpdateFailedError as exc:
+                reason = str(exc.cause.message if exc.cause is not None else exc)
+            except RPCError as exc:
+                reason = f"not an open lead ({exc.message})"
+            skipped.append(Skipped(lead_id=lead_id, reason=reason))
+
+    await asyncio.gather(*(one(lead_id) for lead_id in await _candidates(temporal, request)))
+    return MigrationReport(version=policy.version, recompute_clocks=request.recompute_clocks, count=len(migrated),
+                           migrated=sorted(migrated), skipped=sorted(skipped, key=lambda s: s.lead_id))

@@ -1,0 +1,146 @@
+"""Policy versions in PostgreSQL (`policies`, migration 0005): deploy, activate, list.
+
+A stored version is immutable: its identity is the SHA-256 of the policy's canonical JSON,
+so the same policy sent again (as YAML or JSON, reformatted) is the same deployment, and a
+different document under an existing version is a conflict, never an overwrite.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime
+from typing import Literal
+
+from psycopg.rows import class_row, dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+from pydantic import BaseModel
+
+from sla_policies.loader import version_key
+from sla_policies.model import Policy
+
+PolicyStatus = Literal["draft", "active", "retired"]
+BUNDLED = "bundled"  # deployed_by of the files shipped in sla_policies/versions/
+
+_COLUMNS = ("version, status, content_hash, deployed_by, deployed_at, activated_by, activated_at,"
+            " (parsed->>'effective_date')::date AS effective_date")
+
+
+class PolicyRecord(BaseModel):
+    version: str
+    status: PolicyStatus
+    effective_date: date | None = None
+    content_hash: str
+    deployed_by: str
+    deployed_at: datetime
+    activated_by: str | None = None
+    activated_at: datetime | None = None
+
+
+class StoredPolicy(PolicyRecord):
+    document: str  # the text as deployed (YAML or JSON)
+    policy: Policy
+
+
+class VersionConflict(Exception):
+    """The version exists with a different document."""
+
+    def __init__(self, version: str, stored_hash: str, new_hash: str):
+        super().__init__(f"policy {version} is already deployed with a different document "
+                         f"(stored sha256 {stored_hash[:12]}, this one {new_hash[:12]}); "
+                         f"a deployed version never changes: give the new document a new version")
+        self.version = version
+
+
+def content_hash(policy: Policy) -> str:
+    canonical = json.dumps(policy.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def list_policies(pool: AsyncConnectionPool) -> list[PolicyRecord]:
+    async with pool.connection() as conn, conn.cursor(row_factory=class_row(PolicyRecord)) as cur:
+        await cur.execute(f"SELECT {_COLUMNS} FROM policies")
+        rows = await cur.fetchall()
+    return sorted(rows, key=lambda r: version_key(r.version))
+
+
+async def get_record(pool: AsyncConnectionPool, version: str) -> PolicyRecord | None:
+    async with pool.connection() as conn, conn.cursor(row_factory=class_row(PolicyRecord)) as cur:
+        await cur.execute(f"SELECT {_COLUMNS} FROM policies WHERE version = %s", (version,))
+        return await cur.fetchone()
+
+
+async def get_stored(pool: AsyncConnectionPool, version: str) -> StoredPolicy | None:
+    async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(f"SELECT {_COLUMNS}, document, parsed::text AS parsed FROM policies WHERE version = %s",
+                          (version,))
+        row = await cur.fetchone()
+    if row is None:
+        return None
+    return StoredPolicy(**{k: v for k, v in row.items() if k != "parsed"},
+                        policy=Policy.model_validate_json(row["parsed"]))
+
+
+async def active_version(pool: AsyncConnectionPool) -> str | None:
+    async with pool.connection() as conn, conn.cursor() as cur:
+        await cur.execute("SELECT version FROM policies WHERE status = 'active'")
+        row = await cur.fetchone()
+    return row[0] if row else None
+
+
+async def deploy(pool: AsyncConnectionPool, document: str, policy: Policy, by: str) -> tuple[PolicyRecord, bool]:
+    """Store a validated policy as a draft; returns (record, created). Idempotent for the
+    same policy; VersionConflict for a different one under the same version."""
+    digest = content_hash(policy)
+    async with pool.connection() as conn, conn.transaction():
+        async with conn.cursor() as cur:
+            await cur.execute(
+                "INSERT INTO policies (version, status, document, parsed, content_hash, deployed_by)"
+                " VALUES (%s, 'draft', %s, %s, %s, %s) ON CONFLICT (version) DO NOTHING",
+                (policy.version, document, Jsonb(policy.model_dump(mode="json")), digest, by))
+            created = cur.rowcount == 1
+            await cur.execute("SELECT content_hash FROM policies WHERE version = %s", (policy.version,))
+            stored = (await cur.fetchone())[0]
+    if stored != digest:
+        raise VersionConflict(policy.version, stored, digest)
+    record = await get_record(pool, policy.version)
+    assert record is not None
+    return record, created
+
+
+async def activate(pool: AsyncConnectionPool, version: str, by: str) -> PolicyRecord | None:
+    """Make `version` the one new leads use; the previous active version is retired.
+    None when the version does not exist. Activating the active version changes nothing."""
+    async with pool.connection() as conn, conn.transaction():
+        async with conn.cursor() as cur:
+            # One activation at a time across API replicas: the row locks order them.
+            await cur.execute("SELECT version, status FROM policies WHERE version = %s"
+                              " OR status = 'active' FOR UPDATE", (version,))
+            rows = dict(await cur.fetchall())
+            if version not in rows:
+                return None
+            if rows[version] != "active":
+                await cur.execute("UPDATE policies SET status = 'retired' WHERE status = 'active'")
+                await cur.execute("UPDATE policies SET status = 'active', activated_by = %s, activated_at = now()"
+                                  " WHERE version = %s", (by, version))
+    return await get_record(pool, version)
+
+
+class BundledPolicyConflict(RuntimeError):
+    pass
+
+
+async def sync_bundled(pool: AsyncConnectionPool, bundled: list[tuple[str, Policy]]) -> None:
+    """Start-up: store every bundled file (oldest first) and, on a fresh database, activate
+    the newest. A bundled file never replaces a different stored document of its version."""
+    for document, policy in bundled:
+        try:
+            await deploy(pool, document, policy, BUNDLED)
+        except VersionConflict as exc:
+            raise BundledPolicyConflict(
+                f"bundled policy file for version {policy.version} differs from the stored document of "
+                f"that version: {exc}") from None
+    if bundled and await active_version(pool) is None:
+        newest = max((p for _, p in bundled), key=lambda p: (p.effective_date, version_key(p.version)))
+        await activate(pool, newest.version, BUNDLED)

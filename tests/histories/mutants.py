@@ -1,0 +1,41 @@
+"""Changed copies of LeadWorkflow for the replay tests: one that is not replay-safe and
+the same change made safe with `workflow.patched`. Kept apart from the test module so the
+sandbox, which re-imports a workflow's module, imports nothing else."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.lead import LeadWorkflow
+    from workflows.state import LeadState, LeadWorkflowInput
+
+
+@workflow.defn(name="LeadWorkflow")
+class TimerBeforeEveryClock(LeadWorkflow):
+    """A durable timer added before each deadline computation, without `workflow.patched`:
+    leads in flight recorded a local activity at that point, so their replay must fail."""
+
+    @workflow.run
+    async def run(self, args: LeadWorkflowInput) -> LeadState:
+        return await super().run(args)
+
+    async def _start_clocks(self, items, **kwargs):
+        await workflow.sleep(timedelta(seconds=1))
+        return await LeadWorkflow._start_clocks(self, items, **kwargs)
+
+
+@workflow.defn(name="LeadWorkflow")
+class PatchedTimerBeforeEveryClock(LeadWorkflow):
+    """The same change made the safe way: only new leads take the new branch."""
+
+    @workflow.run
+    async def run(self, args: LeadWorkflowInput) -> LeadState:
+        return await super().run(args)
+
+    async def _start_clocks(self, items, **kwargs):
+        if workflow.patched("timer-before-clocks"):
+            await workflow.sleep(timedelta(seconds=1))
+        return await LeadWorkflow._start_clocks(self, items, **kwargs)

@@ -1,0 +1,70 @@
+"""Every recorded lifecycle path (tests/histories/, written by `python -m
+tests.histories.record`) replays on the current workflow code, in the worker's own
+sandbox: a change that would break leads already in flight fails here. And a change that
+is not replay-safe is shown to be caught."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from handoff.worker import workflow_runner
+from tests.histories.mutants import PatchedTimerBeforeEveryClock, TimerBeforeEveryClock
+from tests.histories.record import SCENARIOS
+from workflows.lead import LeadWorkflow
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+def recorded() -> list[WorkflowHistory]:
+    """Every history file, including older recordings kept in subfolders (see the README)."""
+    return [WorkflowHistory.from_json(path.stem, path.read_text()) for path in sorted(HISTORIES.rglob("*.json"))]
+
+
+async def each(histories: list[WorkflowHistory]):
+    for history in histories:
+        yield history
+
+
+def replayer(*workflows) -> Replayer:
+    return Replayer(workflows=list(workflows), data_converter=pydantic_data_converter,
+                    workflow_runner=workflow_runner())
+
+
+def test_every_lifecycle_path_has_recorded_histories():
+    current = [WorkflowHistory.from_json(p.stem, p.read_text()) for p in sorted(HISTORIES.glob("*.json"))]
+    scenarios = {h.workflow_id.split(".")[0] for h in current}
+    assert scenarios == set(SCENARIOS), "re-run: python -m tests.histories.record"
+    # Paths that continue as new are recorded with every run.
+    runs = {h.workflow_id for h in current}
+    assert {"cadence_exhausted_recycle_requalify.2", "ae_rej02_six_month_nurture.2", "unsubscribe.2"} <= runs
+
+
+async def test_recorded_histories_replay_on_the_current_code():
+    histories = recorded()
+    results = await replayer(LeadWorkflow).replay_workflows(each(histories), raise_on_replay_failure=False)
+    failures = {run: str(error) for run, error in results.replay_failures.items()}
+    assert failures == {}
+    assert len(histories) >= len(SCENARIOS)
+
+
+def _starts_clocks(history: WorkflowHistory) -> bool:
+    return any(e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED for e in history.events)
+
+
+async def test_a_non_deterministic_change_is_caught_by_replay():
+    histories = recorded()
+    results = await replayer(TimerBeforeEveryClock).replay_workflows(each(histories), raise_on_replay_failure=False)
+    failed = set(results.replay_failures)
+    expected = {h.run_id for h in histories if _starts_clocks(h)}
+    assert len(expected) >= len(SCENARIOS) and failed == expected
+    assert all("nondeterminism" in f"{type(e).__name__} {e}".lower() for e in results.replay_failures.values())
+
+
+async def test_the_same_change_behind_workflow_patched_replays():
+    results = await replayer(PatchedTimerBeforeEveryClock).replay_workflows(each(recorded()), raise_on_replay_failure=False)
+    assert dict(results.replay_failures) == {}
