@@ -740,3 +740,24 @@ async def test_an_account_with_an_open_opportunity_is_routed_out_at_ingest_and_a
     state = await waiting.query(LeadWorkflow.state)
     assert state.owner is None and not [c for c in state.clocks if c.open]
     assert ("info", "revops", None) in notifications(postgres_url, state.lead_id)
+
+
+async def test_marketing_windows_before_the_rep_scoring_routing_and_notification(env):
+    """§5.1 L1-L2: scoring_latency from the qualifying action (4 bh target, 8 bh breach),
+    routing.standard for a lead type without high-intent routing (15 / 60 min calendar),
+    sdr_notification with routing (1 min); all met by the synchronous decision and routing."""
+    monday_9, handle, sdr = await routed_lead_at(env, 0, 9, lambda at: demo_request("gated_content", events=[
+        {"type": "competitor_comparison", "occurred_at": (at - timedelta(minutes=20)).isoformat()}]))
+    state = await handle.query(LeadWorkflow.state)
+    scoring, routing, notification = (clock(state, i) for i in ("scoring_latency", "routing.standard",
+                                                                 "sdr_notification"))
+    form = state.intake.received_at
+    assert scoring.started_at == form  # the form itself is the latest qualifying action
+    assert (scoring.due_at, scoring.breach_at) == (form + timedelta(hours=4), form + timedelta(hours=8))
+    assert [(s.role, s.at) for s in scoring.escalation_plan] == [("marketing_director", scoring.breach_at)]
+    start = routing.started_at
+    assert (routing.due_at, routing.breach_at) == (start + timedelta(minutes=15), start + timedelta(minutes=60))
+    assert [(s.role, s.at) for s in routing.escalation_plan] == [("revops", start + timedelta(minutes=60))]
+    assert notification.breach_at == notification.started_at + timedelta(minutes=1)
+    assert all(c.status == "met" and c.met_at <= c.due_at for c in (scoring, routing, notification))
+    assert not [c for c in state.clocks if c.item == "routing.high_intent"]
