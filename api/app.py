@@ -11,7 +11,7 @@ from temporalio.client import Client
 from api import problems
 from api.auth import TokenStore
 from api.policy_registry import PolicyRegistry
-from api.routers import health, lead_list, leads, reps
+from api.routers import health, lead_list, leads, reps, ui
 from handoff.settings import Settings
 from handoff.temporal import connect
 
@@ -48,4 +48,5 @@ def create_app(settings: Settings, *, temporal: Client | None = None,
     app.include_router(lead_list.router)
     app.include_router(leads.router)
     app.include_router(reps.router)
+    ui.install(app)
     return app
