@@ -6,16 +6,22 @@ delivery is claimed by inserting its (dedup_key, sink) row in a transaction that
 only after the sink accepted the message: a retried activity skips the sinks already
 done (even if the first attempt failed on the next sink), a failed send rolls the claim
 back so the retry sends again, and a concurrent duplicate attempt waits on the row lock.
+A sink that refuses a message for good is recorded as 'rejected' and not retried: the
+lead's notifications go out one after another, so retrying it would stall all later ones.
 """
 
 from __future__ import annotations
+
+import logging
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from psycopg_pool import AsyncConnectionPool
 from temporalio import activity
 
-from activities.sinks import LogSink, Message, Sink
+from activities.sinks import LogSink, Message, PermanentDeliveryError, Sink
 from workflows.state import Notification
+
+log = logging.getLogger("handoff.notify")
 
 
 def template_environment() -> Environment:
@@ -67,5 +73,12 @@ class NotificationActivities:
             claimed = await conn.execute(
                 "INSERT INTO notification_deliveries (dedup_key, sink) VALUES (%s, %s)"
                 " ON CONFLICT (dedup_key, sink) DO NOTHING", (message.dedup_key, sink.name))
-            if claimed.rowcount == 1:
+            if claimed.rowcount == 0:
+                return
+            try:
                 await sink.send(message)
+            except PermanentDeliveryError as exc:
+                log.error("notification %s rejected by %s: %s", message.dedup_key, sink.name, exc)
+                await conn.execute(
+                    "UPDATE notification_deliveries SET outcome = 'rejected', error = %s"
+                    " WHERE dedup_key = %s AND sink = %s", (str(exc), message.dedup_key, sink.name))

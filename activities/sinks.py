@@ -33,6 +33,10 @@ class Message(BaseModel):
     email_to: list[str] = []  # the recipient's address(es), when the roster knows them
 
 
+class PermanentDeliveryError(Exception):
+    """The sink refused this message for good; sending it again cannot succeed."""
+
+
 class Sink(Protocol):
     name: str
 
@@ -68,7 +72,9 @@ class SlackSink:
         text = f"*{message.subject}*\n(for {who})\n{message.body}".rstrip()
         async with httpx.AsyncClient(timeout=self._timeout) as client:
             response = await client.post(self._url, json={"text": text})
-            response.raise_for_status()  # an error fails the activity, which Temporal retries
+        if 400 <= response.status_code < 500 and response.status_code not in (408, 425, 429):
+            raise PermanentDeliveryError(f"webhook answered {response.status_code}: {response.text[:200]}")
+        response.raise_for_status()  # 5xx, 408, 429: fail the activity; Temporal retries it
 
 
 class SmtpSink:
@@ -101,7 +107,13 @@ class SmtpSink:
 
     def _deliver(self, mail: EmailMessage) -> None:
         with smtplib.SMTP(self._host, self._port, timeout=self._timeout) as smtp:
-            smtp.send_message(mail)
+            try:
+                smtp.send_message(mail)
+            except smtplib.SMTPRecipientsRefused as exc:
+                permanent = all(code >= 500 for code, _ in exc.recipients.values())
+                if permanent:
+                    raise PermanentDeliveryError(f"recipients refused: {exc.recipients}") from None
+                raise
 
 
 def sinks_from_settings(settings: Settings) -> list[Sink]:

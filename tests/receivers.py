@@ -18,7 +18,9 @@ from tests.stack import free_port
 class Webhook:
     def __init__(self):
         self.posts: list[dict] = []
-        self.fail_next = 0  # answer this many requests with 500 first
+        self.requests = 0
+        self.fail_next = 0  # answer this many requests with `fail_status` first
+        self.fail_status = 500
         self._lock = threading.Lock()
 
     @property
@@ -34,12 +36,13 @@ def webhook_receiver():
         def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers["content-length"])))
             with hook._lock:
+                hook.requests += 1
                 failing = hook.fail_next > 0
                 if failing:
                     hook.fail_next -= 1
                 else:
                     hook.posts.append(body)
-            self.send_response(500 if failing else 200)
+            self.send_response(hook.fail_status if failing else 200)
             self.end_headers()
             self.wfile.write(b"error" if failing else b"ok")
 
@@ -62,6 +65,12 @@ class Mailbox:
         self.port = port
         self.messages: list[Message] = []
         self.controller: Controller | None = None
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.endswith("@nowhere.test"):
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(message_from_bytes(envelope.original_content))

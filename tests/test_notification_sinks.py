@@ -91,6 +91,29 @@ async def test_a_failed_post_is_sent_again_on_retry(pool, postgres_url):
         assert [p["text"].splitlines()[0] for p in hook.posts] == [f"*[Handoff] Lead {lead}: pattern*"]
 
 
+async def test_a_permanent_refusal_is_recorded_and_not_retried(pool, postgres_url):
+    """A 404 webhook or a refused address cannot succeed later: retrying would stall the
+    lead's later notifications, so the refusal is recorded and the activity completes."""
+    rep = new_rep(postgres_url, "gone@nowhere.test")
+    lead = f"n-{uuid.uuid4().hex[:8]}"
+    n = Notification(seq=2, lead_id=lead, kind="warning", recipient_role="sdr", recipient=rep,
+                     at=datetime(2030, 1, 8, 15, tzinfo=timezone.utc), item="sal_decision")
+    with webhook_receiver() as hook, smtp_receiver() as mailbox:
+        hook.fail_next, hook.fail_status = 1, 404
+        activities = NotificationActivities(pool, sinks=[
+            SlackSink(hook.url), SmtpSink("127.0.0.1", mailbox.port, "handoff@example.test")])
+        env = ActivityEnvironment()
+        env.info = dataclasses.replace(env.info, workflow_id=f"lead-{lead}")
+        assert await env.run(activities.notify, n) is True
+        assert await env.run(activities.notify, n) is False
+        assert hook.requests == 1 and hook.posts == [] and mailbox.messages == []
+    with psycopg.connect(postgres_url) as conn:
+        rows = conn.execute("SELECT sink, outcome, error FROM notification_deliveries WHERE dedup_key = %s"
+                            " ORDER BY sink", (f"lead-{lead}:2",)).fetchall()
+    assert [(sink, outcome) for sink, outcome, _ in rows] == [("slack", "rejected"), ("smtp", "rejected")]
+    assert "404" in rows[0][2] and "no such user" in rows[1][2]
+
+
 def test_sinks_come_from_the_environment():
     assert [s.name for s in sinks_from_settings(Settings())] == ["log"]
     configured = Settings(HANDOFF_SLACK_WEBHOOK_URL="http://hooks.example/x", HANDOFF_SMTP_HOST="mail.example",

@@ -59,10 +59,14 @@ CREATE VIEW dispositions AS
     SELECT lead_id, seq, at, actor, from_stage, to_stage, event, reason_code, note
     FROM transitions WHERE actor <> 'system';
 
--- One row per (notification, sink) delivered: a retry skips the sinks already done.
+-- One row per (notification, sink) done: a retry skips the sinks already done. A sink
+-- that refused the message for good (a 4xx webhook answer, a refused mail address) is
+-- done too, as 'rejected' with the reason: retrying it would only stall the lead's queue.
 CREATE TABLE notification_deliveries (
     dedup_key    text NOT NULL,
     sink         text NOT NULL,
+    outcome      text NOT NULL DEFAULT 'delivered' CHECK (outcome IN ('delivered', 'rejected')),
+    error        text,
     delivered_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (dedup_key, sink)
 );
