@@ -56,13 +56,16 @@ class NotificationActivities:
                 (key, n.lead_id, n.kind, n.recipient_role, n.recipient, subject, body, n.at),
             )
             fresh = cur.rowcount == 1
-            email = None
+            # A named rep, or everyone holding the role (an escalation to the VP Sales).
             if n.recipient:
-                row = await (await conn.execute("SELECT email FROM reps WHERE rep_id = %s", (n.recipient,))).fetchone()
-                email = row[0] if row else None
+                rows = await conn.execute("SELECT email FROM reps WHERE rep_id = %s AND email IS NOT NULL",
+                                          (n.recipient,))
+            else:
+                rows = await conn.execute("SELECT email FROM reps WHERE role = %s AND available"
+                                          " AND email IS NOT NULL ORDER BY rep_id", (n.recipient_role,))
+            emails = [row[0] for row in await rows.fetchall()]
         message = Message(dedup_key=key, lead_id=n.lead_id, kind=n.kind, recipient_role=n.recipient_role,
-                          recipient=n.recipient, subject=subject, body=body,
-                          email_to=[email] if email else [])
+                          recipient=n.recipient, subject=subject, body=body, email_to=emails)
         for sink in self._sinks:
             if sink.accepts(message):
                 await self._deliver_once(sink, message)

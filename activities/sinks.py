@@ -30,7 +30,7 @@ class Message(BaseModel):
     recipient: str | None = None
     subject: str
     body: str
-    email_to: list[str] = []  # the recipient's address(es), when the roster knows them
+    email_to: list[str] = []  # from the roster: the named rep's, or everyone's in the role
 
 
 class PermanentDeliveryError(Exception):
@@ -78,8 +78,8 @@ class SlackSink:
 
 
 class SmtpSink:
-    """Mails the recipient (their roster email), or the fallback address for role-only
-    recipients such as a VP. Messages nobody can receive are not sent."""
+    """Mails the recipients the roster has addresses for, else the fallback address.
+    Messages nobody can receive are not sent."""
 
     name = "smtp"
 

@@ -34,11 +34,11 @@ def deliveries(postgres_url: str, key: str) -> list[str]:
             "SELECT sink FROM notification_deliveries WHERE dedup_key = %s ORDER BY sink", (key,))]
 
 
-def new_rep(postgres_url: str, email: str) -> str:
+def new_rep(postgres_url: str, email: str, role: str = "sdr", available: bool = False) -> str:
     rep = f"mail-{uuid.uuid4().hex[:8]}"
     with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute("INSERT INTO reps (rep_id, name, role, email, available) VALUES (%s, %s, 'sdr', %s, false)",
-                     (rep, rep.upper(), email))
+        conn.execute("INSERT INTO reps (rep_id, name, role, email, available) VALUES (%s, %s, %s, %s, %s)",
+                     (rep, rep.upper(), role, email, available))
     return rep
 
 
@@ -112,6 +112,25 @@ async def test_a_permanent_refusal_is_recorded_and_not_retried(pool, postgres_ur
                             " ORDER BY sink", (f"lead-{lead}:2",)).fetchall()
     assert [(sink, outcome) for sink, outcome, _ in rows] == [("slack", "rejected"), ("smtp", "rejected")]
     assert "404" in rows[0][2] and "no such user" in rows[1][2]
+
+
+async def test_a_role_escalation_mails_everyone_holding_the_role(pool, postgres_url):
+    role = f"vp_sales_{uuid.uuid4().hex[:6]}"  # a role of its own in the shared roster
+    new_rep(postgres_url, "vp1@example.test", role, available=True)
+    new_rep(postgres_url, "vp2@example.test", role, available=True)
+    new_rep(postgres_url, "away@example.test", role, available=False)
+    lead = f"n-{uuid.uuid4().hex[:8]}"
+    n = Notification(seq=7, lead_id=lead, kind="escalation", recipient_role=role,
+                     at=datetime(2030, 1, 8, 15, tzinfo=timezone.utc), item="sdr_response.tier3")
+    with smtp_receiver() as mailbox:
+        activities = NotificationActivities(pool, sinks=[
+            SmtpSink("127.0.0.1", mailbox.port, "handoff@example.test", fallback_to="ops@example.test")])
+        env = ActivityEnvironment()
+        env.info = dataclasses.replace(env.info, workflow_id=f"lead-{lead}")
+        await env.run(activities.notify, n)
+    [mail] = mailbox.messages
+    assert sorted(mail["To"].split(", ")) == ["vp1@example.test", "vp2@example.test"]
+    assert mail["Subject"] == f"[Handoff] Escalation to {role}: sdr_response.tier3 on lead {lead}"
 
 
 def test_sinks_come_from_the_environment():
