@@ -11,9 +11,10 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 from temporalio.testing import ActivityEnvironment
 
+from activities.digests import render_daily_flash
 from activities.read_model import ReadModelActivities
-from api.records import load_lead_records
-from tests.lifecycle import complete_handoff, demo_request, routed_lead_at, seed_roster, state_when
+from api.records import load_daily_flash, load_lead_records
+from tests.lifecycle import NY, advance_to, clock, complete_handoff, routed_lead_at, seed_roster, state_when
 from tests.stack import poll, time_skipping_server, worker
 from workflows.commands import Accept, Touch
 from workflows.lead import LeadWorkflow
@@ -116,3 +117,27 @@ async def test_retried_projection_leaves_no_duplicates_and_never_goes_back(env, 
         stage = conn.execute("SELECT stage FROM leads WHERE lead_id = %s", (accepted.lead_id,)).fetchone()[0]
     assert met == sum(1 for c in accepted.clocks if c.met_at) and stage == "sal"
     assert counts(postgres_url, accepted.lead_id) == before
+
+
+async def test_daily_flash_lists_the_day_breaches_by_owner(env, pool, postgres_url):
+    friday, handle, sdr = await routed_lead_at(env, 4, 10)
+    await advance_to(env, friday + timedelta(hours=5))
+    state = await state_when(handle, lambda s: clock(s, "sdr_response.tier1").breached_at is not None)
+    await projected(pool, postgres_url, handle)
+    breached_today = {c.item for c in state.clocks
+                      if c.breached_at and c.breached_at.astimezone(NY).date() == friday.date()}
+    assert "sdr_response.tier1" in breached_today
+
+    flash = await load_daily_flash(pool, friday.date(), NY, priority_limit=10_000)
+    running = sorted((c.due_at or c.breach_at, c.item) for c in state.clocks
+                     if c.open and c.breached_at is None and (c.due_at or c.breach_at))
+    assert state.tier == 1 and running
+    [priority] = [p for p in flash.open_priority if p.lead_id == state.lead_id]
+    assert (priority.due_at, priority.item, priority.owner) == (*running[0], sdr.id)
+    mine = next(o for o in flash.owners if o.owner == sdr.id)
+    assert {b.item for b in mine.breaches if b.lead_id == state.lead_id} == breached_today
+    assert all(o.owner != sdr.id for o in flash.owners if o is not mine)
+    thursday = await load_daily_flash(pool, (friday - timedelta(days=1)).date(), NY)
+    assert state.lead_id not in {b.lead_id for o in thursday.owners for b in o.breaches}
+    subject, body = render_daily_flash(flash)
+    assert f"{state.lead_id} sdr_response.tier1 breached" in body
