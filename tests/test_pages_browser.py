@@ -139,10 +139,18 @@ async def test_lead_list_filters_change_the_rows(site, browser):
     await context.close()
 
 
-async def test_a_rep_sees_only_its_own_leads(site, browser):
+async def test_a_rep_sees_its_own_leads_and_a_manager_its_team(site, browser):
     context, page = await signed_in(browser, site["base"], f"{site['sdr']}-token", "/ui/leads")
     owners = set(await lead_rows(page).locator("td:nth-child(8)").all_inner_texts())
     assert owners == {site["sdr"]} and site["accepted"] in await listed(page)
+    await context.close()
+
+    context, page = await signed_in(browser, site["base"], "aem-1-token", "/ui/leads")
+    assert site["accepted"] not in await listed(page)  # an SDR team's lead
+    await context.close()
+    context, page = await signed_in(browser, site["base"], "sdrm-1-token", "/ui/leads")
+    owners = set(await lead_rows(page).locator("td:nth-child(8)").all_inner_texts())
+    assert owners <= {"sdr-1", "sdr-2"} and {site["accepted"], site["breached"]} <= set(await listed(page))
     await context.close()
 
 
