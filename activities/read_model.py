@@ -13,13 +13,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from temporalio import activity
 
-from workflows.state import (
-    AccountEngagement,
-    AccountEngagementQuery,
-    LeadState,
-    ProjectionBatch,
-    Suppression,
-)
+from workflows.state import AccountEngagement, AccountEngagementQuery, ProjectionBatch, Suppression
 
 
 class ReadModelActivities:
@@ -76,7 +70,7 @@ class ReadModelActivities:
 
 
 async def _project_report_rows(conn, batch: ProjectionBatch, last_seq: int) -> None:
-    state: LeadState = batch.state
+    state = batch.state
     async with conn.cursor() as cur:
         transitions = [(state.lead_id, e.seq, e.transition) for e in batch.events if e.transition is not None]
         if transitions:
