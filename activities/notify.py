@@ -1,42 +1,87 @@
-"""Notifications: rendered with Jinja2, logged, and recorded once per dedup key.
+"""Notifications: rendered with Jinja2, recorded once per dedup key, delivered to every
+configured sink at least once and, barring a crash between a send and its commit, once.
 
-The dedup key is the workflow id plus the lead's sequence number, so an activity retry
-never double-posts. Sinks beyond the log (chat webhook, SMTP) plug in here.
+The dedup key is the workflow id plus the notification's sequence number. Each sink's
+delivery is claimed by inserting its (dedup_key, sink) row in a transaction that commits
+only after the sink accepted the message: a retried activity skips the sinks already
+done (even if the first attempt failed on the next sink), a failed send rolls the claim
+back so the retry sends again, and a concurrent duplicate attempt waits on the row lock.
+A sink that refuses a message for good is recorded as 'rejected' and not retried: the
+lead's notifications go out one after another, so retrying it would stall all later ones.
 """
 
 from __future__ import annotations
 
 import logging
+
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from psycopg_pool import AsyncConnectionPool
 from temporalio import activity
 
+from activities.sinks import LogSink, Message, PermanentDeliveryError, Sink
 from workflows.state import Notification
 
 log = logging.getLogger("handoff.notify")
 
 
+def template_environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("activities", "templates"), undefined=StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True, autoescape=False,
+    )
+
+
+def render(templates: Environment, name: str, **context) -> tuple[str, str]:
+    """(subject, body): a template's first line is the subject."""
+    subject, _, body = templates.get_template(name).render(**context).partition("\n")
+    return subject.strip(), body.strip()
+
+
 class NotificationActivities:
-    def __init__(self, pool: AsyncConnectionPool, templates: Environment | None = None):
+    def __init__(self, pool: AsyncConnectionPool, templates: Environment | None = None,
+                 sinks: list[Sink] | None = None):
         self._pool = pool
-        self._templates = templates or Environment(
-            loader=PackageLoader("activities", "templates"), undefined=StrictUndefined,
-            trim_blocks=True, lstrip_blocks=True, autoescape=False,
-        )
+        self._templates = templates or template_environment()
+        self._sinks: list[Sink] = sinks if sinks is not None else [LogSink()]
 
     @activity.defn(name="notify")
     async def notify(self, n: Notification) -> bool:
-        """Returns True when delivered now, False when this key was already delivered."""
+        """Returns True when this key was recorded now, False when a retry found it."""
         key = f"{activity.info().workflow_id}:{n.seq}"
-        template = self._templates.get_template(f"{n.kind}.txt.j2")
-        subject, _, body = template.render(n=n).partition("\n")
+        subject, body = render(self._templates, f"{n.kind}.txt.j2", n=n)
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 "INSERT INTO notifications (dedup_key, lead_id, kind, recipient_role, recipient, subject, body, at)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (dedup_key) DO NOTHING",
-                (key, n.lead_id, n.kind, n.recipient_role, n.recipient, subject.strip(), body.strip(), n.at),
+                (key, n.lead_id, n.kind, n.recipient_role, n.recipient, subject, body, n.at),
             )
             fresh = cur.rowcount == 1
-        if fresh:
-            log.info("notify %s %s: %s", n.recipient_role, n.recipient or "", subject.strip())
+            # A named rep, or everyone holding the role (an escalation to the VP Sales).
+            if n.recipient:
+                rows = await conn.execute("SELECT email FROM reps WHERE rep_id = %s AND email IS NOT NULL",
+                                          (n.recipient,))
+            else:
+                rows = await conn.execute("SELECT email FROM reps WHERE role = %s AND available"
+                                          " AND email IS NOT NULL ORDER BY rep_id", (n.recipient_role,))
+            emails = [row[0] for row in await rows.fetchall()]
+        message = Message(dedup_key=key, lead_id=n.lead_id, kind=n.kind, recipient_role=n.recipient_role,
+                          recipient=n.recipient, subject=subject, body=body, email_to=emails)
+        for sink in self._sinks:
+            if sink.accepts(message):
+                await self._deliver_once(sink, message)
         return fresh
+
+    async def _deliver_once(self, sink: Sink, message: Message) -> None:
+        async with self._pool.connection() as conn, conn.transaction():
+            claimed = await conn.execute(
+                "INSERT INTO notification_deliveries (dedup_key, sink) VALUES (%s, %s)"
+                " ON CONFLICT (dedup_key, sink) DO NOTHING", (message.dedup_key, sink.name))
+            if claimed.rowcount == 0:
+                return
+            try:
+                await sink.send(message)
+            except PermanentDeliveryError as exc:
+                log.error("notification %s rejected by %s: %s", message.dedup_key, sink.name, exc)
+                await conn.execute(
+                    "UPDATE notification_deliveries SET outcome = 'rejected', error = %s"
+                    " WHERE dedup_key = %s AND sink = %s", (str(exc), message.dedup_key, sink.name))

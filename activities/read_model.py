@@ -2,7 +2,9 @@
 
 Idempotency key: (lead_id, seq), the workflow id plus the workflow's own sequence number,
 enforced by the primary key of `lead_events`; the `leads` row only moves forward in seq.
-An activity retry therefore never duplicates a row or moves a lead backwards.
+An activity retry therefore never duplicates a row or moves a lead backwards. The report
+rows follow the same rule: `transitions` are keyed by the change's seq, `touches` by their
+ordinal, `sla_clocks` by the clock's seq and only rewritten by a later batch.
 """
 
 from __future__ import annotations
@@ -70,6 +72,49 @@ class ReadModelActivities:
                     "created_at": state.created_at,
                     "updated_at": state.updated_at,
                 },
+            )
+            await _project_report_rows(conn, batch, last_seq)
+
+
+async def _project_report_rows(conn, batch: ProjectionBatch, last_seq: int) -> None:
+    state = batch.state
+    async with conn.cursor() as cur:
+        transitions = [(state.lead_id, e.seq, e.transition) for e in batch.events if e.transition is not None]
+        if transitions:
+            await cur.executemany(
+                "INSERT INTO transitions (lead_id, seq, at, from_stage, to_stage, event, actor, reason_code, note)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (lead_id, seq) DO NOTHING",
+                [(lead, seq, t.at, t.from_stage, t.to_stage, t.event, t.actor, t.reason_code, t.note)
+                 for lead, seq, t in transitions],
+            )
+        if state.touches:
+            await cur.executemany(
+                "INSERT INTO touches (lead_id, touch_no, at, actor, channel, outcome)"
+                " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (lead_id, touch_no) DO NOTHING",
+                [(state.lead_id, no, t.at, t.actor, t.channel, t.outcome)
+                 for no, t in enumerate(state.touches, start=1)],
+            )
+        if state.clocks:
+            await cur.executemany(
+                """
+                INSERT INTO sla_clocks (lead_id, clock_seq, item, tier, owner_role, owner, status,
+                    started_at, due_at, warning_at, breach_at, met_at, target_missed, breached_at,
+                    voided_at, escalated_to, last_seq)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                ON CONFLICT (lead_id, clock_seq) DO UPDATE SET
+                    owner_role = EXCLUDED.owner_role, owner = EXCLUDED.owner, status = EXCLUDED.status,
+                    due_at = EXCLUDED.due_at, warning_at = EXCLUDED.warning_at,
+                    breach_at = EXCLUDED.breach_at, met_at = EXCLUDED.met_at,
+                    target_missed = EXCLUDED.target_missed, breached_at = EXCLUDED.breached_at,
+                    voided_at = EXCLUDED.voided_at, escalated_to = EXCLUDED.escalated_to,
+                    last_seq = EXCLUDED.last_seq
+                WHERE sla_clocks.last_seq < EXCLUDED.last_seq
+                """,
+                [(state.lead_id, c.seq, c.item, c.tier, c.owner_role, c.owner, c.status,
+                  c.started_at, c.due_at, c.warning_at, c.breach_at, c.met_at, c.target_missed,
+                  c.breached_at, c.voided_at,
+                  Jsonb([e.model_dump(mode="json") for e in c.escalated_to]), last_seq)
+                 for c in state.clocks],
             )
 
 

@@ -1,7 +1,10 @@
 """Routing: capacity-capped round robin over the roster (DOMAIN T11, Q26).
 
-Safe under concurrent ingest: candidates are locked with FOR UPDATE SKIP LOCKED inside
-one transaction, so two leads routed at once never both take a rep's last slot.
+Safe under concurrent ingest: assignments for one role take a transaction-level advisory
+lock, so they run one after another and each sees the previous one's counts. Two leads
+routed at once never both take a rep's last slot, the rotation stays fair, and no lead is
+left unrouted merely because another assignment held the free reps (which FOR UPDATE
+SKIP LOCKED did: under contention it reported "nobody covers the lead").
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ from temporalio import activity
 from workflows.state import Assignment, AssignmentRequest
 
 
+_ROSTER_LOCK = 0x524F5354  # "ROST": advisory-lock namespace of the per-role assignment lock
+
+
 class RosterActivities:
     def __init__(self, pool: AsyncConnectionPool):
         self._pool = pool
@@ -21,6 +27,7 @@ class RosterActivities:
     async def assign_lead(self, request: AssignmentRequest) -> Assignment | None:
         """The next eligible rep in rotation, or None when nobody covers the lead."""
         async with self._pool.connection() as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_ROSTER_LOCK, request.role))
             done = await (await cur.execute(
                 "SELECT r.rep_id, r.role, r.manager_id, r.timezone FROM assignments a"
                 " JOIN reps r USING (rep_id) WHERE a.lead_id = %s AND a.seq = %s",
@@ -37,7 +44,7 @@ class RosterActivities:
                   AND NOT (rep_id = ANY (%(exclude)s))
                 ORDER BY last_assigned_at NULLS FIRST, rep_id
                 LIMIT 1
-                FOR UPDATE SKIP LOCKED
+                FOR UPDATE
                 """,
                 {"role": request.role, "country": request.country, "acv": request.acv_tier,
                  "exclude": request.exclude},

@@ -11,7 +11,7 @@ from temporalio.client import Client
 from api import problems
 from api.auth import TokenStore
 from api.policy_registry import PolicyRegistry
-from api.routers import health, lead_list, leads, policies as policy_routes, reps
+from api.routers import health, lead_list, leads, policies as policy_routes, reps, ui
 from handoff.settings import Settings
 from handoff.temporal import connect
 
@@ -51,4 +51,5 @@ def create_app(settings: Settings, *, temporal: Client | None = None,
     app.include_router(leads.router)
     app.include_router(reps.router)
     app.include_router(policy_routes.router)
+    ui.install(app)
     return app

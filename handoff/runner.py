@@ -13,6 +13,7 @@ from temporalio.client import Client
 from api.app import create_app
 from api.policy_registry import PolicyRegistry
 from handoff.settings import Settings
+from activities.sinks import sinks_from_settings
 from handoff.worker import build_worker
 
 
@@ -42,7 +43,7 @@ async def serve(settings: Settings, client: Client, *, run_api: bool = True, run
     server = None
     try:
         if run_worker:
-            worker = build_worker(client, settings.task_queue, pool)
+            worker = build_worker(client, settings.task_queue, pool, sinks=sinks_from_settings(settings))
             tasks.append(asyncio.create_task(worker.run(), name="worker"))
         if run_api:
             app = create_app(settings, temporal=client, policies=PolicyRegistry.from_bundled())

@@ -23,6 +23,12 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, validation_alias="HANDOFF_API_PORT")
     temporal_port: int = Field(default=7233, validation_alias="HANDOFF_TEMPORAL_PORT")
     temporal_ui_port: int = Field(default=8233, validation_alias="HANDOFF_TEMPORAL_UI_PORT")
+    # Notification sinks (activities/sinks.py); the log sink is always on.
+    slack_webhook_url: str | None = Field(default=None, validation_alias="HANDOFF_SLACK_WEBHOOK_URL")
+    smtp_host: str | None = Field(default=None, validation_alias="HANDOFF_SMTP_HOST")
+    smtp_port: int = Field(default=25, validation_alias="HANDOFF_SMTP_PORT")
+    smtp_from: str = Field(default="handoff@localhost", validation_alias="HANDOFF_SMTP_FROM")
+    smtp_to: str | None = Field(default=None, validation_alias="HANDOFF_SMTP_TO")
 
 
 @lru_cache

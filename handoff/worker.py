@@ -13,6 +13,7 @@ from activities.deadlines import compute_deadlines, compute_instants
 from activities.notify import NotificationActivities
 from activities.read_model import AccountEngagementActivities, ReadModelActivities, SuppressionActivities
 from activities.roster import RosterActivities
+from activities.sinks import Sink
 from workflows.lead import LeadWorkflow
 
 # Domain modules are pure and deterministic; passing them through the sandbox avoids
@@ -26,10 +27,11 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(*_PASSTHROUGH))
 
 
-def build_worker(client: Client, task_queue: str, pool: AsyncConnectionPool) -> Worker:
+def build_worker(client: Client, task_queue: str, pool: AsyncConnectionPool,
+                 sinks: list[Sink] | None = None) -> Worker:
     read_model = ReadModelActivities(pool)
     roster = RosterActivities(pool)
-    notifications = NotificationActivities(pool)
+    notifications = NotificationActivities(pool, sinks=sinks)
     accounts = AccountEngagementActivities(pool)
     suppressions = SuppressionActivities(pool)
     return Worker(

@@ -55,11 +55,11 @@ async def time_skipping_server():
 
 
 @asynccontextmanager
-async def worker(client: Client, database_url: str, task_queue: str = "handoff"):
+async def worker(client: Client, database_url: str, task_queue: str = "handoff", sinks=None):
     pool = AsyncConnectionPool(database_url, min_size=1, max_size=4, open=False)
     await pool.open()
     try:
-        async with build_worker(client, task_queue, pool):
+        async with build_worker(client, task_queue, pool, sinks=sinks):
             yield
     finally:
         await pool.close()

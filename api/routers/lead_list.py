@@ -9,9 +9,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
 from pydantic import AwareDatetime, BaseModel
 
-from api.auth import PrincipalDep
+from api.auth import Principal, PrincipalDep
 from api.deps import PoolDep
 from api.problems import FieldError, ProblemError
 
@@ -50,6 +51,53 @@ def _decode(cursor: str) -> tuple[datetime, str]:
                            errors=[FieldError(path="cursor", message="invalid cursor")]) from None
 
 
+class LeadFilters(BaseModel):
+    """The filters of the lead list (the API's query parameters, the pages' form)."""
+
+    stage: str | None = None
+    owner: str | None = None
+    tier: int | None = None
+    breached: bool | None = None
+    policy_version: str | None = None
+    updated_since: datetime | None = None
+
+
+def visible_to(principal: Principal, *, alias: str = "") -> tuple[list[str], dict]:
+    """The SQL conditions that keep a principal to its own leads: reps see the leads they
+    own, managers their team's, revops and integrations everything."""
+    if principal.kind == "rep":
+        return [f"{alias}owner = %(me)s"], {"me": principal.id}
+    if principal.kind == "manager":
+        return [f"{alias}state->>'owner_manager' = %(team)s"], {"team": principal.team or principal.id}
+    return [], {}
+
+
+async def query_leads(pool: AsyncConnectionPool, principal: Principal, filters: LeadFilters, *,
+                      limit: int = 100, cursor: str | None = None) -> LeadPage:
+    """Newest first, as the principal may see them."""
+    where, args = visible_to(principal)
+    for name in ("stage", "owner", "tier", "breached", "policy_version"):
+        value = getattr(filters, name)
+        if value is not None:
+            where.append(f"{name} = %({name})s")
+            args[name] = value
+    if filters.updated_since is not None:
+        where.append("updated_at >= %(updated_since)s")
+        args["updated_since"] = filters.updated_since
+    if cursor is not None:
+        at, lead_id = _decode(cursor)
+        where.append("(updated_at, lead_id) < (%(c_at)s, %(c_id)s)")
+        args.update(c_at=at, c_id=lead_id)
+    sql = ("SELECT lead_id, stage, score, tier, acv_tier, owner, policy_version, breached, lead_type, company,"
+           " updated_at FROM leads" + (" WHERE " + " AND ".join(where) if where else "")
+           + " ORDER BY updated_at DESC, lead_id DESC LIMIT %(limit)s")
+    args["limit"] = limit + 1
+    async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        rows = await (await cur.execute(sql, args)).fetchall()
+    page, more = rows[:limit], len(rows) > limit
+    return LeadPage(items=[LeadSummary(**r) for r in page], next_cursor=_cursor(page[-1]) if more else None)
+
+
 @router.get("", response_model=LeadPage)
 async def list_leads(
     principal: PrincipalDep,
@@ -64,30 +112,6 @@ async def list_leads(
     cursor: str | None = None,
 ) -> LeadPage:
     """Newest first. Reps see the leads they own; managers their team's."""
-    where, args = [], {}
-    for name, value in (("stage", stage), ("owner", owner), ("tier", tier), ("breached", breached),
-                        ("policy_version", policy_version)):
-        if value is not None:
-            where.append(f"{name} = %({name})s")
-            args[name] = value
-    if updated_since is not None:
-        where.append("updated_at >= %(updated_since)s")
-        args["updated_since"] = updated_since
-    if principal.kind == "rep":
-        where.append("owner = %(me)s")
-        args["me"] = principal.id
-    elif principal.kind == "manager":
-        where.append("state->>'owner_manager' = %(team)s")
-        args["team"] = principal.team or principal.id
-    if cursor is not None:
-        at, lead_id = _decode(cursor)
-        where.append("(updated_at, lead_id) < (%(c_at)s, %(c_id)s)")
-        args.update(c_at=at, c_id=lead_id)
-    sql = ("SELECT lead_id, stage, score, tier, acv_tier, owner, policy_version, breached, lead_type, company,"
-           " updated_at FROM leads" + (" WHERE " + " AND ".join(where) if where else "")
-           + " ORDER BY updated_at DESC, lead_id DESC LIMIT %(limit)s")
-    args["limit"] = limit + 1
-    async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-        rows = await (await cur.execute(sql, args)).fetchall()
-    page, more = rows[:limit], len(rows) > limit
-    return LeadPage(items=[LeadSummary(**r) for r in page], next_cursor=_cursor(page[-1]) if more else None)
+    filters = LeadFilters(stage=stage, owner=owner, tier=tier, breached=breached,
+                          policy_version=policy_version, updated_since=updated_since)
+    return await query_leads(pool, principal, filters, limit=limit, cursor=cursor)

@@ -1,0 +1,192 @@
+"""The pages in a real headless browser (Debian's chromium driven by Playwright) on the
+real stack: sign-in, the dashboard, the lead list and its filters, a lead's timeline with
+its SLA clocks, and the SLA document. A screenshot of each page is kept in
+tests/artifacts/."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+import pytest
+from playwright.async_api import async_playwright, expect
+
+from tests.lifecycle import advance_to, routed_lead_at, seed_roster, state_when
+from tests.stack import api_server, poll, time_skipping_server, worker
+from workflows.commands import Accept, Touch
+from workflows.lead import LeadWorkflow
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+@pytest.fixture(scope="module")
+async def site(postgres_url):
+    """Two leads on the real stack: one breached its response window, one accepted (SAL)."""
+    seed_roster(postgres_url)
+    async with time_skipping_server() as env, worker(env.client, postgres_url), \
+            api_server(env.client, postgres_url) as http:
+        # Later than any lead of the other test modules, so ours lead the newest-first list.
+        await advance_to(env, await env.get_current_time() + timedelta(days=800))
+        at, breached, _ = await routed_lead_at(env, 1, 10)
+        await advance_to(env, at + timedelta(days=1))
+        await state_when(breached, lambda s: s.breached)
+        _, accepted, sdr = await routed_lead_at(env, 3, 10)
+        await accepted.execute_update(LeadWorkflow.touch, Touch(actor=sdr, channel="phone", outcome="connected"))
+        await accepted.execute_update(LeadWorkflow.accept, Accept(actor=sdr))
+        ids = {"breached": breached.id.removeprefix("lead-"), "accepted": accepted.id.removeprefix("lead-")}
+
+        def rows():
+            with psycopg.connect(postgres_url) as conn:
+                return dict(conn.execute("SELECT lead_id, stage || ':' || breached FROM leads WHERE lead_id = ANY(%s)",
+                                         (list(ids.values()),)).fetchall())
+
+        async def fetch():
+            return rows()
+
+        await poll(fetch, lambda r: r.get(ids["breached"], "").endswith("true")
+                   and r.get(ids["accepted"]) == "sal:false")
+        yield {"base": str(http.base_url).rstrip("/"), "sdr": sdr.id, **ids}
+
+
+@pytest.fixture(scope="module")
+async def browser():
+    assert CHROMIUM.exists(), "chromium is missing: run sh tests/install-browser.sh"
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def signed_in(browser, base: str, token: str, path: str = "/ui/"):
+    """A fresh browser context that signs in through the form and lands on `path`."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    await page.goto(base + path)
+    await expect(page).to_have_url(f"{base}/ui/login?next={quote(path, safe='')}")
+    await page.fill("input[name=token]", token)
+    await page.click("button[type=submit]")
+    await expect(page).to_have_url(base + path)
+    return context, page
+
+
+def shot(name: str) -> str:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return str(ARTIFACTS / f"{name}.png")
+
+
+def lead_rows(page):
+    return page.locator("#leads tbody tr[data-lead]")
+
+
+async def listed(page) -> list[str]:
+    return await lead_rows(page).evaluate_all("rows => rows.map(r => r.dataset.lead)")
+
+
+async def test_sign_in_refuses_a_bad_token_and_sets_a_strict_http_only_cookie(site, browser):
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(site["base"] + "/ui/leads")
+    await page.fill("input[name=token]", "not-a-token")
+    await page.click("button[type=submit]")
+    await expect(page.get_by_role("alert")).to_contain_text("unknown or revoked")
+    await page.screenshot(path=shot("login"), full_page=True)
+    await page.fill("input[name=token]", "ops-token")
+    await page.click("button[type=submit]")
+    await expect(page).to_have_url(site["base"] + "/ui/leads")
+    [cookie] = await context.cookies()
+    assert (cookie["name"], cookie["httpOnly"], cookie["sameSite"], cookie["path"]) == \
+        ("handoff_session", True, "Strict", "/ui")
+    assert await page.evaluate("document.cookie") == ""  # scripts cannot read it
+    await page.click("text=Sign out")
+    await page.goto(site["base"] + "/ui/leads")
+    await expect(page).to_have_url(site["base"] + "/ui/login?next=%2Fui%2Fleads")
+    await context.close()
+
+
+async def test_lead_list_filters_change_the_rows(site, browser):
+    context, page = await signed_in(browser, site["base"], "ops-token", "/ui/leads")
+    everyone = await listed(page)
+    assert {site["breached"], site["accepted"]} <= set(everyone)
+
+    await page.select_option("select[name=breached]", "true")
+    await page.click("#filters button[type=submit]")
+    await expect(page).to_have_url(f"{site['base']}/ui/leads?stage=&owner=&tier=&breached=true&policy_version=")
+    breached = await listed(page)
+    assert site["breached"] in breached and site["accepted"] not in breached
+    await page.screenshot(path=shot("leads-breached"), full_page=True)
+
+    await page.select_option("select[name=breached]", "")
+    await page.select_option("select[name=stage]", "sal")
+    await page.click("#filters button[type=submit]")
+    sal = await listed(page)
+    assert site["accepted"] in sal and site["breached"] not in sal
+    assert set(await lead_rows(page).locator("td:nth-child(4)").all_inner_texts()) == {"sal"}
+
+    await page.click("text=Clear")
+    await page.fill("input[name=owner]", "nobody-owns-this")
+    await page.click("#filters button[type=submit]")
+    assert await listed(page) == []
+    await expect(page.locator("#leads")).to_contain_text("No leads match.")
+    await page.goto(site["base"] + "/ui/leads")
+    await page.screenshot(path=shot("leads"), full_page=True)
+    await context.close()
+
+
+async def test_a_rep_sees_its_own_leads_and_a_manager_its_team(site, browser):
+    context, page = await signed_in(browser, site["base"], f"{site['sdr']}-token", "/ui/leads")
+    owners = set(await lead_rows(page).locator("td:nth-child(8)").all_inner_texts())
+    assert owners == {site["sdr"]} and site["accepted"] in await listed(page)
+    await context.close()
+
+    context, page = await signed_in(browser, site["base"], "aem-1-token", "/ui/leads")
+    assert site["accepted"] not in await listed(page)  # an SDR team's lead
+    await context.close()
+    context, page = await signed_in(browser, site["base"], "sdrm-1-token", "/ui/leads")
+    owners = set(await lead_rows(page).locator("td:nth-child(8)").all_inner_texts())
+    assert owners <= {"sdr-1", "sdr-2"} and {site["accepted"], site["breached"]} <= set(await listed(page))
+    await context.close()
+
+
+async def test_timeline_page_shows_the_sla_clocks_and_history(site, browser):
+    context, page = await signed_in(browser, site["base"], "ops-token", "/ui/leads?breached=true")
+    await page.click(f"a[href='/ui/leads/{site['breached']}']")
+    await expect(page).to_have_url(f"{site['base']}/ui/leads/{site['breached']}")
+    await expect(page.locator("h1")).to_have_text(f"Lead {site['breached']}")
+    response = page.locator("#clocks tr", has_text="sdr_response.tier1")
+    await expect(response.locator("td.breached")).to_contain_text("breached")
+    await expect(page.locator("#timeline")).to_contain_text("lead ingested; workflow started")
+    await expect(page.locator("#timeline")).to_contain_text("sdr_response.tier1 BREACHED")
+    await page.screenshot(path=shot("lead-timeline"), full_page=True)
+
+    await page.goto(f"{site['base']}/ui/leads/no-such-lead")
+    await expect(page.locator("h1")).to_have_text("404 Not found")
+    await context.close()
+
+
+async def test_dashboard_shows_stages_breaches_and_due_clocks(site, browser):
+    context, page = await signed_in(browser, site["base"], "ops-token", "/ui/")
+    await expect(page.locator("#stage-counts")).to_contain_text("sal")
+    await expect(page.locator("#open-breaches")).to_contain_text(site["breached"])
+    assert await page.locator("#due-soonest tbody tr").count() >= 1
+    await expect(page.locator("#scorecard")).to_have_count(1)  # the block the scorecard goes into
+    await page.screenshot(path=shot("dashboard"), full_page=True)
+    await page.click("#stage-counts a:has-text('sal')")
+    assert set(await lead_rows(page).locator("td:nth-child(4)").all_inner_texts()) == {"sal"}
+    await context.close()
+
+
+async def test_policy_page_is_the_sla_document(site, browser):
+    context, page = await signed_in(browser, site["base"], "ops-token", "/ui/")
+    await page.click("text=SLA policy")
+    await expect(page).to_have_url(f"{site['base']}/ui/policies/2026.11.0")
+    await expect(page.locator("body")).to_contain_text("2026.11.0")
+    await expect(page.locator("body")).to_contain_text("sdr_response")
+    await page.screenshot(path=shot("policy"), full_page=True)
+    await context.close()
