@@ -494,7 +494,8 @@ async def test_uncovered_territory_holds_until_revops_reroutes(env, postgres_url
     assert routing.warned_at == start_at + timedelta(minutes=5)  # target missed: the warning
     assert routing.breached_at == start_at + timedelta(minutes=60)
     assert [(e.role, e.at) for e in routing.escalated_to] == [("revops", start_at + timedelta(minutes=60))]
-    assert ("escalation", "revops", None) in notifications(postgres_url, intake.lead_id)
+    await poll(lambda: asyncio.to_thread(notifications, postgres_url, intake.lead_id),
+               lambda sent: ("escalation", "revops", None) in sent)
     with pytest.raises(WorkflowUpdateFailedError):
         await handle.execute_update(LeadWorkflow.reroute, Reroute(actor=SDR1))
     await handle.execute_update(LeadWorkflow.reroute, Reroute(actor=Actor(id="ops", role="revops")))
@@ -524,7 +525,7 @@ async def test_ae_rej02_recycles_for_six_months_with_a_month_6_check_in(env):
     assert state.suppressed_until == six_months and state.check_in_at == six_months
 
 
-async def test_sequence_enrollment_breaches_at_end_of_routing_day_and_intro_within_2h(env):
+async def test_sequence_enrollment_breaches_at_end_of_routing_day_and_intro_within_2h(env, postgres_url):
     monday_9, handle, sdr = await routed_lead_at(env, 0, 9)
     state = await handle.query(LeadWorkflow.state)
     enrollment = clock(state, "sequence_enrollment")
@@ -538,6 +539,10 @@ async def test_sequence_enrollment_breaches_at_end_of_routing_day_and_intro_with
     state = await handle.query(LeadWorkflow.state)
     intro = clock(state, "three_way_intro")
     assert intro.breach_at == intro.started_at + timedelta(hours=2)  # calendar hours, even after close
+    assert intro.owner == sdr.id  # the SDR's window, though an AE owns the lead now
+    # The SDR gets the intro draft at the handoff.
+    await poll(lambda: asyncio.to_thread(notifications, postgres_url, state.lead_id),
+               lambda sent: ("three_way_intro", "sdr", sdr.id) in sent)
     # Only the personal intro email meets it: in SQL the SDR has no other outreach to log.
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(LeadWorkflow.touch, Touch(actor=sdr, channel="phone", outcome="connected"))
@@ -668,7 +673,8 @@ async def test_internal_debrief_is_due_24h_before_the_meeting_and_breaches_only_
     assert debrief.warned_at == meeting - timedelta(hours=24)  # target missed: the AE was warned
     assert (debrief.breached_at, [(e.role, e.rep_id, e.at) for e in debrief.escalated_to]) == (
         meeting, [("ae_manager", "aem-1", meeting)])
-    assert ("escalation", "ae_manager", "aem-1") in notifications(postgres_url, state.lead_id)
+    await poll(lambda: asyncio.to_thread(notifications, postgres_url, state.lead_id),
+               lambda sent: ("escalation", "ae_manager", "aem-1") in sent)
 
 
 async def test_activity_logging_measures_the_dialer_timestamp_against_30_minutes(env):
@@ -739,7 +745,8 @@ async def test_an_account_with_an_open_opportunity_is_routed_out_at_ingest_and_a
     assert (done.stage, done.event) == ("routed_out", "T09 existing_customer")
     state = await waiting.query(LeadWorkflow.state)
     assert state.owner is None and not [c for c in state.clocks if c.open]
-    assert ("info", "revops", None) in notifications(postgres_url, state.lead_id)
+    await poll(lambda: asyncio.to_thread(notifications, postgres_url, state.lead_id),
+               lambda sent: ("info", "revops", None) in sent)
 
 
 async def test_marketing_windows_before_the_rep_scoring_routing_and_notification(env):

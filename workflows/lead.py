@@ -776,6 +776,10 @@ class LeadWorkflow:
         await self._notify("sql_briefing", "ae", self._state.owner, due_at=started[0].due_at,
                            detail=f"Pain: {cmd.pain_statement}. Timeline: {cmd.timeline_months} months. "
                                   f"Meeting: {cmd.meeting_at} {cmd.meeting_link}. Flags: {flags}.")
+        # The SDR's personal intro email (§5.1 three_way_intro): a draft, due with its window.
+        await self._notify("three_way_intro", "sdr", self._state.sdr or cmd.actor.id, due_at=started[1].due_at,
+                           detail=f"Your account executive is {self._state.owner}; the meeting is "
+                                  f"{cmd.meeting_at} ({cmd.meeting_link}).")
 
     async def _route_out(self, status: AccountStatus, *, actor: str) -> None:
         """T09: the account belongs to Account Management / CS, not to the lead flow."""
