@@ -12,6 +12,7 @@ installed whenever the interceptor is in use, exporting or not.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 
@@ -26,6 +27,19 @@ from temporalio.contrib.opentelemetry import (
 )
 
 _lock = threading.Lock()
+
+
+class _CollectedWorkflowDetachFilter(logging.Filter):
+    """Drops one known, harmless ERROR: when an evicted or finished workflow's coroutine is
+    closed (GeneratorExit, often at garbage collection), the span context it attached is
+    detached from another contextvars.Context and OpenTelemetry logs "Failed to detach
+    context" (temporalio/sdk-python#441, open-telemetry/opentelemetry-python#2606). No span
+    is lost; only that record, with that exact cause, is filtered."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not (record.getMessage() == "Failed to detach context" and isinstance(exc, ValueError)
+                    and "was created in a different Context" in str(exc))
 
 
 def _exporting() -> bool:
@@ -55,6 +69,7 @@ def configure_tracing(service_name: str, *, exporter: SpanExporter | None = None
 
                 provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
             trace.set_tracer_provider(provider)
+            logging.getLogger("opentelemetry.context").addFilter(_CollectedWorkflowDetachFilter())
         if exporter is not None:
             provider.add_span_processor(SimpleSpanProcessor(exporter))
         return provider

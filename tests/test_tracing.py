@@ -4,6 +4,8 @@ on the real dev server with an in-process worker and the API on a port."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
@@ -13,7 +15,6 @@ from handoff.telemetry import configure_tracing, tracing_interceptor
 from tests.lifecycle import demo_request, seed_roster
 from tests.stack import api_server, auth, dev_server, poll, worker
 
-pytestmark = pytest.mark.asyncio
 
 HANDOFF = {
     "meddpic": {"metrics": True, "decision_process": True, "implicate_pain": True},
@@ -83,3 +84,18 @@ async def test_a_disposition_is_one_trace_from_http_to_the_activity_it_caused(ht
 
 async def _get(http, lead_id: str) -> dict:
     return (await http.get(f"/v1/leads/{lead_id}")).json()
+
+
+def test_only_the_known_detach_noise_of_collected_workflows_is_filtered():
+    from handoff.telemetry import _CollectedWorkflowDetachFilter
+
+    def record(message: str, exc: Exception | None):
+        return logging.LogRecord("opentelemetry.context", logging.ERROR, __file__, 1, message, None,
+                                 (type(exc), exc, None) if exc else None)
+
+    keep = _CollectedWorkflowDetachFilter().filter
+    assert not keep(record("Failed to detach context",
+                           ValueError("<Token var=<ContextVar ...>> was created in a different Context")))
+    assert keep(record("Failed to detach context", ValueError("something else")))
+    assert keep(record("Failed to detach context", None))
+    assert keep(record("Failed to attach context", ValueError("was created in a different Context")))
