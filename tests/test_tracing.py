@@ -1,10 +1,16 @@
 """One trace per request: a disposition over HTTP is traced from the server span through the
 Temporal client's Update, the workflow's update handler and the activity that handler ran,
-on the real dev server with an in-process worker and the API on a port."""
+on the real dev server with an in-process worker and the API on a port. Spans leave over
+OTLP/HTTP only when an endpoint is configured."""
 
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -99,3 +105,52 @@ def test_only_the_known_detach_noise_of_collected_workflows_is_filtered():
     assert keep(record("Failed to detach context", ValueError("something else")))
     assert keep(record("Failed to detach context", None))
     assert keep(record("Failed to attach context", ValueError("was created in a different Context")))
+
+
+class _Collector(BaseHTTPRequestHandler):
+    received: list[tuple[str, str, bytes]] = []
+
+    def do_POST(self):  # noqa: N802 - http.server's naming
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append((self.path, self.headers["Content-Type"], body))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+_EMIT = """
+from handoff.telemetry import configure_tracing
+from opentelemetry import trace
+provider = configure_tracing("handoff-api")
+with trace.get_tracer("probe").start_as_current_span("probe-span"):
+    pass
+provider.force_flush()
+"""
+
+
+def _emit_in_a_fresh_process(**environ: str) -> None:
+    # A fresh interpreter: the tracer provider is installed once per process.
+    base = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    subprocess.run([sys.executable, "-c", _EMIT], env={**base, **environ}, check=True, timeout=60)
+
+
+def test_spans_go_to_otlp_http_only_when_an_endpoint_is_set():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        _Collector.received.clear()
+        _emit_in_a_fresh_process()
+        assert _Collector.received == []
+        _emit_in_a_fresh_process(OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{server.server_port}")
+        [(path, content_type, body)] = _Collector.received
+        assert path == "/v1/traces" and content_type == "application/x-protobuf"
+        assert b"probe-span" in body and b"handoff-api" in body  # the process's service.name
+        _Collector.received.clear()
+        _emit_in_a_fresh_process(OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{server.server_port}",
+                                 OTEL_SERVICE_NAME="handoff-canary")
+        [(_, _, body)] = _Collector.received
+        assert b"handoff-canary" in body and b"handoff-api" not in body
+    finally:
+        server.shutdown()
