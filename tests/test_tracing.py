@@ -31,10 +31,11 @@ HANDOFF = {
 
 
 @pytest.fixture(scope="module")
-def spans() -> InMemorySpanExporter:
+def spans():
     exporter = InMemorySpanExporter()
     configure_tracing("handoff-test", exporter=exporter)
-    return exporter
+    yield exporter
+    exporter.shutdown()  # the provider outlives the module: keep no spans after it
 
 
 @pytest.fixture(scope="module")
