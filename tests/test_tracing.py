@@ -16,10 +16,14 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
 
 from handoff.telemetry import configure_tracing, tracing_interceptor
+from handoff.worker import workflow_runner
 from tests.lifecycle import demo_request, seed_roster
 from tests.stack import api_server, auth, dev_server, poll, worker
+from workflows.lead import LeadWorkflow
 
 
 HANDOFF = {
@@ -39,13 +43,13 @@ def spans():
 
 
 @pytest.fixture(scope="module")
-async def http(postgres_url, spans):
+async def stack(postgres_url, spans):
     seed_roster(postgres_url)
     async with dev_server() as env:
         # As production connects: the interceptor on the client, inherited by the worker.
         client = Client(**{**env.client.config(), "interceptors": [tracing_interceptor()]})
         async with worker(client, postgres_url), api_server(client, postgres_url) as http:
-            yield http
+            yield http, client
 
 
 def _chain(finished, span):
@@ -57,7 +61,8 @@ def _chain(finished, span):
     return chain
 
 
-async def test_a_disposition_is_one_trace_from_http_to_the_activity_it_caused(http, spans):
+async def test_a_disposition_is_one_trace_from_http_to_the_activity_it_caused(stack, spans):
+    http, _ = stack
     intake = demo_request()
     assert (await http.post("/v1/leads", json=intake.model_dump(mode="json", exclude_none=True))).status_code == 201
     state = await poll(lambda: _get(http, intake.lead_id), lambda s: s["owner"] is not None)
@@ -87,6 +92,33 @@ async def test_a_disposition_is_one_trace_from_http_to_the_activity_it_caused(ht
     assert server.attributes["http.route"] == "/v1/leads/{lead_id}/handoff"
     assert chain[3].kind == SpanKind.CLIENT
     assert chain[2].attributes["temporalWorkflowID"] == f"lead-{intake.lead_id}"
+
+
+async def test_replaying_a_traced_history_is_deterministic_and_emits_no_span_twice(stack, spans):
+    http, client = stack
+    intake = demo_request()
+    assert (await http.post("/v1/leads", json=intake.model_dump(mode="json", exclude_none=True))).status_code == 201
+    state = await poll(lambda: _get(http, intake.lead_id), lambda s: s["owner"] is not None)
+    accepted = await http.post(f"/v1/leads/{intake.lead_id}/accept", json={}, headers=auth(state["owner"]))
+    assert accepted.status_code == 200
+
+    def handled() -> list:
+        return [s for s in spans.get_finished_spans() if s.name == "HandleUpdate:accept"
+                and s.attributes.get("temporalWorkflowID") == f"lead-{intake.lead_id}"]
+
+    async def fetch():
+        return handled()
+
+    await poll(fetch, lambda found: len(found) == 1)
+    history = await client.get_workflow_handle(f"lead-{intake.lead_id}").fetch_history()
+    replayer = Replayer(workflows=[LeadWorkflow], interceptors=[tracing_interceptor()],
+                        data_converter=pydantic_data_converter, workflow_runner=workflow_runner())
+    result = await replayer.replay_workflow(history)
+    assert result.replay_failure is None
+    # The replay ran the validator and the handler again; neither span was emitted again.
+    assert len(handled()) == 1
+    assert len([s for s in spans.get_finished_spans() if s.name == "ValidateUpdate:accept"
+                and s.attributes.get("temporalWorkflowID") == f"lead-{intake.lead_id}"]) == 1
 
 
 async def _get(http, lead_id: str) -> dict:
