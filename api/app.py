@@ -51,5 +51,6 @@ def create_app(settings: Settings, *, temporal: Client | None = None,
     app.include_router(reps.router)
     app.include_router(metrics.router)
     # The server span each request's trace starts from (probes and scrapes are not traced).
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="/metrics,/healthz,/readyz")
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="/metrics,/healthz,/readyz",
+                                       exclude_spans=["receive", "send"])
     return app
