@@ -5,11 +5,10 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from psycopg_pool import AsyncConnectionPool
 from temporalio.client import Client
 
-from api import metrics, problems
+from api import observability, problems
 from api.auth import TokenStore
 from api.policy_registry import PolicyRegistry
 from api.routers import health, lead_list, leads, reps
@@ -45,12 +44,9 @@ def create_app(settings: Settings, *, temporal: Client | None = None,
         lifespan=lifespan,
     )
     problems.install(app)
+    observability.install(app)
     app.include_router(health.router)
     app.include_router(lead_list.router)
     app.include_router(leads.router)
     app.include_router(reps.router)
-    app.include_router(metrics.router)
-    # The server span each request's trace starts from (probes and scrapes are not traced).
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="/metrics,/healthz,/readyz",
-                                       exclude_spans=["receive", "send"])
     return app
