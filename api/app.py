@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 from temporalio.client import Client
 
-from api import problems
+from api import observability, problems
 from api.auth import TokenStore
 from api.policy_registry import PolicyRegistry
 from api.routers import health, lead_list, leads, policies as policy_routes, reps, ui
@@ -46,6 +46,7 @@ def create_app(settings: Settings, *, temporal: Client | None = None,
         lifespan=lifespan,
     )
     problems.install(app)
+    observability.install(app)
     app.include_router(health.router)
     app.include_router(lead_list.router)
     app.include_router(leads.router)

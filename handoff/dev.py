@@ -9,6 +9,7 @@ from api.auth import Principal, create_token
 from handoff import devstack
 from handoff.runner import serve
 from handoff.settings import Settings, get_settings
+from handoff.telemetry import worker_runtime
 from handoff.temporal import connect
 
 log = logging.getLogger("handoff.dev")
@@ -40,8 +41,9 @@ async def run_dev(*, demo: bool = False, settings: Settings | None = None) -> No
                 update={"database_url": devstack.start_embedded_postgres(state_dir / "pgdata")}
             )
         apply_migrations(settings.database_url)
+        runtime = worker_runtime(settings.worker_metrics_address)
         client = await devstack.wait_for_temporal(
-            lambda: connect(settings.temporal_address, settings.temporal_namespace)
+            lambda: connect(settings.temporal_address, settings.temporal_namespace, runtime=runtime)
         )
         if temporal_server is None:
             await devstack.ensure_search_attributes(client, settings.temporal_namespace)
@@ -79,9 +81,12 @@ async def run_process(*, run_api: bool, run_worker: bool) -> None:
         raise SystemExit(f"set {' and '.join(missing)} (or use `handoff dev` for the embedded stack)")
     if run_worker:
         apply_migrations(settings.database_url)
+    runtime = worker_runtime(settings.worker_metrics_address) if run_worker else None
+    service = "handoff-worker" if not run_api else "handoff-api" if not run_worker else "handoff"
     client = await devstack.wait_for_temporal(
-        lambda: connect(settings.temporal_address, settings.temporal_namespace)
+        lambda: connect(settings.temporal_address, settings.temporal_namespace, service_name=service,
+                        runtime=runtime)
     )
-    if run_worker:
-        await devstack.ensure_search_attributes(client, settings.temporal_namespace)
+    # Both register: an API replica may start a lead (with search attributes) before any worker is up.
+    await devstack.ensure_search_attributes(client, settings.temporal_namespace)
     await serve(settings, client, run_api=run_api, run_worker=run_worker)

@@ -122,9 +122,13 @@ async def ensure_search_attributes(client: Client, namespace: str) -> None:
         if key.name not in existing
     }
     if missing:
-        await client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
-        )
+        try:
+            await client.operator_service.add_search_attributes(
+                AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
+            )
+        except RPCError as exc:  # another replica starting at the same moment registered them
+            if exc.status != RPCStatusCode.ALREADY_EXISTS:
+                raise
 
 
 async def wait_for_temporal(connect, timeout: float = 60.0) -> Client:

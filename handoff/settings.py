@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
     api_tokens_file: Path | None = Field(default=None, validation_alias="HANDOFF_API_TOKENS_FILE")
     otlp_endpoint: str | None = Field(default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
+    worker_metrics_address: str | None = Field(default=None, validation_alias="HANDOFF_WORKER_METRICS_ADDRESS")
     state_dir: Path = Field(default=Path(".handoff"), validation_alias="HANDOFF_STATE_DIR")
     api_host: str = Field(default="127.0.0.1", validation_alias="HANDOFF_API_HOST")
     api_port: int = Field(default=8000, validation_alias="HANDOFF_API_PORT")

@@ -8,10 +8,18 @@ from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
+
+from handoff.telemetry import configure_tracing, tracing_interceptor
 
 
-async def connect(address: str, namespace: str = "default") -> Client:
-    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+async def connect(address: str, namespace: str = "default", *, service_name: str = "handoff",
+                  runtime: Runtime | None = None) -> Client:
+    """Workers built on this client inherit its tracing interceptor (no second one there).
+    The interceptor needs the process's tracer provider, so this installs it if nobody has."""
+    configure_tracing(service_name)
+    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter,
+                                interceptors=[tracing_interceptor()], runtime=runtime)
 
 
 def _bundled_binary(name: str) -> str:

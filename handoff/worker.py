@@ -18,8 +18,10 @@ from workflows.lead import LeadWorkflow
 
 # Domain modules are pure and deterministic; passing them through the sandbox avoids
 # re-importing pydantic models on every workflow task (and keeps class identity stable).
+# opentelemetry: the tracing interceptor's spans must see the process's one tracer provider
+# and context (the client's interceptor also applies to every worker built on that client).
 _PASSTHROUGH = ("sla_policies", "workflows.state", "pydantic", "pydantic_core", "annotated_types",
-                "holidays", "dateutil")
+                "holidays", "dateutil", "opentelemetry")
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:

@@ -15,6 +15,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.auth import Principal, PrincipalDep, require
 from api.deps import OptionalPoolDep, PoliciesDep, SettingsDep, TemporalDep
 from api.history import TimelineEntry, timeline
+from api.metrics import disposition_timer
 from api.problems import FieldError, ProblemError
 from api.suppressions import find_account_status, find_open_lead_of_person, find_suppression
 from api.schemas import (
@@ -74,6 +75,11 @@ def _may_read(principal: Principal, state: LeadState) -> None:
 
 
 async def _update(temporal, lead_id: str, update, arg) -> Result:
+    with disposition_timer(update.__name__):
+        return await _execute_update(temporal, lead_id, update, arg)
+
+
+async def _execute_update(temporal, lead_id: str, update, arg) -> Result:
     handle = temporal.get_workflow_handle(workflow_id(lead_id))
     try:
         return await handle.execute_update(update, arg)
