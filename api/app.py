@@ -10,6 +10,8 @@ from temporalio.client import Client
 
 from api import problems
 from api.auth import TokenStore
+from api.body_limit import BodyLimitMiddleware
+from api.idempotency import IdempotencyMiddleware
 from api.policy_registry import PolicyRegistry
 from api.routers import health, lead_list, leads, reps
 from handoff.settings import Settings
@@ -44,6 +46,9 @@ def create_app(settings: Settings, *, temporal: Client | None = None,
         lifespan=lifespan,
     )
     problems.install(app)
+    # Added last runs first: the size limit before any body is read for an idempotency key.
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(BodyLimitMiddleware)
     app.include_router(health.router)
     app.include_router(lead_list.router)
     app.include_router(leads.router)

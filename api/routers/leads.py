@@ -15,6 +15,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.auth import Principal, PrincipalDep, require
 from api.deps import OptionalPoolDep, PoliciesDep, SettingsDep, TemporalDep
 from api.history import TimelineEntry, timeline
+from api.idempotency import update_id
 from api.problems import FieldError, ProblemError
 from api.suppressions import find_suppression
 from api.schemas import (
@@ -76,7 +77,8 @@ def _may_read(principal: Principal, state: LeadState) -> None:
 async def _update(temporal, lead_id: str, update, arg) -> Result:
     handle = temporal.get_workflow_handle(workflow_id(lead_id))
     try:
-        return await handle.execute_update(update, arg)
+        # With an Idempotency-Key, Temporal dedups a retried Update by this id as well.
+        return await handle.execute_update(update, arg, id=update_id())
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         if isinstance(cause, ApplicationError) and cause.type in _STATUS:
