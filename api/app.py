@@ -31,7 +31,11 @@ def create_app(settings: Settings, *, temporal: Client | None = None,
         app.state.temporal = temporal or await connect(settings.temporal_address, settings.temporal_namespace)
         app.state.pool = None
         if settings.database_url:
-            app.state.pool = AsyncConnectionPool(settings.database_url, min_size=1, max_size=10, open=False)
+            app.state.pool = AsyncConnectionPool(
+                settings.database_url, min_size=1, max_size=10, open=False,
+                # A dead PostgreSQL answers 503 in seconds, not after the default 30 s wait;
+                # a connection broken by a restart is noticed before a request uses it.
+                timeout=5, check=AsyncConnectionPool.check_connection)
             await app.state.pool.open()
         try:
             yield

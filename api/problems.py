@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import psycopg
 from fastapi import FastAPI, Request
+from psycopg_pool import PoolTimeout
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -63,6 +65,15 @@ def install(app: FastAPI) -> None:
             type="https://handoff.dev/problems/validation", title="Invalid request", status=422,
             detail="; ".join(f"{e.path}: {e.message}" for e in errors), errors=errors,
         ))
+
+    @app.exception_handler(psycopg.OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def _read_model_down(_: Request, exc: Exception):
+        # Only the read model lives in PostgreSQL: lead state and dispositions (Temporal) still work.
+        return problem_response(Problem(
+            type="https://handoff.dev/problems/read-model-unavailable", title="Service unavailable", status=503,
+            detail="the read model (PostgreSQL) is unavailable; lead state and dispositions still work "
+                   "(GET /v1/leads/{lead_id}); retry this request later"))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException):
