@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 from temporalio.client import Client
 
-from api import problems
+from api import openapi_problems, problems
 from api.auth import TokenStore
 from api.body_limit import BodyLimitMiddleware
 from api.idempotency import IdempotencyMiddleware
@@ -57,4 +57,5 @@ def create_app(settings: Settings, *, temporal: Client | None = None,
     app.include_router(lead_list.router)
     app.include_router(leads.router)
     app.include_router(reps.router)
+    openapi_problems.install(app)
     return app

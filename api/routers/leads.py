@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from fastapi import APIRouter, Response
+from pydantic import ValidationError
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
@@ -139,9 +140,14 @@ async def add_events(lead_id: str, body: EventsBody, principal: PrincipalDep, te
     require(principal, "integration", "revops")
     policy = policies.active()
     try:
+        intake = LeadIntake(lead_id=lead_id, lead_type="import")
+    except ValidationError as exc:  # the path names a lead ingest would refuse: never start it
+        raise ProblemError(422, "Invalid request", f"lead_id: {exc.errors()[0]['msg']}",
+                           errors=[FieldError(path="lead_id", message=exc.errors()[0]["msg"])]) from None
+    try:
         await temporal.start_workflow(
             LeadWorkflow.run,
-            LeadWorkflowInput(intake=LeadIntake(lead_id=lead_id, lead_type="import"), policy=policy),
+            LeadWorkflowInput(intake=intake, policy=policy),
             id=workflow_id(lead_id), task_queue=settings.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             start_signal="engagement", start_signal_args=[body.events],
