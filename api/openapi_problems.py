@@ -20,6 +20,12 @@ _WHY = {
     "503": "PostgreSQL (the read model) or Temporal is unavailable.",
 }
 _BODY_METHODS = {"post", "put", "patch"}
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "Run this POST at most once: a repeat with the same key and request answers the first "
+                   "response (header Idempotent-Replayed: true); the same key with another request is 422.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+}
 
 
 def install(app: FastAPI) -> None:
@@ -36,6 +42,8 @@ def install(app: FastAPI) -> None:
         ref = {"$ref": "#/components/schemas/Problem"}
         for item in schema.get("paths", {}).values():
             for method, operation in item.items():
+                if method == "post":
+                    operation.setdefault("parameters", []).append(_IDEMPOTENCY_KEY)
                 responses = operation.setdefault("responses", {})
                 for status, why in _WHY.items():
                     if status in ("400", "413") and method not in _BODY_METHODS:

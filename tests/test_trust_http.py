@@ -215,3 +215,31 @@ async def test_an_oversized_body_is_413_problem(http):
     assert "1048576 bytes" in streamed["detail"]
     # Nothing was started.
     _problem(await http.get("/v1/leads/big-1"), 404)
+
+
+async def test_bad_input_gets_a_precise_problem(http):
+    intake = demo_request().model_dump(mode="json", exclude_none=True)
+    # An unknown field, anywhere in the body, is named.
+    unknown = _problem(await http.post("/v1/leads", json={**intake, "priority": "high"}), 422)
+    assert [e["path"] for e in unknown["errors"]] == ["priority"]
+    nested = _problem(await http.post("/v1/leads", json={**intake, "contact": {**intake["contact"], "fax": "1"}}), 422)
+    assert [e["path"] for e in nested["errors"]] == ["contact.fax"]
+    # A timezone that does not exist.
+    tz = _problem(await http.post("/v1/leads", json={**intake, "contact": {**intake["contact"],
+                                                                            "timezone": "Mars/Olympus"}}), 422)
+    assert [e["path"] for e in tz["errors"]] == ["contact.timezone"] and "Mars/Olympus" in tz["detail"]
+    # A body that is not JSON at all.
+    garbled = _problem(await http.post("/v1/leads", content=b"{not json", headers={"content-type": "application/json"}),
+                       422)
+    assert garbled["errors"][0]["path"] == "$" and "not valid JSON (at character 1" in garbled["detail"]
+    # An unknown reason code on a real lead names the field and lists the policy's codes.
+    state = await ingest(http)
+    code = _problem(await http.post(f"/v1/leads/{state['lead_id']}/reject", json={"reason_code": "REJ-99"},
+                                    headers=auth(state["owner"])), 422)
+    assert code["errors"][0]["path"] == "reason_code" and "REJ-01" in code["detail"]
+    # A lead id ingest would refuse is refused for engagement too (never a 500).
+    bad_id = _problem(await http.post("/v1/leads/bad%20id/events",
+                                      json={"events": [{"type": "webinar", "occurred_at": "2026-11-23T10:00:00Z"}]}), 422)
+    assert bad_id["errors"][0]["path"] == "lead_id"
+    # Nothing of it started a workflow.
+    assert (await http.get(f"/v1/leads/{intake['lead_id']}")).status_code == 404
