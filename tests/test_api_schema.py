@@ -19,6 +19,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from activities.migrations import apply_migrations
+from tests.faults import StoppablePostgres
 from tests.lifecycle import seed_roster
 from tests.stack import api_server, auth, dev_server, worker
 
@@ -60,9 +62,13 @@ class BackgroundStack(threading.Thread):
 
 
 @pytest.fixture(scope="module")
-def api_schema(postgres_url):
-    seed_roster(postgres_url)
-    stack = BackgroundStack(postgres_url)
+def api_schema(tmp_path_factory):
+    # A PostgreSQL of its own: generated PUT /v1/reps calls fill the roster with random reps,
+    # which must not take leads in other modules' tests.
+    pg = StoppablePostgres(tmp_path_factory.mktemp("pg-schema") / "data")
+    apply_migrations(pg.url)
+    seed_roster(pg.url)
+    stack = BackgroundStack(pg.url)
     stack.start()
     assert stack.ready.wait(120), "the stack did not start"
     if stack.error:

@@ -15,7 +15,7 @@ from temporalio.service import RPCError
 
 from activities.migrations import apply_migrations
 from api.policy_registry import PolicyRegistry
-from handoff.devstack import TemporalDevServer
+from handoff.devstack import TemporalDevServer, wait_for_temporal
 from handoff.temporal import connect
 from tests.faults import StoppablePostgres, fast_policy, kill, spawn_worker
 from tests.lifecycle import REPS, clock, demo_request, seed_roster
@@ -88,7 +88,7 @@ async def sqlite_stack(postgres_url, tmp_path_factory):
     stack = SqliteStack(tmp_path_factory.mktemp("temporal"), postgres_url)
     stack.server.start()
     try:
-        stack.client = await connect(stack.server.address, "default")
+        stack.client = await wait_for_temporal(lambda: connect(stack.server.address, "default"))
         stack.worker = spawn_worker(stack.env)
         yield stack
     finally:
