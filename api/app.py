@@ -50,6 +50,7 @@ def create_app(settings: Settings, *, temporal: Client | None = None,
         lifespan=lifespan,
     )
     problems.install(app)
+    openapi_problems.install(app)  # lazy: covers every router, whenever included
     # Added last runs first: the size limit before any body is read for an idempotency key.
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyLimitMiddleware)
@@ -57,5 +58,4 @@ def create_app(settings: Settings, *, temporal: Client | None = None,
     app.include_router(lead_list.router)
     app.include_router(leads.router)
     app.include_router(reps.router)
-    openapi_problems.install(app)
     return app
