@@ -14,7 +14,6 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
-from api.policy_registry import PolicyRegistry
 from api.auth import Principal, TokenRecord, TokenStore, hash_token
 from handoff.devstack import ensure_search_attributes
 from handoff.settings import Settings
@@ -86,13 +85,13 @@ def make_test_tokens() -> TokenStore:
 
 @asynccontextmanager
 async def api_server(client: Client, database_url: str, task_queue: str = "handoff",
-                     tokens: TokenStore | None = None, policies: PolicyRegistry | None = None):
+                     tokens: TokenStore | None = None):
     """The FastAPI app served by uvicorn on a free loopback port; yields an httpx client
     that authenticates as the integration principal unless told otherwise."""
     port = free_port()
     settings = Settings(TEMPORAL_ADDRESS="unused", DATABASE_URL=database_url,
                         TEMPORAL_TASK_QUEUE=task_queue, HANDOFF_API_PORT=port)
-    app = create_app(settings, temporal=client, tokens=tokens or make_test_tokens(), policies=policies)
+    app = create_app(settings, temporal=client, tokens=tokens or make_test_tokens())
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
     try:

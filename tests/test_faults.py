@@ -14,11 +14,10 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities.migrations import apply_migrations
-from api.policy_registry import PolicyRegistry
 from handoff.devstack import TemporalDevServer, wait_for_temporal
 from handoff.temporal import connect
 from tests.faults import StoppablePostgres, fast_policy, kill, spawn_worker
-from tests.lifecycle import REPS, clock, demo_request, seed_roster
+from tests.lifecycle import clock, demo_request, seed_roster
 from tests.stack import api_server, auth, dev_server, free_port, poll, worker
 from workflows.lead import LeadWorkflow
 from workflows.state import LeadState, LeadWorkflowInput
@@ -153,19 +152,23 @@ async def pg_down_stack(tmp_path_factory):
     pg = StoppablePostgres(tmp_path_factory.mktemp("pg-faults") / "data")
     apply_migrations(pg.url)
     seed_roster(pg.url)
-    policies = PolicyRegistry()
-    policies.add(fast_policy())
-    async with dev_server() as env, api_server(env.client, pg.url, task_queue="pgdown", policies=policies) as http:
+    async with dev_server() as env, api_server(env.client, pg.url, task_queue="pgdown") as http:
         yield env, pg, http
+
+
+async def _start_fast(client: Client, task_queue: str) -> str:
+    """A lead on the time-compressed policy, started as the API would (the API's active
+    policy is whatever its registry says; these tests need the fast one)."""
+    intake = demo_request()
+    await client.start_workflow(LeadWorkflow.run, LeadWorkflowInput(intake=intake, policy=fast_policy()),
+                                id=f"lead-{intake.lead_id}", task_queue=task_queue)
+    return intake.lead_id
 
 
 async def test_with_postgres_down_the_api_says_503_and_the_sla_is_still_enforced(pg_down_stack):
     env, pg, http = pg_down_stack
     async with worker(env.client, pg.url, task_queue="pgdown"):
-        intake = demo_request()
-        created = await http.post("/v1/leads", json=intake.model_dump(mode="json", exclude_none=True))
-        assert created.status_code == 201, created.text
-        lead = intake.lead_id
+        lead = await _start_fast(env.client, "pgdown")
 
         async def lead_state():
             return (await http.get(f"/v1/leads/{lead}")).json()
@@ -219,15 +222,14 @@ async def test_updates_racing_into_one_workflow_task_apply_once(pg_down_stack):
     exactly one applies, the others are refused with 409 and change nothing."""
     env, pg, http = pg_down_stack
     async with worker(env.client, pg.url, task_queue="pgdown"):
-        intake = demo_request()
-        assert (await http.post("/v1/leads", json=intake.model_dump(mode="json", exclude_none=True))).status_code == 201
+        lead = await _start_fast(env.client, "pgdown")
 
         async def lead_state():
-            return (await http.get(f"/v1/leads/{intake.lead_id}")).json()
+            return (await http.get(f"/v1/leads/{lead}")).json()
 
         sdr = (await poll(lead_state, lambda s: s["owner"] is not None))["owner"]
     # No worker now: the Updates queue up at the server.
-    accepts = [asyncio.create_task(http.post(f"/v1/leads/{intake.lead_id}/accept", json={}, headers=auth(sdr)))
+    accepts = [asyncio.create_task(http.post(f"/v1/leads/{lead}/accept", json={}, headers=auth(sdr)))
                for _ in range(10)]
     # Not what the assertions rely on (they hold for any arrival order), only what makes
     # all ten arrive before the worker is back, so they share one workflow task.
