@@ -77,9 +77,8 @@ async def list_leads(
         where.append("owner = %(me)s")
         args["me"] = principal.id
     elif principal.kind == "manager":
-        # The same rule as a single lead's read: their own team, or the team on the token.
-        where.append("state->>'owner_manager' IN (%(me)s, %(team)s)")
-        args.update(me=principal.id, team=principal.team or principal.id)
+        where.append("state->>'owner_manager' = %(team)s")
+        args["team"] = principal.team or principal.id
     if cursor is not None:
         at, lead_id = _decode(cursor)
         where.append("(updated_at, lead_id) < (%(c_at)s, %(c_id)s)")
