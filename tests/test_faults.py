@@ -59,7 +59,8 @@ def _breached(s: LeadState | None) -> bool:
 
 
 def _routed(s: LeadState | None) -> bool:
-    return s is not None and s.owner is not None
+    """Owned, and the owner's response clock is running."""
+    return s is not None and s.owner is not None and any(c.item == "sdr_response.tier1" for c in s.clocks)
 
 
 class SqliteStack:
@@ -173,7 +174,8 @@ async def test_with_postgres_down_the_api_says_503_and_the_sla_is_still_enforced
         async def lead_state():
             return (await http.get(f"/v1/leads/{lead}")).json()
 
-        state = await poll(lead_state, lambda s: s["owner"] is not None)
+        state = await poll(lead_state, lambda s: s["owner"] is not None
+                           and any(c["item"] == "sdr_response.tier1" for c in s["clocks"]))
         breach_at = next(c for c in state["clocks"] if c["item"] == "sdr_response.tier1")["breach_at"]
 
         async def listed():
