@@ -8,8 +8,10 @@ from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 from temporalio.client import Client
 
-from api import observability, problems
+from api import observability, openapi_problems, problems
 from api.auth import TokenStore
+from api.body_limit import BodyLimitMiddleware
+from api.idempotency import IdempotencyMiddleware
 from api.policy_registry import PolicyRegistry
 from api.routers import health, lead_list, leads, policies as policy_routes, reps, ui
 from handoff.settings import Settings
@@ -29,7 +31,11 @@ def create_app(settings: Settings, *, temporal: Client | None = None,
         app.state.temporal = temporal or await connect(settings.temporal_address, settings.temporal_namespace)
         app.state.pool = None
         if settings.database_url:
-            app.state.pool = AsyncConnectionPool(settings.database_url, min_size=1, max_size=10, open=False)
+            app.state.pool = AsyncConnectionPool(
+                settings.database_url, min_size=1, max_size=10, open=False,
+                # A dead PostgreSQL answers 503 in seconds, not after the default 30 s wait;
+                # a connection broken by a restart is noticed before a request uses it.
+                timeout=5, check=AsyncConnectionPool.check_connection)
             await app.state.pool.open()
         try:
             if app.state.pool is not None:
@@ -47,6 +53,10 @@ def create_app(settings: Settings, *, temporal: Client | None = None,
     )
     problems.install(app)
     observability.install(app)
+    openapi_problems.install(app)  # lazy: covers every router, whenever included
+    # Added last runs first: the size limit before any body is read for an idempotency key.
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(BodyLimitMiddleware)
     app.include_router(health.router)
     app.include_router(lead_list.router)
     app.include_router(leads.router)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -35,35 +37,92 @@ class Principal(BaseModel):
 class TokenRecord(BaseModel):
     sha256: str
     principal: Principal
+    # Files written before ids existed get one derived from the hash: stable, and not the secret.
+    token_id: str = ""
+    created_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+    def model_post_init(self, _context) -> None:
+        if not self.token_id:
+            self.token_id = self.sha256[:12]
 
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def read_records(path: Path) -> list[TokenRecord]:
+    if not path.exists():
+        return []
+    return [TokenRecord.model_validate(r) for r in json.loads(path.read_text() or "[]")]
+
+
+def _write_records(path: Path, records: list[TokenRecord]) -> None:
+    """Write-then-rename: a running API re-reading the file never sees half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    tmp.write_text(json.dumps([r.model_dump(mode="json") for r in records], indent=2))
+    tmp.chmod(0o600)
+    os.replace(tmp, path)
+
+
 class TokenStore:
-    def __init__(self, records: list[TokenRecord] | None = None):
-        self._by_hash = {r.sha256: r.principal for r in records or []}
+    """The principals by token hash. Backed by a file, it re-reads the file whenever it
+    changes (one stat per request), so a revocation takes effect on the next request."""
+
+    def __init__(self, records: list[TokenRecord] | None = None, path: Path | None = None):
+        self._path = path
+        self._seen: tuple[int, int, int] | None = None
+        self._index(records or [])
+
+    def _index(self, records: list[TokenRecord]) -> None:
+        self._by_hash = {r.sha256: r.principal for r in records if r.revoked_at is None}
 
     @classmethod
     def load(cls, path: Path | None) -> "TokenStore":
-        if path is None or not path.exists():
-            return cls()
-        return cls([TokenRecord.model_validate(r) for r in json.loads(path.read_text() or "[]")])
+        store = cls(path=path)
+        store._refresh()
+        return store
+
+    def _refresh(self) -> None:
+        if self._path is None:
+            return
+        try:
+            st = self._path.stat()
+            seen = (st.st_ino, st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            seen = (0, 0, 0)
+        if seen != self._seen:
+            self._index(read_records(self._path))
+            self._seen = seen
 
     def lookup(self, token: str) -> Principal | None:
+        self._refresh()
         return self._by_hash.get(hash_token(token))
 
 
 def create_token(path: Path, principal: Principal) -> str:
     """Append a new token for `principal` to the file; returns the token (shown once)."""
     token = f"hnd_{secrets.token_urlsafe(24)}"
-    records = json.loads(path.read_text() or "[]") if path.exists() else []
-    records.append(TokenRecord(sha256=hash_token(token), principal=principal).model_dump())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(records, indent=2))
-    path.chmod(0o600)
+    records = read_records(path)
+    records.append(TokenRecord(sha256=hash_token(token), principal=principal, token_id=f"tok_{secrets.token_hex(6)}",
+                               created_at=datetime.now(timezone.utc)))
+    _write_records(path, records)
     return token
+
+
+def revoke_tokens(path: Path, *, token_id: str | None = None, principal_id: str | None = None) -> list[TokenRecord]:
+    """Mark matching live tokens revoked (kept, for the audit trail); returns those revoked."""
+    records = read_records(path)
+    now = datetime.now(timezone.utc)
+    revoked = []
+    for r in records:
+        if r.revoked_at is None and (r.token_id == token_id or (principal_id and r.principal.id == principal_id)):
+            r.revoked_at = now
+            revoked.append(r)
+    if revoked:
+        _write_records(path, records)
+    return revoked
 
 
 def _principal(request: Request) -> Principal:

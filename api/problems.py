@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import psycopg
 from fastapi import FastAPI, Request
+from psycopg_pool import PoolTimeout
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -51,6 +53,15 @@ def _loc_to_path(loc: tuple) -> str:
     return path or "$"
 
 
+def _field_error(error: dict) -> FieldError:
+    if error.get("type") == "json_invalid":
+        # The location is a character offset into the body, not a field: say so.
+        at = error["loc"][1] if len(error["loc"]) > 1 else "?"
+        reason = (error.get("ctx") or {}).get("error", "")
+        return FieldError(path="$", message=f"the body is not valid JSON (at character {at}{': ' + reason if reason else ''})")
+    return FieldError(path=_loc_to_path(tuple(error["loc"])), message=error["msg"])
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(_: Request, exc: ProblemError):
@@ -58,11 +69,20 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError):
-        errors = [FieldError(path=_loc_to_path(tuple(e["loc"])), message=e["msg"]) for e in exc.errors()]
+        errors = [_field_error(e) for e in exc.errors()]
         return problem_response(Problem(
             type="https://handoff.dev/problems/validation", title="Invalid request", status=422,
             detail="; ".join(f"{e.path}: {e.message}" for e in errors), errors=errors,
         ))
+
+    @app.exception_handler(psycopg.OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def _read_model_down(_: Request, exc: Exception):
+        # Only the read model lives in PostgreSQL: lead state and dispositions (Temporal) still work.
+        return problem_response(Problem(
+            type="https://handoff.dev/problems/read-model-unavailable", title="Service unavailable", status=503,
+            detail="the read model (PostgreSQL) is unavailable; lead state and dispositions still work "
+                   "(GET /v1/leads/{lead_id}); retry this request later"))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException):

@@ -101,11 +101,44 @@ def token_create(principal_id: Annotated[str, typer.Option("--id", help="princip
                  team: Annotated[str | None, typer.Option(help="a manager's team id")] = None) -> None:
     """Create a token; it is printed once and stored only as a hash."""
     from api.auth import Principal, create_token
+
+    typer.echo(create_token(_tokens_file(), Principal(id=principal_id, role=role.value, team=team)))
+
+
+def _tokens_file() -> Path:
     from handoff.settings import get_settings
 
     settings = get_settings()
-    path = settings.api_tokens_file or settings.state_dir / "tokens.json"
-    typer.echo(create_token(path, Principal(id=principal_id, role=role.value, team=team)))
+    return settings.api_tokens_file or settings.state_dir / "tokens.json"
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """Every token: id, principal, role, team, created, and whether it is revoked."""
+    from api.auth import read_records
+
+    for r in read_records(_tokens_file()):
+        status = f"revoked {r.revoked_at:%Y-%m-%dT%H:%M:%SZ}" if r.revoked_at else "active"
+        created = f"{r.created_at:%Y-%m-%dT%H:%M:%SZ}" if r.created_at else "-"
+        typer.echo(f"{r.token_id}\t{r.principal.id}\t{r.principal.role}\t{r.principal.team or '-'}\t{created}\t{status}")
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[str | None, typer.Argument(help="the token id `token list` shows")] = None,
+                 principal: Annotated[str | None, typer.Option(help="revoke every token of this principal")] = None
+                 ) -> None:
+    """Revoke a token (or all of a principal's); a running API refuses it on the next request."""
+    from api.auth import revoke_tokens
+
+    if (token_id is None) == (principal is None):
+        typer.echo("give a token id or --principal, not both", err=True)
+        raise typer.Exit(2)
+    revoked = revoke_tokens(_tokens_file(), token_id=token_id, principal_id=principal)
+    if not revoked:
+        typer.echo("no active token matched", err=True)
+        raise typer.Exit(1)
+    for r in revoked:
+        typer.echo(f"revoked {r.token_id} ({r.principal.id}, {r.principal.role})")
 
 
 from handoff import policy_cli  # noqa: E402 - registers deploy, activate, diff

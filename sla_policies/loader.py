@@ -158,7 +158,12 @@ def policy_from_data(data: object) -> Policy:
         if not checked_references:
             # Field errors stop pydantic before Policy's own check; run it on the raw
             # document so cross-reference problems are reported in the same round.
-            issues += [PolicyIssue(path=p, message=m) for p, m in cross_reference_problems(data)]
+            try:
+                issues += [PolicyIssue(path=p, message=m) for p, m in cross_reference_problems(data)]
+            except (TypeError, AttributeError, KeyError, ValueError):
+                # The raw document is malformed in a way the field errors above already
+                # name (e.g. a mapping where an id belongs): report those, never crash.
+                pass
         raise PolicyError(_unique(issues)) from None
 
 

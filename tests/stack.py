@@ -84,13 +84,14 @@ def make_test_tokens() -> TokenStore:
 
 
 @asynccontextmanager
-async def api_server(client: Client, database_url: str, task_queue: str = "handoff"):
+async def api_server(client: Client, database_url: str, task_queue: str = "handoff",
+                     tokens: TokenStore | None = None):
     """The FastAPI app served by uvicorn on a free loopback port; yields an httpx client
     that authenticates as the integration principal unless told otherwise."""
     port = free_port()
     settings = Settings(TEMPORAL_ADDRESS="unused", DATABASE_URL=database_url,
                         TEMPORAL_TASK_QUEUE=task_queue, HANDOFF_API_PORT=port)
-    app = create_app(settings, temporal=client, tokens=make_test_tokens())
+    app = create_app(settings, temporal=client, tokens=tokens or make_test_tokens())
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
     try:

