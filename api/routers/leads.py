@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import Principal, PrincipalDep, require
+from api.batch import BatchBody, BatchResult, check_size, ingest_all
 from api.deps import OptionalPoolDep, PoliciesDep, SettingsDep, TemporalDep
 from api.history import TimelineEntry, timeline
 from api.problems import FieldError, ProblemError
@@ -93,11 +94,9 @@ async def _update(temporal, lead_id: str, update, arg) -> Result:
         raise
 
 
-@router.post("", status_code=201, response_model=LeadState, responses={200: {"model": LeadState}})
-async def ingest_lead(intake: LeadIntake, response: Response, principal: PrincipalDep, temporal: TemporalDep,
-                      settings: SettingsDep, policies: PoliciesDep, pool: OptionalPoolDep) -> LeadState:
-    """Ingest an inquiry (T01). Idempotent on `lead_id`: 201 when new, 200 when it exists."""
-    require(principal, "integration", "revops")
+async def _start_lead(intake: LeadIntake, temporal, settings, policies, pool) -> tuple[bool, WorkflowHandle]:
+    """The one ingest path (T01): suppression lookup, then start the lead's workflow once,
+    ever. Returns (created, handle); `created` is False when the id already exists."""
     policy = policies.active()
     suppression = await find_suppression(pool, intake, datetime.now(timezone.utc)) if pool is not None else None
     try:
@@ -116,9 +115,35 @@ async def ingest_lead(intake: LeadIntake, response: Response, principal: Princip
             ]),
         )
     except WorkflowAlreadyStartedError:
+        return False, temporal.get_workflow_handle(workflow_id(intake.lead_id))
+    return True, handle
+
+
+@router.post("", status_code=201, response_model=LeadState, responses={200: {"model": LeadState}})
+async def ingest_lead(intake: LeadIntake, response: Response, principal: PrincipalDep, temporal: TemporalDep,
+                      settings: SettingsDep, policies: PoliciesDep, pool: OptionalPoolDep) -> LeadState:
+    """Ingest an inquiry (T01). Idempotent on `lead_id`: 201 when new, 200 when it exists."""
+    require(principal, "integration", "revops")
+    created, handle = await _start_lead(intake, temporal, settings, policies, pool)
+    if not created:
         response.status_code = 200
-        handle = temporal.get_workflow_handle(workflow_id(intake.lead_id))
     return await _state(handle, intake.lead_id)
+
+
+@router.post(":batch", response_model=BatchResult)
+async def ingest_batch(body: BatchBody, principal: PrincipalDep, temporal: TemporalDep, settings: SettingsDep,
+                       policies: PoliciesDep, pool: OptionalPoolDep) -> BatchResult:
+    """Bulk ingest, up to 1,000 leads per call, one result per item (by index and lead_id):
+    201 new, 200 existing, 4xx with that item's errors. Leads start without waiting for
+    their first workflow task; read each one back with `GET /v1/leads/{lead_id}`."""
+    require(principal, "integration", "revops")
+    check_size(body)
+
+    async def one(intake: LeadIntake) -> bool:
+        created, _ = await _start_lead(intake, temporal, settings, policies, pool)
+        return created
+
+    return await ingest_all(body.leads, one)
 
 
 @router.get("/{lead_id}", response_model=LeadState)
