@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 import uuid
-from datetime import timedelta
 
 from temporalio.client import Client
 
@@ -64,7 +62,17 @@ async def bulk_ingest(stack: Stack, prefix: str, count: int, batch: int = 1000, 
             assert answer.status_code == 200 and body["failed"] == 0, answer.text[:500]
 
     await asyncio.gather(*(post(ids[i:i + batch]) for i in range(0, count, batch)))
-    await wait_for(lambda: routed(stack, prefix) >= count, timeout=max(600, count / 5), interval=0.5)
+    posted = time.perf_counter() - start
+    last = [time.perf_counter()]
+
+    def done() -> bool:
+        n = routed(stack, prefix)
+        if time.perf_counter() - last[0] > 15:
+            last[0] = time.perf_counter()
+            print(f"    ({n}/{count} routed after {last[0] - start:.0f} s; all posted after {posted:.0f} s)", flush=True)
+        return n >= count
+
+    await wait_for(done, timeout=max(600, count / 5), interval=0.5)
     return time.perf_counter() - start
 
 
@@ -81,10 +89,11 @@ async def noop_rate(client: Client, count: int, concurrency: int = 64) -> float:
     return count / (time.perf_counter() - start)
 
 
-async def ingest(stack: Stack, results: Results, count: int = 2000) -> None:
+async def ingest(stack: Stack, results: Results, count: int = 1000) -> None:
     await warm_up(stack)
     stack.use_policy(stack.default_version)
     raw = await noop_rate(stack.client, min(count, 2000))
+    print(f"    (no-op: {raw:.1f}/s)", flush=True)
     seconds = await bulk_ingest(stack, f"ing-{uuid.uuid4().hex[:6]}-", count)
     rate = count / seconds
     results.add(Figure(part="ingest", name=f"bulk ingest to routed MQL ({count} leads, batches of 1000)",
@@ -96,7 +105,7 @@ async def ingest(stack: Stack, results: Results, count: int = 2000) -> None:
 
 # ------------------------------------------------------------------------ dispositions
 
-async def dispositions(stack: Stack, results: Results, per_rep: int = 10) -> None:
+async def dispositions(stack: Stack, results: Results, per_rep: int = 5) -> None:
     await warm_up(stack)
     stack.use_policy(stack.default_version)
     reps = stack.seed_reps("bench-disp", len(DISPOSITION_REPS), "CA")
@@ -157,11 +166,15 @@ async def _probe(stack: Stack, prefix: str, rate: float, seconds: float, timer_s
         start = time.perf_counter()
         for i in range(int(rate * seconds)):
             await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
-            posts.append(asyncio.create_task(http.post("/v1/leads", json=lead(f"{prefix}{i}", "GB", "Europe/London"))))
+            # One-lead batches: the batch path answers once the workflow is started, without
+            # the single path's state query, so the probe keeps its pace when the server lags.
+            posts.append(asyncio.create_task(http.post("/v1/leads:batch", json={
+                "leads": [lead(f"{prefix}{i}", "GB", "Europe/London")]})))
             timers.append(asyncio.create_task(stack.client.execute_workflow(
                 TimerWorkflow.run, timer_seconds, id=f"timer-{tag}-{i}", task_queue=REFERENCE_QUEUE)))
         answers = await asyncio.gather(*posts)
-        assert all(a.status_code == 201 for a in answers), [a.text for a in answers if a.status_code != 201][:3]
+        failed = [a.text for a in answers if a.status_code != 200 or a.json()["failed"]]
+        assert not failed, failed[:3]
     return list(await asyncio.gather(*timers))
 
 
@@ -171,8 +184,8 @@ async def _lateness(stack: Stack, prefix: str, count: int) -> list[float]:
     return [float(r[0]) for r in rows]
 
 
-async def lateness(stack: Stack, results: Results, rate: float = 10, seconds: float = 20,
-                   saturating_leads: int = 4000) -> None:
+async def lateness(stack: Stack, results: Results, rate: float = 10, seconds: float = 15,
+                   saturating_leads: int = 1000) -> None:
     await warm_up(stack)
     stack.seed_reps("bench-gb", 10, "GB")
     stack.use_policy(stack.compressed_version)
@@ -207,27 +220,47 @@ async def lateness(stack: Stack, results: Results, rate: float = 10, seconds: fl
 
 # ------------------------------------------------------------------------------ memory
 
-async def memory(stack: Stack, results: Results, open_leads: int = 10_000) -> None:
+def open_count(stack: Stack) -> int:
+    return stack.sql("SELECT count(*) FROM leads WHERE stage NOT IN ('closed_won', 'closed_lost', 'disqualified')")[0][0]
+
+
+async def memory(stack: Stack, results: Results, open_leads: int = 10_000, budget: float = 240) -> None:
+    """Worker RSS with `open_leads` open leads. Time-boxed: if the machine cannot ingest them
+    within `budget` seconds, RSS is measured at the count reached and the 10,000 figure is a
+    linear extrapolation from the growth measured, labelled as such."""
     await warm_up(stack)
     stack.use_policy(stack.default_version)
-    before = stack.worker_rss_mib()
-    have = stack.sql("SELECT count(*) FROM leads WHERE stage NOT IN ('closed_won', 'closed_lost', 'disqualified')")[0][0]
-    if have < open_leads:
-        await bulk_ingest(stack, f"mem-{uuid.uuid4().hex[:6]}-", open_leads - have)
-    total = stack.sql("SELECT count(*) FROM leads WHERE stage NOT IN ('closed_won', 'closed_lost', 'disqualified')")[0][0]
+    before, have_before = stack.worker_rss_mib(), open_count(stack)
+    prefix = f"mem-{uuid.uuid4().hex[:6]}-"
+    start = time.perf_counter()
+    posted = 0
+    async with stack.http() as http:
+        while have_before + posted < open_leads and time.perf_counter() - start < budget:
+            size = min(500, open_leads - have_before - posted)
+            answer = await http.post("/v1/leads:batch", json={"leads": [
+                lead(f"{prefix}{posted + i}", "US", "America/New_York") for i in range(size)]})
+            assert answer.status_code == 200 and answer.json()["failed"] == 0, answer.text[:300]
+            posted += size
+    try:
+        await wait_for(lambda: routed(stack, prefix) >= posted, timeout=max(60.0, budget - (time.perf_counter() - start)),
+                       interval=1)
+    except TimeoutError:
+        pass  # measure what is open now; the count says how many
     await asyncio.sleep(5)  # let the outboxes drain: RSS at rest, not mid-burst
-    after = stack.worker_rss_mib()
-    results.add(Figure(part="memory", name=f"worker RSS with {total} open leads (own process)", value=after,
-                       unit="MiB", reference=before, reference_name="worker RSS before the leads",
-                       target="≤ 1024 MiB", met=after <= 1024))
-
-
-def timedelta_ms(delta: timedelta) -> float:
-    return delta.total_seconds() * 1000
-
-
-def mean(values: list[float]) -> float:
-    return statistics.fmean(values) if values else float("nan")
+    have, after = open_count(stack), stack.worker_rss_mib()
+    results.add(Figure(part="memory", name=f"worker RSS with {have} open leads (own process)", value=after,
+                       unit="MiB", reference=before, reference_name=f"worker RSS with {have_before} open leads",
+                       target="≤ 1024 MiB at 10,000" if have >= open_leads else None,
+                       met=after <= 1024 if have >= open_leads else None))
+    if have < open_leads and have > have_before:
+        per_lead = (after - before) / (have - have_before)
+        projected = after + per_lead * (open_leads - have)
+        results.add(Figure(part="memory", name=f"worker RSS at {open_leads} open leads, EXTRAPOLATED linearly "
+                                                f"({per_lead * 1024:.1f} KiB per lead)", value=projected, unit="MiB",
+                           target="≤ 1024 MiB", met=projected <= 1024))
+        results.notes.append(f"Memory: only {have} leads could be ingested within the {budget:.0f} s budget on "
+                             f"this machine; the {open_leads} figure is extrapolated. The worker caches at most "
+                             "1,000 workflows (the SDK default), so growth past that should flatten.")
 
 
 __all__ = ["dispositions", "ingest", "lateness", "memory", "headers"]

@@ -55,7 +55,7 @@ def machine() -> str:
             f"{platform.release()}, Python {platform.python_version()}; load average at the end: {load}")
 
 
-def write(results: Results, parts: list[str], seconds: float) -> None:
+def write(results: Results, parts: list[str], seconds: float, args: str = "") -> None:
     rows = ["| part | figure | measured | reference (same run) | ratio | target |", "|---|---|---|---|---|---|"]
     for f in results.figures:
         reference = f"{f.reference:,.1f} {f.unit} ({f.reference_name})" if f.reference is not None else ""
@@ -67,7 +67,8 @@ def write(results: Results, parts: list[str], seconds: float) -> None:
         f"- Date: {results.started_at:%Y-%m-%d %H:%M} UTC; parts: {', '.join(parts)}; took {seconds:,.0f} s",
         f"- Machine: {machine()}",
         "- Stack: embedded default (Temporal dev server on SQLite, embedded PostgreSQL), the lead worker in its "
-        "own process, the API and the reference workers in the bench process. Command: `python -m bench`.",
+        "own process, the API and the reference workers in the bench process. "
+        f"Command: `python -m bench{(' ' + args) if args else ''}`.",
         "", *rows, "", *(f"- {n}" for n in results.notes), "",
     ])
     RESULTS_FILE.write_text(text)
