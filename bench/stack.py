@@ -42,6 +42,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+class _Server(uvicorn.Server):
+    # The bench owns SIGTERM/SIGINT (they tear the whole stack down); uvicorn must not take them.
+    def install_signal_handlers(self) -> None:  # uvicorn < 0.29
+        pass
+
+    def capture_signals(self):  # uvicorn >= 0.29
+        from contextlib import nullcontext
+
+        return nullcontext()
+
+
 def token(principal_id: str) -> str:
     return f"bench-{principal_id}"
 
@@ -130,7 +141,7 @@ async def stack():
         port = _free_port()
         settings = Settings(TEMPORAL_ADDRESS=temporal.address, DATABASE_URL=database_url, HANDOFF_API_PORT=port)
         app = create_app(settings, temporal=client, policies=registry, tokens=tokens)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
         server_task = asyncio.create_task(server.serve())
         while not server.started:
             if server_task.done():
