@@ -18,6 +18,8 @@ from api import policy_store
 from sla_policies.loader import bundled_policy_files, load_policy_file, parse_policy
 from sla_policies.model import Policy
 
+ADDED_IN_CODE = "handoff"  # deployed_by of a policy a process adds itself (the demo's compressed copy)
+
 
 @dataclass
 class PolicyRegistry:
@@ -38,10 +40,23 @@ class PolicyRegistry:
         return registry
 
     async def attach(self, pool: AsyncConnectionPool) -> None:
-        """Start-up with PostgreSQL: store the bundled files; the database decides from now on."""
+        """Start-up with PostgreSQL: store the bundled files, and any policy added in code
+        before (the demo's compressed copy); the database decides from now on."""
         self.pool = pool
         await policy_store.sync_bundled(pool, self.bundled)
+        bundled = {p.version for _, p in self.bundled}
+        for version, policy in self.versions.items():
+            if version not in bundled:
+                await policy_store.deploy(pool, policy.model_dump_json(), policy, ADDED_IN_CODE)
+        if self.active_version is not None and self.active_version not in bundled:
+            await policy_store.activate(pool, self.active_version, ADDED_IN_CODE)
         await self.current()
+
+    async def activate(self, version: str, by: str) -> None:
+        """Make a known version the one new leads use (in PostgreSQL when attached)."""
+        if self.pool is not None and await policy_store.activate(self.pool, version, by) is None:
+            raise LookupError(f"no stored policy version {version!r}")
+        self.active_version = version
 
     def add(self, policy: Policy, *, activate: bool = True) -> None:
         self.versions[policy.version] = policy

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from activities.migrations import apply_migrations
@@ -47,8 +48,13 @@ async def run_dev(*, demo: bool = False, settings: Settings | None = None) -> No
         )
         if temporal_server is None:
             await devstack.ensure_search_attributes(client, settings.temporal_namespace)
+        policies, demo_tokens, stop, background = None, None, asyncio.Event(), []
         if demo:
-            log.warning("--demo: the demo policy, roster and lead stream arrive with the read-model work")
+            from handoff import demo as demo_mode
+
+            demo_mode.seed_roster(settings.database_url)
+            policies = demo_mode.demo_policies()
+            demo_tokens = demo_mode.create_tokens(settings.api_tokens_file)
 
         def ready() -> None:
             api = f"http://{settings.api_host}:{settings.api_port}"
@@ -62,9 +68,14 @@ async def run_dev(*, demo: bool = False, settings: Settings | None = None) -> No
                       f"    {first_token}\n", flush=True)
             else:
                 print("  Tokens: `handoff token create --id <id> --role <role>` makes another.\n", flush=True)
+            if demo_tokens:
+                print(demo_mode.banner(demo_tokens), flush=True)
+                stream = demo_mode.LeadStream(api, demo_tokens)
+                background.append(asyncio.create_task(stream.run_until(stop)))
             print("Ctrl-C stops everything.\n", flush=True)
 
-        await serve(settings, client, on_ready=ready)
+        await serve(settings, client, on_ready=ready, stop=stop, policies=policies)
+        await asyncio.gather(*background, return_exceptions=True)
     finally:
         if temporal_server is not None:
             log.info("stopping Temporal dev server")

@@ -29,7 +29,7 @@ class _Server(uvicorn.Server):
 
 
 async def serve(settings: Settings, client: Client, *, run_api: bool = True, run_worker: bool = True,
-                on_ready=None, stop: asyncio.Event | None = None) -> None:
+                on_ready=None, stop: asyncio.Event | None = None, policies: PolicyRegistry | None = None) -> None:
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -46,7 +46,7 @@ async def serve(settings: Settings, client: Client, *, run_api: bool = True, run
             worker = build_worker(client, settings.task_queue, pool, sinks=sinks_from_settings(settings))
             tasks.append(asyncio.create_task(worker.run(), name="worker"))
         if run_api:
-            app = create_app(settings, temporal=client, policies=PolicyRegistry.from_bundled())
+            app = create_app(settings, temporal=client, policies=policies or PolicyRegistry.from_bundled())
             config = uvicorn.Config(app, host=settings.api_host, port=settings.api_port,
                                     log_level="warning", lifespan="on")
             server = _Server(config)

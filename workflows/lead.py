@@ -937,7 +937,8 @@ class LeadWorkflow:
         contact, account = self._state.intake.contact, self._state.intake.account
         return CalendarInputs(
             timezone=contact.timezone or self._policy.calendars.fallback_timezone,
-            country=spec.holiday_country or contact.country or account.country,
+            country=(spec.holiday_country or contact.country or account.country)
+            if spec.observe_public_holidays else None,
             subdivision=spec.holiday_subdivision,
             open=spec.open, close=spec.close, weekdays=tuple(spec.weekdays),
             extra_closed_dates=tuple(spec.extra_closed_dates),

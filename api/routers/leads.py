@@ -4,6 +4,7 @@ query for state, an Update (validated in the workflow) for each disposition."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import NamedTuple
 
 from fastapi import APIRouter, Response
 from pydantic import ValidationError
@@ -14,6 +15,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import Principal, PrincipalDep, require
+from api.batch import BatchBody, BatchResult, check_size, ingest_all
 from api.deps import OptionalPoolDep, PoliciesDep, SettingsDep, TemporalDep
 from api.history import TimelineEntry, timeline
 from api.metrics import disposition_timer
@@ -102,13 +104,16 @@ async def _execute_update(temporal, lead_id: str, update, arg) -> Result:
         raise
 
 
-@router.post("", status_code=201, response_model=LeadState, responses={200: {"model": LeadState}})
-async def ingest_lead(intake: LeadIntake, response: Response, principal: PrincipalDep, temporal: TemporalDep,
-                      settings: SettingsDep, policies: PoliciesDep, pool: OptionalPoolDep) -> LeadState:
-    """Ingest an inquiry (T01). Idempotent on `lead_id`: 201 when new, 200 when it exists.
-    A new id from a person whose lead is still open is merged into that lead (R7, Q27):
-    200 with that lead's state, and `Content-Location` naming it."""
-    require(principal, "integration", "revops")
+class _Ingested(NamedTuple):
+    created: bool
+    handle: WorkflowHandle
+    lead_id: str  # the lead holding the submission: its own, or the same person's open lead (R7)
+
+
+async def _start_lead(intake: LeadIntake, temporal, settings, policies, pool) -> _Ingested:
+    """The one ingest path (T01): a submission from a person whose lead is still open is
+    merged into it (R7, Q27); otherwise the suppression list and the account match are
+    looked up, and the lead's workflow is started once, ever."""
     policy = policies.active()
     suppression = account = None
     if pool is not None:
@@ -118,9 +123,7 @@ async def ingest_lead(intake: LeadIntake, response: Response, principal: Princip
             await handle.signal(LeadWorkflow.merge_duplicate, DuplicateSubmission(
                 lead_id=intake.lead_id, lead_type=intake.lead_type, events=intake.events,
                 at=intake.received_at or datetime.now(timezone.utc)))
-            response.status_code = 200
-            response.headers["Content-Location"] = f"/v1/leads/{person}"
-            return await _state(handle, person)
+            return _Ingested(False, handle, person)
         suppression = await find_suppression(pool, intake, datetime.now(timezone.utc))
         account = await find_account_status(pool, intake, policy)
     try:
@@ -139,9 +142,38 @@ async def ingest_lead(intake: LeadIntake, response: Response, principal: Princip
             ]),
         )
     except WorkflowAlreadyStartedError:
+        return _Ingested(False, temporal.get_workflow_handle(workflow_id(intake.lead_id)), intake.lead_id)
+    return _Ingested(True, handle, intake.lead_id)
+
+
+@router.post("", status_code=201, response_model=LeadState, responses={200: {"model": LeadState}})
+async def ingest_lead(intake: LeadIntake, response: Response, principal: PrincipalDep, temporal: TemporalDep,
+                      settings: SettingsDep, policies: PoliciesDep, pool: OptionalPoolDep) -> LeadState:
+    """Ingest an inquiry (T01). Idempotent on `lead_id`: 201 when new, 200 when it exists.
+    A new id from a person whose lead is still open is merged into that lead (R7, Q27):
+    200 with that lead's state, and `Content-Location` naming it."""
+    require(principal, "integration", "revops")
+    ingested = await _start_lead(intake, temporal, settings, policies, pool)
+    if not ingested.created:
         response.status_code = 200
-        handle = temporal.get_workflow_handle(workflow_id(intake.lead_id))
-    return await _state(handle, intake.lead_id)
+    if ingested.lead_id != intake.lead_id:
+        response.headers["Content-Location"] = f"/v1/leads/{ingested.lead_id}"
+    return await _state(ingested.handle, ingested.lead_id)
+
+
+@router.post(":batch", response_model=BatchResult)
+async def ingest_batch(body: BatchBody, principal: PrincipalDep, temporal: TemporalDep, settings: SettingsDep,
+                       policies: PoliciesDep, pool: OptionalPoolDep) -> BatchResult:
+    """Bulk ingest, up to 1,000 leads per call, one result per item (by index and lead_id):
+    201 new, 200 existing, 4xx with that item's errors. Leads start without waiting for
+    their first workflow task; read each one back with `GET /v1/leads/{lead_id}`."""
+    require(principal, "integration", "revops")
+    check_size(body)
+
+    async def one(intake: LeadIntake) -> bool:
+        return (await _start_lead(intake, temporal, settings, policies, pool)).created
+
+    return await ingest_all(body.leads, one)
 
 
 @router.get("/{lead_id}", response_model=LeadState)

@@ -30,6 +30,9 @@ class BusinessCalendarSpec(Strict):
     holiday_country: CountryCode | None = None
     holiday_subdivision: str | None = None
     extra_closed_dates: list[date] = []
+    # False only for calendars that are not a working week at all (the time-compressed
+    # demo and benchmark policy, sla_policies/compressed.py): no public holiday closes them.
+    observe_public_holidays: bool = True
 
     @model_validator(mode="after")
     def _check(self) -> "BusinessCalendarSpec":

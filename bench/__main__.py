@@ -1,0 +1,73 @@
+"""`python -m bench [PART ...] [--leads N] [--open-leads N]`: run the parts (all by default),
+print each figure, write bench/RESULTS.md."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+import time
+
+from bench import parts
+from bench.history import history
+from bench.report import Results, now, write
+from bench.stack import stack
+
+PARTS = ["ingest", "dispositions", "lateness", "memory", "history"]
+
+
+async def main(selected: list[str], leads: int, open_leads: int, memory_budget: float,
+               saturating_leads: int) -> None:
+    results = Results(started_at=now())
+    started = time.perf_counter()
+    async with stack() as s:
+        for part in selected:
+            print(f"[{part}]", flush=True)
+            try:
+                await run_part(s, part, results, leads, open_leads, memory_budget, saturating_leads)
+            except Exception as exc:  # noqa: BLE001 - a failed part is recorded, the others still run
+                print(f"  {part} FAILED: {exc!r}", flush=True)
+                results.notes.append(f"Part {part} failed in this run: {exc!r}"[:500])
+    results.notes.append("Noisy: measured on a machine shared with other work; re-run on a quiet machine "
+                         "before drawing conclusions.")
+    write(results, selected, time.perf_counter() - started, " ".join(sys.argv[1:]))
+
+
+async def run_part(s, part: str, results: Results, leads: int, open_leads: int, memory_budget: float,
+                   saturating_leads: int) -> None:
+    if part == "ingest":
+        await parts.ingest(s, results, count=leads)
+    elif part == "dispositions":
+        await parts.dispositions(s, results)
+    elif part == "lateness":
+        await parts.lateness(s, results, saturating_leads=saturating_leads)
+    elif part == "memory":
+        await parts.memory(s, results, open_leads=open_leads, budget=memory_budget)
+    elif part == "history":
+        await history(s, results)
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("parts", nargs="*", help=f"any of {', '.join(PARTS)} (default: all)")
+    parser.add_argument("--leads", type=int, default=1000, help="leads in the bulk-ingest figure")
+    parser.add_argument("--open-leads", type=int, default=10_000, help="open leads for the memory figure")
+    parser.add_argument("--saturating-leads", type=int, default=1000, help="bulk ingest that saturates the server")
+    parser.add_argument("--memory-budget", type=float, default=240, help="seconds the memory part may ingest for")
+    args = parser.parse_args()
+    unknown = [p for p in args.parts if p not in PARTS]
+    if unknown:
+        parser.error(f"unknown part(s) {', '.join(unknown)}; choose from {', '.join(PARTS)}")
+    logging.basicConfig(level=logging.WARNING)
+
+    def interrupted(*_):
+        raise KeyboardInterrupt  # asyncio.run cancels the run: the stack is torn down in order
+
+    signal.signal(signal.SIGTERM, interrupted)
+    asyncio.run(main(args.parts or PARTS, args.leads, args.open_leads, args.memory_budget, args.saturating_leads))
+
+
+if __name__ == "__main__":
+    cli()
