@@ -26,7 +26,8 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(*_PASSTHROUGH))
 
 
-def build_worker(client: Client, task_queue: str, pool: AsyncConnectionPool) -> Worker:
+def build_worker(client: Client, task_queue: str, pool: AsyncConnectionPool, **options) -> Worker:
+    """`options` go to `Worker` as they are (the simulator raises the workflow cache)."""
     read_model = ReadModelActivities(pool)
     roster = RosterActivities(pool)
     notifications = NotificationActivities(pool)
@@ -41,4 +42,5 @@ def build_worker(client: Client, task_queue: str, pool: AsyncConnectionPool) -> 
                     compute_deadlines, compute_instants],
         activity_executor=ThreadPoolExecutor(max_workers=4),
         workflow_runner=workflow_runner(),
+        **options,
     )
