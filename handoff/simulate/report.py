@@ -4,7 +4,8 @@ policy's run (`sla_policies.scorecard`), and where two policies differ. Written 
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -13,7 +14,13 @@ from pydantic import BaseModel
 from handoff.simulate.driver import Refused, RunResult
 from sla_policies.model import Policy
 from sla_policies.scorecard import (ComplianceRow, FunnelRow, Period, RejectionReport, Scorecard, compliance, funnel,
-                                    rejection_report, scorecard)
+                                    iso_week, rejection_report, scorecard)
+
+
+class WeekOfRejections(BaseModel):
+    week_start: datetime
+    total: int
+    by_code: dict[str, int]
 
 
 class PolicyRun(BaseModel):
@@ -24,7 +31,8 @@ class PolicyRun(BaseModel):
     seconds: float
     leads_per_second: float
     scorecard: Scorecard
-    rejections: RejectionReport
+    rejections: RejectionReport  # over the whole run
+    rejections_by_week: list[WeekOfRejections]  # the weekly report's trend (ISO weeks, company timezone)
     funnel_by_source: list[FunnelRow]
     funnel_by_acv_tier: list[FunnelRow]
     compliance: list[ComplianceRow]
@@ -69,10 +77,22 @@ def policy_run(policy: Policy, result: RunResult, period: Period) -> PolicyRun:
         leads_per_second=round(result.leads / result.seconds, 2) if result.seconds else 0.0,
         scorecard=scorecard(policy, records, period, as_of=result.end),
         rejections=rejection_report(policy, records, period),
+        rejections_by_week=_weekly(policy, records, period),
         funnel_by_source=funnel(policy, records, period, by="source"),
         funnel_by_acv_tier=funnel(policy, records, period, by="acv_tier"),
         compliance=compliance(records, period, as_of=result.end),
     )
+
+
+def _weekly(policy: Policy, records: list, period: Period) -> list[WeekOfRejections]:
+    weeks = []
+    week = iso_week(period.start.astimezone(ZoneInfo(policy.calendars.company_timezone)).date(),
+                    policy.calendars.company_timezone)
+    while week.start < period.end:
+        found = rejection_report(policy, records, week, top=0)
+        weeks.append(WeekOfRejections(week_start=week.start, total=found.total, by_code=found.by_code))
+        week = Period(start=week.end, end=week.end + timedelta(days=7))
+    return weeks
 
 
 def compare(base: PolicyRun, other: PolicyRun) -> Comparison:
