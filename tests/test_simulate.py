@@ -11,7 +11,6 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
 
 from sla_policies.deadlines import CalendarInputs, DeadlineRequest, compute_deadlines
 from sla_policies.loader import bundled_policy_files, default_policy

@@ -14,7 +14,7 @@ from pathlib import Path
 from handoff.simulate.driver import RunResult, run_simulation
 from handoff.simulate.files import InputError, read_leads, read_script, write_leads, write_records
 from handoff.simulate.generate import generate_leads
-from handoff.simulate.report import SimulationReport, build_report, summary_table, write_report
+from handoff.simulate.report import SimulationReport, build_report, write_report
 from handoff.simulate.team import Team, default_team, load_team
 from sla_policies.loader import PolicyError, bundled_policy_files, load_policy_file
 from sla_policies.model import Policy
