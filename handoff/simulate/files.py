@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sla_policies.lead import Account, Contact, EngagementEvent, LeadIntake
 from sla_policies.records import ClockRecord, LeadRecord, TransitionRecord
@@ -117,8 +117,8 @@ def _read_csv(path: Path, model: type[BaseModel], required: list[str]) -> list:
         for line, raw in enumerate(reader, start=2):
             try:
                 rows.append(model.model_validate({k: v for k, v in raw.items() if k is not None}))
-            except (ValueError, json.JSONDecodeError) as exc:
-                errors.append(f"{path}:{line}: {exc}")
+            except ValidationError as exc:
+                errors += [f"{path}:{line}: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
         if errors:
             shown = errors[:20] + ([f"... and {len(errors) - 20} more"] if len(errors) > 20 else [])
             raise InputError("\n".join(shown))
