@@ -181,9 +181,13 @@ class Simulation:
                     log.debug("%s %s %s", item.at.isoformat(), item.lead_id, item.kind)
                     if item.kind == "arrive":
                         await self._advance_to(item.at)
+                        await self._arrive(self.rows[item.lead_id])
+                        continue
+                    state = await self._advance_clear_of_timers(item.lead_id, item.at)
+                    if item.kind == "script":
+                        await self._scripted(item.payload, state)
                     else:
-                        await self._advance_clear_of_timers(item.lead_id, item.at)
-                    await self._perform(item)
+                        await self._team_step(item, state)
                 await self._advance_to(end)
                 records = await self._records()
         return RunResult(policy_version=self.policy.version, records=records, refused=self.refused,
@@ -198,7 +202,7 @@ class Simulation:
         if at > now:
             await self.env.sleep(at - now)
 
-    async def _advance_clear_of_timers(self, lead_id: str, at: datetime) -> None:
+    async def _advance_clear_of_timers(self, lead_id: str, at: datetime) -> LeadState:
         """Advance to `at` for an Update or Signal to the lead, but never act within
         `TIMER_GUARD` of the lead's own next timer: the time-skipping server strands a
         workflow whose task cancels a timer that fired while the task was with the worker
@@ -206,18 +210,25 @@ class Simulation:
         action woken the workflow does cancel its timer. Between skips the server's clock
         runs at real pace, so a timer due just after the action would fire mid-task. An
         action that close to a timer is performed `TIMER_GUARD` before it instead (or just
-        after it when that instant has passed)."""
+        after it when that instant has passed). Returns the lead's state at that moment."""
+        state = await self._state(lead_id)
+        wake = next_wakeup(state)
+        if settled(state) and (wake is None or wake > at + TIMER_GUARD):
+            # Nothing of this lead fires before then (a timer still being processed would
+            # show here as a wakeup in the past), so one skip will do.
+            await self._advance_to(at)
+            return state
         await self._advance_to(at - TIMER_GUARD)
         state = await self._wakeups_done(lead_id)
         wake = next_wakeup(state)
         if wake is None or wake > at + TIMER_GUARD:
             await self._advance_to(at)
-            return
+            return state
         now = await self.env.get_current_time()
         if wake - now >= TIMER_GUARD:
-            return
+            return state
         await self._advance_to(wake + TIMER_GUARD)
-        await self._wakeups_done(lead_id)
+        return await self._wakeups_done(lead_id)
 
     async def _wakeups_done(self, lead_id: str) -> LeadState:
         """The lead's state once every instant due by now has been processed."""
@@ -254,14 +265,6 @@ class Simulation:
         return list(await asyncio.gather(*(one(row.lead_id) for row in self.leads)))
 
     # .............................................................. performing
-    async def _perform(self, item: _Item) -> None:
-        if item.kind == "arrive":
-            await self._arrive(self.rows[item.lead_id])
-        elif item.kind == "script":
-            await self._scripted(item.payload)
-        else:
-            await self._team_step(item)
-
     async def _arrive(self, row: LeadRow) -> None:
         intake = row.intake()
         now = await self.env.get_current_time()
@@ -295,12 +298,11 @@ class Simulation:
         return Actor(id=rep_id, role=rep.role) if rep else None
 
     # .............................................................. exact replay
-    async def _scripted(self, row: ScriptRow) -> None:
+    async def _scripted(self, row: ScriptRow, state: LeadState) -> None:
         if row.action == "event":
             events = row.args.get("events") or [row.args]
             parsed = [EngagementEvent.model_validate({"occurred_at": row.at, **e}) for e in events]
             self.actions += 1
-            state = await self._state(row.lead_id)
             known = {(e.type, e.occurred_at) for e in state.intake.events}
             fresh = [e for e in parsed if (e.type, e.occurred_at) not in known]
             before = state.counts.get("engagements", 0)
@@ -308,7 +310,6 @@ class Simulation:
             if fresh:  # the workflow ignores repeats, so only fresh events change anything
                 await self._settle(row.lead_id, lambda s: s.counts.get("engagements", 0) > before and settled(s))
             return
-        state = await self._state(row.lead_id)
         if row.action == "patch":
             try:
                 command = ContactPatch.model_validate(row.args)
@@ -358,10 +359,9 @@ class Simulation:
     def _touch_outcome(self, lead_id: str) -> str:
         return "connected" if self._rng(lead_id).random() < self.team.behaviour.touch_reply_rate else "no_answer"
 
-    async def _team_step(self, item: _Item) -> None:
+    async def _team_step(self, item: _Item, state: LeadState) -> None:
         lead, b = item.lead_id, self.team.behaviour
         rng = self._rng(lead)
-        state = await self._state(lead)
         owner = self._owner(state)
         now = await self.env.get_current_time()
         kind = item.kind
