@@ -86,6 +86,39 @@ def policy_render(file: Path,
     typer.echo(render_policy(_load(file), fmt=format.value))
 
 
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Option(help="Directory for clocks.jsonl, transitions.jsonl, report.json/html.")],
+    policy: Annotated[str | None, typer.Option(help="Policy file or bundled version.")] = None,
+    compare: Annotated[str | None, typer.Option(help="A second policy (file or version) on the same flow.")] = None,
+    leads: Annotated[Path | None, typer.Option(help="LEADS.csv (written there when generating).")] = None,
+    script: Annotated[Path | None, typer.Option(help="SCRIPT.csv: exact replay of dispositions.")] = None,
+    team: Annotated[Path | None, typer.Option(help="TEAM.yaml: roster and behaviour model.")] = None,
+    generate: Annotated[int | None, typer.Option(help="Generate N leads (a quarter of arrivals).")] = None,
+    quarter: Annotated[str, typer.Option(help="Quarter of generated arrivals, e.g. 2027Q1.")] = "2027Q1",
+    seed: Annotated[int, typer.Option(help="Seed of the generator and the team model.")] = 1,
+    tail_days: Annotated[int, typer.Option(help="Simulated days after the last arrival or action.")] = 30,
+) -> None:
+    """Run a lead flow through the real workflows on the time-skipping server; print the SLA report."""
+    from handoff.simulate.command import simulate as run
+    from handoff.simulate.files import InputError
+    from handoff.simulate.report import summary_table
+
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("temporalio").setLevel(logging.ERROR)
+    try:
+        report = run(policy=policy, compare=compare, leads=leads, script=script, team=team, out=out,
+                     generate=generate, quarter=quarter, seed=seed, tail_days=tail_days)
+    except InputError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    if report is None:
+        typer.echo(f"wrote {leads or out / 'leads.csv'}")
+        return
+    typer.echo(summary_table(report))
+    typer.echo(f"wrote {out}/clocks.jsonl, transitions.jsonl, report.json, report.html")
+
+
 class TokenRole(str, Enum):
     sdr = "sdr"
     ae = "ae"

@@ -30,7 +30,8 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 
 
 def build_worker(client: Client, task_queue: str, pool: AsyncConnectionPool,
-                 sinks: list[Sink] | None = None) -> Worker:
+                 sinks: list[Sink] | None = None, **options) -> Worker:
+    """`options` go to `Worker` as they are (the simulator raises the workflow cache)."""
     read_model = ReadModelActivities(pool)
     roster = RosterActivities(pool)
     notifications = NotificationActivities(pool, sinks=sinks)
@@ -45,4 +46,5 @@ def build_worker(client: Client, task_queue: str, pool: AsyncConnectionPool,
                     compute_deadlines, compute_instants],
         activity_executor=ThreadPoolExecutor(max_workers=4),
         workflow_runner=workflow_runner(),
+        **options,
     )

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from sla_policies.calendar import BusinessCalendar, resolve_calendar
 from sla_policies.clock import Deadlines, add_span, clock_start, start_of_business_day, window_deadlines
+from sla_policies.model import Policy
 from sla_policies.span import Span
 
 __all__ = ["CalendarInputs", "ClockPlan", "DeadlineRequest", "Deadlines", "InstantRequest", "compute_deadlines", "compute_instant"]
@@ -34,6 +35,18 @@ class CalendarInputs(BaseModel):
     close: time = time(18, 0)
     weekdays: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
     extra_closed_dates: tuple[date, ...] = ()
+
+    @classmethod
+    def for_lead(cls, policy: Policy, *, timezone: str | None, country: str | None) -> "CalendarInputs":
+        """Q1: the prospect's timezone, else the policy's fallback; Q2: the prospect's
+        public holidays, unless the calendar names a country or observes none."""
+        spec = policy.calendars.default_calendar()
+        return cls(
+            timezone=timezone or policy.calendars.fallback_timezone,
+            country=(spec.holiday_country or country) if spec.observe_public_holidays else None,
+            subdivision=spec.holiday_subdivision, open=spec.open, close=spec.close,
+            weekdays=tuple(spec.weekdays), extra_closed_dates=tuple(spec.extra_closed_dates),
+        )
 
 
 class DeadlineRequest(BaseModel):

@@ -932,17 +932,9 @@ class LeadWorkflow:
 
     # ================================================================== SLA clocks
     def _calendar(self) -> CalendarInputs:
-        """Q1: prospect timezone, falling back to the policy's; Q2: the prospect's holidays."""
-        spec = self._policy.calendars.named[self._policy.calendars.default]
         contact, account = self._state.intake.contact, self._state.intake.account
-        return CalendarInputs(
-            timezone=contact.timezone or self._policy.calendars.fallback_timezone,
-            country=(spec.holiday_country or contact.country or account.country)
-            if spec.observe_public_holidays else None,
-            subdivision=spec.holiday_subdivision,
-            open=spec.open, close=spec.close, weekdays=tuple(spec.weekdays),
-            extra_closed_dates=tuple(spec.extra_closed_dates),
-        )
+        return CalendarInputs.for_lead(self._policy, timezone=contact.timezone,
+                                       country=contact.country or account.country)
 
     async def _start_clocks(self, items: list[tuple], *, breach_override: Span | None = None) -> list[SlaClock]:
         """Start window clocks; their instants are computed once, here, and kept."""
