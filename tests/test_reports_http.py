@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import uuid
 
+import psycopg
 import pytest
+from temporalio.client import ScheduleOverlapPolicy, WorkflowExecutionStatus
 
+from activities.sinks import LogSink, SlackSink
+from handoff.schedules import CRONS, ensure_report_schedules, schedule_id
 from tests.lifecycle import demo_request, seed_roster
+from tests.receivers import webhook_receiver
 from tests.stack import api_server, auth, dev_server, poll, worker
+from workflows.report import ReportOutcome
 
 pytestmark = pytest.mark.asyncio
 
@@ -16,10 +22,11 @@ pytestmark = pytest.mark.asyncio
 @pytest.fixture(scope="module")
 async def http(postgres_url):
     seed_roster(postgres_url)
-    async with dev_server() as env, worker(env.client, postgres_url), \
-            api_server(env.client, postgres_url) as client:
-        client.temporal = env.client
-        yield client
+    with webhook_receiver() as hook:
+        async with dev_server() as env, worker(env.client, postgres_url, sinks=[LogSink(), SlackSink(hook.url)]), \
+                api_server(env.client, postgres_url) as client:
+            client.temporal, client.hook, client.db = env.client, hook, postgres_url
+            yield client
 
 
 async def ingest(http, **overrides) -> dict:
@@ -111,3 +118,68 @@ async def test_reports_refuse_reps_and_name_bad_parameters(http):
     week = (await http.get("/v1/reports/rejections", params={"week": "2026-11-26"}, headers=auth("ops"))).json()
     assert week["period"]["start"].startswith("2026-11-23T00:00:00")
     assert week["period"]["end"].startswith("2026-11-30T00:00:00")
+
+
+def report_rows(database_url: str, kind: str) -> list[tuple[str, str, str, str]]:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute("SELECT dedup_key, recipient_role, subject, body FROM notifications WHERE kind = %s"
+                            " ORDER BY dedup_key", (kind,)).fetchall()
+
+
+async def triggered_twice(http, kind: str) -> None:
+    """Trigger the schedule, then again once the first run is done (a repeat the same
+    day), and wait until both runs have completed."""
+    handle = http.temporal.get_schedule_handle(schedule_id(kind))
+
+    async def runs():
+        actions = (await handle.describe()).info.recent_actions
+        statuses = []
+        for action in actions:
+            run = http.temporal.get_workflow_handle(action.action.workflow_id, run_id=action.action.first_execution_run_id)
+            statuses.append((await run.describe()).status)
+        return statuses
+
+    await handle.trigger()
+    await poll(runs, lambda s: s.count(WorkflowExecutionStatus.COMPLETED) == 1, timeout=60)
+    await handle.trigger(overlap=ScheduleOverlapPolicy.ALLOW_ALL)
+    await poll(runs, lambda s: s.count(WorkflowExecutionStatus.COMPLETED) == 2, timeout=60)
+    outcomes = []
+    for action in sorted((await handle.describe()).info.recent_actions, key=lambda a: a.started_at):
+        run = http.temporal.get_workflow_handle(action.action.workflow_id, run_id=action.action.first_execution_run_id,
+                                                result_type=ReportOutcome)
+        outcomes.append(await run.result())
+    # Both runs made the same day's report; only the first recorded it.
+    assert [o.fresh for o in outcomes] == [True, False] and outcomes[0].key == outcomes[1].key
+
+
+async def test_schedules_are_created_idempotently_in_the_company_timezone(http):
+    for _ in range(2):
+        await ensure_report_schedules(http.temporal, "handoff", "America/New_York")
+    for kind, cron in CRONS.items():
+        described = await http.temporal.get_schedule_handle(schedule_id(kind)).describe()
+        assert described.schedule.spec.time_zone_name == "America/New_York"
+        assert described.schedule.spec.cron_expressions == [cron] or described.schedule.spec.calendars
+        assert described.schedule.action.workflow == "ReportWorkflow"
+    ids = [s.id async for s in await http.temporal.list_schedules()]
+    assert sorted(i for i in ids if i.startswith("report-")) == ["report-daily_flash", "report-weekly_report"]
+
+
+async def test_a_daily_flash_triggered_twice_is_recorded_and_posted_once(http):
+    await ensure_report_schedules(http.temporal, "handoff", "America/New_York")
+    await triggered_twice(http, "daily_flash")
+    [(key, roles, subject, body)] = report_rows(http.db, "daily_flash")
+    assert key.startswith("report:daily_flash:") and roles == "sdr_manager+ae_manager+revops"
+    assert subject.startswith("[Handoff] SLA flash ") and "mql_response_tier1" in body
+    posts = [p for p in http.hook.posts if "SLA flash" in p["text"]]
+    assert len(posts) == 1 and subject in posts[0]["text"]
+
+
+async def test_the_weekly_report_lists_the_scorecard_and_top_rejections_once(http):
+    await ensure_report_schedules(http.temporal, "handoff", "America/New_York")
+    await triggered_twice(http, "weekly_report")
+    [(key, roles, subject, body)] = report_rows(http.db, "weekly_report")
+    assert key.startswith("report:weekly_report:") and roles == "vp_marketing+vp_sales"
+    assert "SLA scorecard" in body and "mql_quality_rate" in body
+    # The first test's REJ-03 falls in this week, with the code's marketing action.
+    assert "REJ-03" in body and "review persona mapping" in body
+    assert len([p for p in http.hook.posts if "Weekly SLA report" in p["text"]]) == 1
