@@ -56,8 +56,11 @@ def days_period(policy: Policy, start: date | None, end: date | None, today: dat
 
 async def current_scorecard(pool: AsyncConnectionPool, policy: Policy, period: Period,
                             version: str | None = None) -> Scorecard:
-    """The scorecard as of now (a running week does not count a target as missed early)."""
-    as_of = min(datetime.now(timezone.utc), period.end)
+    """A running period is judged as of now (a target still open is not missed yet); a
+    period wholly past, or ahead of this clock (leads on a test server's skipped clock),
+    as of its end."""
+    now = datetime.now(timezone.utc)
+    as_of = now if now in period else period.end
     records = await load_lead_records(pool, since=period.start, until=period.end, policy_version=version)
     return scorecard(policy, records, period, as_of)
 
