@@ -113,6 +113,8 @@ async def test_reports_refuse_reps_and_name_bad_parameters(http):
     backwards = await http.get("/v1/reports/sla", params={"start": "2026-11-23", "end": "2026-11-20"},
                                headers=auth("ops"))
     assert backwards.status_code == 422 and backwards.json()["errors"][0]["path"] == "end"
+    ancient = await http.get("/v1/reports/rejections", params={"week": "0001-01-01"}, headers=auth("ops"))
+    assert ancient.status_code == 422 and ancient.json()["errors"][0]["path"] == "week"
 
     # A given week: Monday to Monday in the company timezone.
     week = (await http.get("/v1/reports/rejections", params={"week": "2026-11-26"}, headers=auth("ops"))).json()

@@ -39,8 +39,19 @@ async def _policy(policies: PolicyRegistry, version: str | None) -> Policy:
     return policy
 
 
+_EARLIEST, _LATEST = date(1970, 1, 1), date(9999, 12, 1)  # room for a week either side
+
+
+def _in_range(name: str, day: date | None) -> None:
+    if day is not None and not _EARLIEST <= day <= _LATEST:
+        message = f"must be between {_EARLIEST} and {_LATEST}"
+        raise ProblemError(422, "Invalid parameter", f"{name} {message}", errors=[FieldError(path=name, message=message)])
+
+
 def days_period(policy: Policy, start: date | None, end: date | None, today: date | None = None) -> Period:
     """[start 00:00, end+1 00:00) in the company timezone; the ISO week of today by default."""
+    _in_range("start", start)
+    _in_range("end", end)
     tz = policy.calendars.company_timezone
     if start is None:
         today = today or datetime.now(ZoneInfo(tz)).date()
@@ -81,6 +92,7 @@ async def rejections(principal: PrincipalDep, pool: PoolDep, policies: PoliciesD
     """Rejection codes x lead source x ACV tier for an ISO week, with the top three patterns."""
     require(principal, *_READERS)
     policy = await _policy(policies, policy_version)
+    _in_range("week", week)
     period = days_period(policy, week and iso_week(week, policy.calendars.company_timezone).start.date(), None)
     records = await load_lead_records(pool, since=period.start, until=period.end, policy_version=policy_version)
     return rejection_report(policy, records, period)

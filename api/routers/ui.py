@@ -71,8 +71,11 @@ async def dashboard(request: Request, principal: UiPrincipalDep, pool: PoolDep, 
     card = None
     if principal.kind != "rep":
         policy = await policies.current()
-        start = week and iso_week(week, policy.calendars.company_timezone).start.date()
-        card = await current_scorecard(pool, policy, days_period(policy, start, None))
+        try:
+            start = week and iso_week(week, policy.calendars.company_timezone).start.date()
+            card = await current_scorecard(pool, policy, days_period(policy, start, None))
+        except (ProblemError, OverflowError):
+            return _error(request, principal, ProblemError(422, "Invalid parameter", "week: not a usable day"))
     return _page("dashboard.html.j2", request, principal, board=await load_dashboard(pool, principal), card=card)
 
 
