@@ -17,7 +17,7 @@ class MetricLine(BaseModel):
     metric: str
     value: str
     target: str
-    status: Literal["green", "amber", "red"]
+    status: Literal["green", "amber", "red"] | None = None  # None: nothing to measure
 
 
 class BreachLine(BaseModel):

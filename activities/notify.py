@@ -13,6 +13,7 @@ lead's notifications go out one after another, so retrying it would stall all la
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from psycopg_pool import AsyncConnectionPool
@@ -47,25 +48,32 @@ class NotificationActivities:
     @activity.defn(name="notify")
     async def notify(self, n: Notification) -> bool:
         """Returns True when this key was recorded now, False when a retry found it."""
-        key = f"{activity.info().workflow_id}:{n.seq}"
         subject, body = render(self._templates, f"{n.kind}.txt.j2", n=n)
+        # A named rep, or everyone holding the role (an escalation to the VP Sales).
+        return await self.publish(f"{activity.info().workflow_id}:{n.seq}", lead_id=n.lead_id, kind=n.kind,
+                                  roles=[n.recipient_role], recipient=n.recipient, subject=subject, body=body,
+                                  at=n.at)
+
+    async def publish(self, key: str, *, lead_id: str, kind: str, roles: list[str], subject: str, body: str,
+                      at: datetime, recipient: str | None = None) -> bool:
+        """Record a rendered message once under `key`, then deliver it to each sink once.
+        Mail goes to the named rep, else to everyone available in any of `roles`."""
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 "INSERT INTO notifications (dedup_key, lead_id, kind, recipient_role, recipient, subject, body, at)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (dedup_key) DO NOTHING",
-                (key, n.lead_id, n.kind, n.recipient_role, n.recipient, subject, body, n.at),
+                (key, lead_id, kind, "+".join(roles), recipient, subject, body, at),
             )
             fresh = cur.rowcount == 1
-            # A named rep, or everyone holding the role (an escalation to the VP Sales).
-            if n.recipient:
+            if recipient:
                 rows = await conn.execute("SELECT email FROM reps WHERE rep_id = %s AND email IS NOT NULL",
-                                          (n.recipient,))
+                                          (recipient,))
             else:
-                rows = await conn.execute("SELECT email FROM reps WHERE role = %s AND available"
-                                          " AND email IS NOT NULL ORDER BY rep_id", (n.recipient_role,))
+                rows = await conn.execute("SELECT email FROM reps WHERE role = ANY(%s) AND available"
+                                          " AND email IS NOT NULL ORDER BY rep_id", (roles,))
             emails = [row[0] for row in await rows.fetchall()]
-        message = Message(dedup_key=key, lead_id=n.lead_id, kind=n.kind, recipient_role=n.recipient_role,
-                          recipient=n.recipient, subject=subject, body=body, email_to=emails)
+        message = Message(dedup_key=key, lead_id=lead_id, kind=kind, recipient_role="+".join(roles),
+                          recipient=recipient, subject=subject, body=body, email_to=emails)
         for sink in self._sinks:
             if sink.accepts(message):
                 await self._deliver_once(sink, message)

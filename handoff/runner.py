@@ -15,6 +15,8 @@ from api.policy_registry import PolicyRegistry
 from handoff.settings import Settings
 from activities.sinks import sinks_from_settings
 from handoff.worker import build_worker
+from activities.reports import active_policy
+from handoff.schedules import ensure_report_schedules
 
 
 class _Server(uvicorn.Server):
@@ -44,6 +46,8 @@ async def serve(settings: Settings, client: Client, *, run_api: bool = True, run
     try:
         if run_worker:
             worker = build_worker(client, settings.task_queue, pool, sinks=sinks_from_settings(settings))
+            policy = await active_policy(pool)
+            await ensure_report_schedules(client, settings.task_queue, policy.calendars.company_timezone)
             tasks.append(asyncio.create_task(worker.run(), name="worker"))
         if run_api:
             app = create_app(settings, temporal=client, policies=policies or PolicyRegistry.from_bundled())

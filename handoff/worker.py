@@ -11,10 +11,12 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.deadlines import compute_deadlines, compute_instants
 from activities.notify import NotificationActivities
+from activities.reports import ReportActivities
 from activities.read_model import AccountEngagementActivities, ReadModelActivities, SuppressionActivities
 from activities.roster import RosterActivities
 from activities.sinks import Sink
 from workflows.lead import LeadWorkflow
+from workflows.report import ReportWorkflow
 
 # Domain modules are pure and deterministic; passing them through the sandbox avoids
 # re-importing pydantic models on every workflow task (and keeps class identity stable).
@@ -37,13 +39,14 @@ def build_worker(client: Client, task_queue: str, pool: AsyncConnectionPool,
     notifications = NotificationActivities(pool, sinks=sinks)
     accounts = AccountEngagementActivities(pool)
     suppressions = SuppressionActivities(pool)
+    reports = ReportActivities(pool, sinks=sinks)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[LeadWorkflow],
+        workflows=[LeadWorkflow, ReportWorkflow],
         activities=[read_model.project_lead, roster.assign_lead, roster.release_lead,
                     notifications.notify, accounts.account_engagement, accounts.account_status, suppressions.suppress,
-                    compute_deadlines, compute_instants],
+                    compute_deadlines, compute_instants, reports.send_report],
         activity_executor=ThreadPoolExecutor(max_workers=4),
         workflow_runner=workflow_runner(),
         **options,

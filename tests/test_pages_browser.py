@@ -5,7 +5,7 @@ tests/artifacts/."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -50,7 +50,7 @@ async def site(postgres_url):
 
         await poll(fetch, lambda r: r.get(ids["breached"], "").endswith("true")
                    and r.get(ids["accepted"]) == "sal:false")
-        yield {"base": str(http.base_url).rstrip("/"), "sdr": sdr.id, **ids}
+        yield {"base": str(http.base_url).rstrip("/"), "sdr": sdr.id, "week": at.date().isoformat(), **ids}
 
 
 @pytest.fixture(scope="module")
@@ -143,6 +143,9 @@ async def test_a_rep_sees_its_own_leads_and_a_manager_its_team(site, browser):
     context, page = await signed_in(browser, site["base"], f"{site['sdr']}-token", "/ui/leads")
     owners = set(await lead_rows(page).locator("td:nth-child(8)").all_inner_texts())
     assert owners == {site["sdr"]} and site["accepted"] in await listed(page)
+    await page.goto(site["base"] + "/ui/")  # the scorecard is for managers and RevOps (reports: reps 403)
+    await expect(page.locator("#stage-counts")).to_be_visible()
+    await expect(page.locator("#scorecard-metrics")).to_have_count(0)
     await context.close()
 
     context, page = await signed_in(browser, site["base"], "aem-1-token", "/ui/leads")
@@ -175,7 +178,16 @@ async def test_dashboard_shows_stages_breaches_and_due_clocks(site, browser):
     await expect(page.locator("#stage-counts")).to_contain_text("sal")
     await expect(page.locator("#open-breaches")).to_contain_text(site["breached"])
     assert await page.locator("#due-soonest tbody tr").count() >= 1
-    await expect(page.locator("#scorecard")).to_have_count(1)  # the block the scorecard goes into
+    # This week's scorecard: a row per policy metric, each with its status.
+    await expect(page.locator("#scorecard-metrics tbody tr")).to_have_count(9)
+    # The week of the breached lead: its response breach makes the breach rate red.
+    await page.goto(f"{site['base']}/ui/?week={site['week']}")
+    breach_rate = page.locator("#scorecard-metrics tr[data-metric=sla_breach_rate]")
+    await expect(breach_rate).to_have_attribute("data-status", "red")
+    await expect(breach_rate.locator("td.red")).to_have_text("red")
+    day = date.fromisoformat(site["week"])
+    monday = day - timedelta(days=day.weekday())
+    await expect(page.locator("#scorecard h2")).to_contain_text(f"ISO week of {monday.isoformat()}")
     await page.screenshot(path=shot("dashboard"), full_page=True)
     await page.click("#stage-counts a:has-text('sal')")
     assert set(await lead_rows(page).locator("td:nth-child(4)").all_inner_texts()) == {"sal"}

@@ -4,6 +4,7 @@ reuses the API's own read path; errors come back as pages, not problem documents
 
 from __future__ import annotations
 
+from datetime import date
 from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, FastAPI, Request
@@ -17,9 +18,11 @@ from api.deps import PoliciesDep, PoolDep, TemporalDep
 from api.history import timeline
 from api.problems import ProblemError
 from api.routers.lead_list import LeadFilters, query_leads
+from api.routers.reports import current_scorecard, days_period
 from api.routers.leads import _may_read, _state, workflow_id
 from api.ui_auth import LoginRequired, UiPrincipalDep, clear_session, login_url, safe_next, set_session
 from sla_policies.document import render_policy
+from sla_policies.scorecard import iso_week
 from sla_policies.transitions import ALL_STAGES
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -62,8 +65,18 @@ async def logout() -> RedirectResponse:
 
 
 @router.get("/")
-async def dashboard(request: Request, principal: UiPrincipalDep, pool: PoolDep) -> HTMLResponse:
-    return _page("dashboard.html.j2", request, principal, board=await load_dashboard(pool, principal))
+async def dashboard(request: Request, principal: UiPrincipalDep, pool: PoolDep, policies: PoliciesDep,
+                    week: date | None = None) -> HTMLResponse:
+    """The scorecard of an ISO week (this one by default) for those who may read reports."""
+    card = None
+    if principal.kind != "rep":
+        policy = await policies.current()
+        try:
+            start = week and iso_week(week, policy.calendars.company_timezone).start.date()
+            card = await current_scorecard(pool, policy, days_period(policy, start, None))
+        except (ProblemError, OverflowError):
+            return _error(request, principal, ProblemError(422, "Invalid parameter", "week: not a usable day"))
+    return _page("dashboard.html.j2", request, principal, board=await load_dashboard(pool, principal), card=card)
 
 
 @router.get("/leads")
