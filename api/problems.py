@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.service import RPCError, RPCStatusCode
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -38,9 +39,9 @@ class ProblemError(Exception):
         )
 
 
-def problem_response(problem: Problem) -> JSONResponse:
+def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(problem.model_dump(exclude_none=True), status_code=problem.status,
-                        media_type=PROBLEM_JSON)
+                        media_type=PROBLEM_JSON, headers=headers)
 
 
 def _loc_to_path(loc: tuple) -> str:
@@ -83,6 +84,18 @@ def install(app: FastAPI) -> None:
             type="https://handoff.dev/problems/read-model-unavailable", title="Service unavailable", status=503,
             detail="the read model (PostgreSQL) is unavailable; lead state and dispositions still work "
                    "(GET /v1/leads/{lead_id}); retry this request later"))
+
+    @app.exception_handler(RPCError)
+    async def _temporal_unavailable(_: Request, exc: RPCError):
+        # A query or call that Temporal did not answer in time (a worker backlog, a server
+        # restart). Every write here is idempotent, so retrying the same request is safe.
+        if exc.status not in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.UNAVAILABLE,
+                              RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.CANCELLED):
+            raise exc
+        return problem_response(Problem(
+            type="https://handoff.dev/problems/temporal-unavailable", title="Service unavailable", status=503,
+            detail=f"Temporal did not answer in time ({exc.status.name.lower()}); the request is safe to "
+                   "retry, and a lead already started is not started twice"), headers={"Retry-After": "1"})
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException):

@@ -18,6 +18,10 @@ log = logging.getLogger("handoff.dev")
 
 async def run_dev(*, demo: bool = False, settings: Settings | None = None) -> None:
     settings = settings or get_settings()
+    if demo:
+        # The demo's compressed policy becomes the active version in its database: it gets
+        # a state of its own so a later plain `handoff dev` keeps the real policy.
+        settings = settings.model_copy(update={"state_dir": settings.state_dir / "demo"})
     state_dir = settings.state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
 

@@ -3,7 +3,7 @@ query for state, an Update (validated in the workflow) for each disposition."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
 from fastapi import APIRouter, Response
@@ -62,9 +62,13 @@ def _not_found(lead_id: str) -> ProblemError:
     return ProblemError(404, "Not found", f"no lead with id {lead_id!r}")
 
 
+# A query is answered by a worker; with none polling, answer 503 (safe to retry) rather than hang.
+QUERY_TIMEOUT = timedelta(seconds=10)
+
+
 async def _state(handle: WorkflowHandle, lead_id: str) -> LeadState:
     try:
-        return await handle.query(LeadWorkflow.state)
+        return await handle.query(LeadWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise _not_found(lead_id) from None
