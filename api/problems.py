@@ -31,8 +31,10 @@ class ProblemError(Exception):
     """Raise anywhere in a request to answer with a problem document."""
 
     def __init__(self, status: int, title: str, detail: str | None = None,
-                 errors: list[FieldError] | None = None, type_: str | None = None):
+                 errors: list[FieldError] | None = None, type_: str | None = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(detail or title)
+        self.headers = headers
         self.problem = Problem(
             type=type_ or f"https://handoff.dev/problems/{title.lower().replace(' ', '-')}",
             title=title, status=status, detail=detail, errors=errors,
@@ -66,7 +68,7 @@ def _field_error(error: dict) -> FieldError:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(_: Request, exc: ProblemError):
-        return problem_response(exc.problem)
+        return problem_response(exc.problem, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError):

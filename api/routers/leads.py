@@ -72,7 +72,11 @@ async def _state(handle: WorkflowHandle, lead_id: str) -> LeadState:
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise _not_found(lead_id) from None
-        raise
+        # Any other failure to answer (no worker, a deadline, a worker that failed the
+        # query while replaying a closed lead) is transient for the caller: say so.
+        raise ProblemError(503, "Service unavailable",
+                           f"lead {lead_id}: its state could not be read just now ({exc.message}); "
+                           "the request is safe to retry", headers={"Retry-After": "1"}) from None
 
 
 def _may_read(principal: Principal, state: LeadState) -> None:
