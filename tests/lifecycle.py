@@ -109,3 +109,15 @@ def complete_handoff(sdr, meeting_at: datetime):
         meeting_at=meeting_at, meeting_link="https://meet.example/abc",
         pain_statement="manual lead routing loses 30% of demo requests", timeline_months=3,
         briefing=Briefing(confirmed_pain="yes", timeline="Q1", stakeholders=["CFO"], meeting_context="demo"))
+
+
+async def ingest(http, **overrides) -> dict:
+    """Ingest a demo request over HTTP and wait until it is routed; returns its state."""
+    intake = demo_request(**overrides)
+    created = await http.post("/v1/leads", json=intake.model_dump(mode="json", exclude_none=True))
+    assert created.status_code == 201, created.text
+
+    async def fetch():
+        return (await http.get(f"/v1/leads/{intake.lead_id}")).json()
+
+    return await poll(fetch, lambda s: s["owner"] is not None)

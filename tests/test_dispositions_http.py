@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 
-from tests.lifecycle import demo_request, seed_roster
+from tests.lifecycle import demo_request, ingest, seed_roster
 from tests.stack import api_server, auth, dev_server, poll, worker
 
 pytestmark = pytest.mark.asyncio
@@ -19,17 +19,6 @@ async def http(postgres_url):
             api_server(env.client, postgres_url) as client:
         client.temporal = env.client
         yield client
-
-
-async def ingest(http, **overrides) -> dict:
-    intake = demo_request(**overrides)
-    created = await http.post("/v1/leads", json=intake.model_dump(mode="json", exclude_none=True))
-    assert created.status_code == 201, created.text
-
-    async def fetch():
-        return (await http.get(f"/v1/leads/{intake.lead_id}")).json()
-
-    return await poll(fetch, lambda s: s["owner"] is not None)
 
 
 async def test_sdr_to_opportunity_over_http_with_history(http):

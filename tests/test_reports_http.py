@@ -11,7 +11,7 @@ from temporalio.client import ScheduleOverlapPolicy, WorkflowExecutionStatus
 
 from activities.sinks import LogSink, SlackSink
 from handoff.schedules import CRONS, ensure_report_schedules, schedule_id
-from tests.lifecycle import demo_request, seed_roster
+from tests.lifecycle import ingest, seed_roster
 from tests.receivers import webhook_receiver
 from tests.stack import api_server, auth, dev_server, poll, worker
 from workflows.report import ReportOutcome
@@ -27,17 +27,6 @@ async def http(postgres_url):
                 api_server(env.client, postgres_url) as client:
             client.temporal, client.hook, client.db = env.client, hook, postgres_url
             yield client
-
-
-async def ingest(http, **overrides) -> dict:
-    intake = demo_request(**overrides)
-    created = await http.post("/v1/leads", json=intake.model_dump(mode="json", exclude_none=True))
-    assert created.status_code == 201, created.text
-
-    async def fetch():
-        return (await http.get(f"/v1/leads/{intake.lead_id}")).json()
-
-    return await poll(fetch, lambda s: s["owner"] is not None)
 
 
 async def in_read_model(http, lead_id: str, stage: str) -> None:

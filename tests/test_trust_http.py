@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from api.auth import Principal, TokenRecord, TokenStore, create_token, hash_token
-from tests.lifecycle import demo_request, seed_roster
+from tests.lifecycle import demo_request, ingest, seed_roster
 from tests.stack import PRINCIPALS, api_server, auth, dev_server, poll, worker
 
 pytestmark = pytest.mark.asyncio
@@ -36,17 +36,6 @@ async def http(postgres_url, tokens_file):
     async with dev_server() as env, worker(env.client, postgres_url), \
             api_server(env.client, postgres_url, tokens=TokenStore.load(tokens_file)) as client:
         yield client
-
-
-async def ingest(http, **overrides) -> dict:
-    intake = demo_request(**overrides)
-    created = await http.post("/v1/leads", json=intake.model_dump(mode="json", exclude_none=True))
-    assert created.status_code == 201, created.text
-
-    async def fetch():
-        return (await http.get(f"/v1/leads/{intake.lead_id}")).json()
-
-    return await poll(fetch, lambda s: s["owner"] is not None)
 
 
 def _problem(response, status: int) -> dict:
