@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import uuid
+import warnings
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
+import psycopg
 import uvicorn
 from psycopg_pool import AsyncConnectionPool
 from temporalio.client import Client
@@ -117,3 +122,29 @@ async def poll(fetch, predicate, *, timeout: float = 30.0, interval: float = 0.1
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
         await asyncio.sleep(interval)
+
+
+def fresh_database(root: Path, name: str) -> str:
+    """A new, empty database: on the server `DATABASE_URL` names, or an embedded
+    PostgreSQL with its data under `root`. Returns its connection string."""
+    if os.environ.get("DATABASE_URL"):
+        base = os.environ["DATABASE_URL"]
+        unique = f"{name}_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{unique}"')
+        return psycopg.conninfo.make_conninfo(base, dbname=unique)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from handoff.devstack import start_embedded_postgres
+    return start_embedded_postgres(root / "data", database=name)
+
+
+async def wait_ready(http: httpx.AsyncClient, timeout: float = 60) -> None:
+    """Until the API answers `/readyz` with 200 (a process still starting refuses connections)."""
+    async def ready():
+        try:
+            return (await http.get("/readyz")).status_code
+        except httpx.TransportError:
+            return None
+
+    await poll(ready, lambda status: status == 200, timeout=timeout)

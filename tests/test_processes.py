@@ -14,7 +14,7 @@ import pytest
 
 from api.auth import Principal, create_token
 from tests.lifecycle import demo_request, seed_roster
-from tests.stack import dev_server, free_port, poll
+from tests.stack import dev_server, free_port, poll, wait_ready
 
 
 def _spawn(command: str, env: dict[str, str]) -> subprocess.Popen:
@@ -37,13 +37,7 @@ async def test_worker_and_api_processes_serve_a_lead(postgres_url, tmp_path):
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30,
                                          headers={"Authorization": f"Bearer {token}"}) as http:
-                async def ready():
-                    try:
-                        return (await http.get("/readyz")).status_code
-                    except httpx.TransportError:
-                        return None
-
-                await poll(ready, lambda status: status == 200, timeout=60)
+                await wait_ready(http)
                 intake = demo_request()
                 created = await http.post("/v1/leads", json=intake.model_dump(mode="json", exclude_none=True))
                 assert created.status_code == 201 and created.json()["stage"] == "mql"

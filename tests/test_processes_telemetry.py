@@ -17,7 +17,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from api.auth import Principal, create_token
 from tests.lifecycle import demo_request, seed_roster
-from tests.stack import dev_server, free_port, poll
+from tests.stack import dev_server, free_port, poll, wait_ready
 
 
 class _Collector(BaseHTTPRequestHandler):
@@ -67,13 +67,7 @@ async def test_a_disposition_is_one_trace_across_the_api_and_worker_processes(po
             try:
                 async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30,
                                              headers={"Authorization": f"Bearer {crm}"}) as http:
-                    async def ready():
-                        try:
-                            return (await http.get("/readyz")).status_code
-                        except httpx.TransportError:
-                            return None
-
-                    await poll(ready, lambda status: status == 200, timeout=60)
+                    await wait_ready(http)
                     intake = demo_request()
                     assert (await http.post("/v1/leads", json=intake.model_dump(mode="json", exclude_none=True))
                             ).status_code == 201

@@ -18,7 +18,6 @@ import asyncio
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -41,7 +40,7 @@ from tests.lifecycle import (
     state_when,
 )
 from tests.policy_variants import faster_tier1
-from tests.stack import time_skipping_server, worker
+from tests.stack import fresh_database, time_skipping_server, worker
 from workflows.commands import Accept, Actor, OpportunityUpdate, Reject, Reroute, Review, Touch
 from workflows.lead import LeadWorkflow
 from workflows.migration import PolicyMigration
@@ -260,8 +259,6 @@ async def record(names: list[str], out: Path, database_url: str) -> dict[str, in
 
 
 def main(argv: list[str]) -> None:
-    import os
-
     out = HERE
     if argv[:1] == ["--out"] and len(argv) >= 2:
         out, argv = Path(argv[1]), argv[2:]
@@ -272,16 +269,7 @@ def main(argv: list[str]) -> None:
         sys.exit(f"unknown scenario(s): {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="handoff-record-") as tmp:
-        if os.environ.get("DATABASE_URL"):
-            base = os.environ["DATABASE_URL"]
-            name = f"handoff_record_{uuid.uuid4().hex[:8]}"
-            with psycopg.connect(base, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{name}"')
-            url = psycopg.conninfo.make_conninfo(base, dbname=name)
-        else:
-            from handoff.devstack import start_embedded_postgres
-
-            url = start_embedded_postgres(Path(tmp) / "pg", database="handoff_record")
+        url = fresh_database(Path(tmp) / "pg", "handoff_record")
         written = asyncio.run(record(names, out, url))
     for run, events in written.items():
         print(f"{run}: {events} events")
