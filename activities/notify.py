@@ -20,7 +20,7 @@ from psycopg_pool import AsyncConnectionPool
 from temporalio import activity
 
 from activities.sinks import LogSink, Message, PermanentDeliveryError, Sink
-from workflows.state import Notification
+from sla_policies.state import Notification
 
 log = logging.getLogger("handoff.notify")
 

@@ -13,7 +13,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from temporalio import activity
 
-from workflows.state import (
+from sla_policies.state import (
     AccountEngagement,
     AccountEngagementQuery,
     AccountStatus,

@@ -13,7 +13,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from temporalio import activity
 
-from workflows.state import Assignment, AssignmentRequest
+from sla_policies.state import Assignment, AssignmentRequest
 
 
 _ROSTER_LOCK = 0x524F5354  # "ROST": advisory-lock namespace of the per-role assignment lock

@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from pydantic import BaseModel
 
 from api.problems import ProblemError
-from workflows.commands import Actor
+from sla_policies.commands import Actor
 
 PrincipalRole = Literal["sdr", "ae", "sdr_manager", "ae_manager", "revops", "integration"]
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from workflows.state import LeadState
+from sla_policies.state import LeadState
 
 
 class TimelineEntry(BaseModel):

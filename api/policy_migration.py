@@ -16,10 +16,10 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from sla_policies.model import Policy
-from workflows.commands import Actor
+from sla_policies.commands import Actor
 from workflows.lead import LeadWorkflow
 from workflows.migration import PolicyMigration
-from workflows.state import LeadState
+from sla_policies.state import LeadState
 
 MigratableStage = Literal["inquiry", "manager_review", "mql", "sal", "sql", "opportunity", "data_hold",
                           "territory_hold", "plg", "recycled", "disqualified"]

@@ -15,7 +15,7 @@ from api.problems import ProblemError
 from activities.read_model import fetch_account_status
 from sla_policies.lead import LeadIntake
 from sla_policies.model import Policy
-from workflows.state import AccountStatus, AccountStatusQuery, Suppression
+from sla_policies.state import AccountStatus, AccountStatusQuery, Suppression
 
 _UNREADABLE = "the read model (PostgreSQL) cannot be read; retry the ingest"
 

@@ -20,9 +20,9 @@ from bench.stack import Stack
 from handoff.worker import workflow_runner
 from sla_policies.lead import LeadIntake
 from sla_policies.model import Policy
-from workflows.commands import Accept, Actor, Briefing, Handoff, Meddpic, OpportunityUpdate, Recycle, Touch
+from sla_policies.commands import Accept, Actor, Briefing, Handoff, Meddpic, OpportunityUpdate, Recycle, Touch
 from workflows.lead import LeadWorkflow
-from workflows.state import LeadState, LeadWorkflowInput
+from sla_policies.state import LeadState, LeadWorkflowInput
 
 QUEUE = "handoff"  # the lead worker's own process
 

@@ -22,7 +22,7 @@ from workflows.report import ReportWorkflow
 # re-importing pydantic models on every workflow task (and keeps class identity stable).
 # opentelemetry: the tracing interceptor's spans must see the process's one tracer provider
 # and context (the client's interceptor also applies to every worker built on that client).
-_PASSTHROUGH = ("sla_policies", "workflows.state", "pydantic", "pydantic_core", "annotated_types",
+_PASSTHROUGH = ("sla_policies", "sla_policies.state", "pydantic", "pydantic_core", "annotated_types",
                 "holidays", "dateutil", "opentelemetry")
 
 

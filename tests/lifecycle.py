@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -14,7 +14,7 @@ from sla_policies.lead import LeadIntake
 from sla_policies.loader import default_policy
 from tests.stack import poll
 from workflows.lead import LeadWorkflow
-from workflows.state import LeadState, LeadWorkflowInput
+from sla_policies.state import LeadState, LeadWorkflowInput
 
 NY = ZoneInfo("America/New_York")
 _ids = itertools.count(1)
@@ -57,6 +57,13 @@ async def advance_to(env: WorkflowEnvironment, target: datetime) -> None:
         await env.sleep(target - now)
 
 
+def local_days(instant: datetime, days: int) -> datetime:
+    """`days` days after `instant` at the same New York wall-clock time, in UTC: what a span
+    of business days comes to when no holiday intervenes. Across a DST switch this is 24 h
+    times `days`, plus or minus an hour, so a test must not add a plain timedelta."""
+    return (instant.astimezone(NY) + timedelta(days=days)).astimezone(UTC)
+
+
 def next_weekday_at(now: datetime, weekday: int, hour: int, minute: int = 0, clear_days: int = 10) -> datetime:
     """The next local `weekday` (0 = Monday) at hh:mm in New York, at least a day after
     `now`, at the start of `clear_days` days without a US public holiday, so that the expected
@@ -89,7 +96,7 @@ async def routed_lead_at(env: WorkflowEnvironment, weekday: int, hour: int, inta
     """Advance to the next `weekday` at `hour` (New York), ingest a lead (an intake, or a
     function of the instant that makes one) and wait until it is routed; returns
     (instant, handle, owner actor)."""
-    from workflows.commands import Actor
+    from sla_policies.commands import Actor
 
     at = next_weekday_at(await env.get_current_time(), weekday, hour, clear_days=clear_days)
     await advance_to(env, at)
@@ -102,7 +109,7 @@ async def routed_lead_at(env: WorkflowEnvironment, weekday: int, hour: int, inta
 
 def complete_handoff(sdr, meeting_at: datetime):
     """A handoff that meets the SQL gate of the default policy."""
-    from workflows.commands import Briefing, Handoff, Meddpic
+    from sla_policies.commands import Briefing, Handoff, Meddpic
 
     return Handoff(
         actor=sdr, meddpic=Meddpic(metrics=True, decision_process=True, implicate_pain=True),

@@ -7,8 +7,10 @@ import os
 import socket
 import uuid
 import warnings
+from datetime import date, datetime, time
 from contextlib import asynccontextmanager
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import psycopg
@@ -47,12 +49,27 @@ async def dev_server():
         await env.shutdown()
 
 
+async def start_on_test_today(env: WorkflowEnvironment) -> None:
+    """With HANDOFF_TEST_TODAY=YYYY-MM-DD, skip the server's clock to 00:00 New York of
+    that day first, so the date-sensitive tests run as if today were that day (it must lie
+    ahead: time only skips forward). tests/test_fixed_todays.py uses it."""
+    today = os.environ.get("HANDOFF_TEST_TODAY")
+    if not today:
+        return
+    target = datetime.combine(date.fromisoformat(today), time(0), ZoneInfo("America/New_York"))
+    now = await env.get_current_time()
+    if target <= now:
+        raise RuntimeError(f"HANDOFF_TEST_TODAY={today} is not ahead of the test server's {now.isoformat()}")
+    await env.sleep(target - now)
+
+
 @asynccontextmanager
 async def time_skipping_server():
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=test_server_path(), data_converter=pydantic_data_converter
     )
     await ensure_search_attributes(env.client, "default")
+    await start_on_test_today(env)
     try:
         yield env
     finally:

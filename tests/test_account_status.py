@@ -10,7 +10,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from activities.read_model import AccountEngagementActivities
-from workflows.state import AccountStatusQuery
+from sla_policies.state import AccountStatusQuery
 
 NOW = datetime(2026, 11, 2, 15, tzinfo=timezone.utc)
 

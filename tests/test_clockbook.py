@@ -3,8 +3,8 @@
 from datetime import UTC, datetime, timedelta
 
 from sla_policies.lead import LeadIntake
-from workflows import clockbook
-from workflows.state import LeadState, PlannedEscalation, SlaClock
+from sla_policies import clockbook
+from sla_policies.state import LeadState, PlannedEscalation, SlaClock
 
 T0 = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)
 

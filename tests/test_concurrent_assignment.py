@@ -14,7 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 from temporalio.testing import ActivityEnvironment
 
 from activities.roster import RosterActivities
-from workflows.state import AssignmentRequest
+from sla_policies.state import AssignmentRequest
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from tests.faults import StoppablePostgres, fast_policy, kill, spawn_worker
 from tests.lifecycle import clock, demo_request, seed_roster
 from tests.stack import api_server, auth, dev_server, free_port, poll, worker
 from workflows.lead import LeadWorkflow
-from workflows.state import LeadState, LeadWorkflowInput
+from sla_policies.state import LeadState, LeadWorkflowInput
 
 pytestmark = pytest.mark.asyncio
 

@@ -21,6 +21,7 @@ from tests.lifecycle import (
     clock,
     complete_handoff,
     demo_request,
+    local_days,
     next_weekday_at,
     routed_lead_at,
     seed_roster,
@@ -29,7 +30,7 @@ from tests.lifecycle import (
 )
 from tests.stack import poll, time_skipping_server, worker
 from sla_policies.lead import Contact, ContactPatch, EngagementEvent
-from workflows.commands import Accept, Actor, Handoff, OpportunityUpdate, Reject, Reroute, Review, Touch
+from sla_policies.commands import Accept, Actor, Handoff, OpportunityUpdate, Reject, Reroute, Review, Touch
 from workflows.lead import LeadWorkflow
 
 pytestmark = pytest.mark.asyncio
@@ -50,6 +51,7 @@ def notifications(postgres_url, lead_id):
                             (lead_id,)).fetchall()
 
 
+@pytest.mark.date_sensitive
 async def test_tier1_after_hours_demo_request_escalates_on_exact_instants(env, postgres_url):
     tuesday_19 = next_weekday_at(await env.get_current_time(), 1, 19, 0)
     await advance_to(env, tuesday_19)
@@ -152,6 +154,7 @@ async def test_competitor_rejected_with_rej06_is_disqualified_for_good(env):
     assert final.transitions[-1].reason_code == "REJ-06"
 
 
+@pytest.mark.date_sensitive
 async def test_full_life_to_closed_won_and_ae_rej03_returns_to_sdr(env):
     monday_9, handle, sdr = await routed_lead_at(env, 0, 9)
     await handle.execute_update(LeadWorkflow.touch, Touch(actor=sdr, channel="phone", outcome="connected"))
@@ -182,7 +185,7 @@ async def test_full_life_to_closed_won_and_ae_rej03_returns_to_sdr(env):
     assert (await handle.execute_update(LeadWorkflow.accept, Accept(actor=ae, briefing_read=True))).stage == "opportunity"
     state = await handle.query(LeadWorkflow.state)
     discovery = clock(state, "discovery_meeting")
-    assert discovery.breach_at == discovery.started_at + timedelta(days=7)  # 5 bd: Monday to next Monday
+    assert discovery.breach_at == local_days(discovery.started_at, 7)  # 5 bd: Monday to next Monday
     stage_age = clock(state, "opp_stage_age")
     assert stage_age.breach_at == stage_age.started_at + timedelta(days=21)
 
@@ -210,6 +213,7 @@ async def test_full_life_to_closed_won_and_ae_rej03_returns_to_sdr(env):
     assert result.replay_failure is None
 
 
+@pytest.mark.date_sensitive
 async def test_cadence_exhausted_recycles_for_90_days_and_a_new_demo_request_requalifies(env):
     monday_9, handle, sdr = await routed_lead_at(env, 0, 9)
     await handle.execute_update(LeadWorkflow.touch, Touch(actor=sdr, channel="phone", outcome="no_answer"))
@@ -281,6 +285,7 @@ async def test_manager_review_is_never_auto_routed_and_a_manager_promotes(env):
     assert clock(state, "sdr_response.tier3").breach_at is not None
 
 
+@pytest.mark.date_sensitive
 async def test_ae_acceptance_breach_escalates_to_ae_manager_then_vp_sales(env):
     monday_9, handle, sdr = await routed_lead_at(env, 0, 9)
     await handle.execute_update(LeadWorkflow.accept, Accept(actor=sdr))
@@ -298,6 +303,7 @@ async def test_ae_acceptance_breach_escalates_to_ae_manager_then_vp_sales(env):
     assert (vp.role, vp.at) == ("vp_sales", acceptance.breach_at + timedelta(days=1))
 
 
+@pytest.mark.date_sensitive
 async def test_sal_resolution_warns_on_day_12_and_breaches_at_end_of_day_14(env):
     # Tier 3 (ICP + a high action that is not a hand-raise): its cadence spans 14 bd too,
     # so nothing recycles the lead before the resolution window plays out.
@@ -348,13 +354,14 @@ async def test_sal_resolution_breach_forces_a_disposition_at_end_of_day_14(env):
     assert state.suppressed_until == day14 + timedelta(days=90)
 
 
+@pytest.mark.date_sensitive
 async def test_post_call_follow_up_and_unsubscribe(env):
     monday_9, handle, sdr = await routed_lead_at(env, 0, 9)
     await handle.execute_update(LeadWorkflow.accept, Accept(actor=sdr))
     await handle.execute_update(LeadWorkflow.touch, Touch(actor=sdr, channel="phone", outcome="connected"))
     state = await handle.query(LeadWorkflow.state)
     follow_up = clock(state, "post_call_follow_up")
-    assert follow_up.due_at == follow_up.started_at + timedelta(days=2)  # 2 bd, same local time
+    assert follow_up.due_at == local_days(follow_up.started_at, 2)  # 2 bd, same local time
     assert follow_up.breach_at == (monday_9 + timedelta(days=2)).replace(hour=18)  # end of bd 3
     await handle.execute_update(LeadWorkflow.touch, Touch(actor=sdr, channel="email", outcome="sent"))
     state = await handle.query(LeadWorkflow.state)
@@ -432,6 +439,7 @@ async def test_enterprise_acv_routes_direct_to_an_ae_who_takes_the_sdr_windows(e
     assert (await handle.execute_update(LeadWorkflow.accept, Accept(actor=owner))).stage == "sal"
 
 
+@pytest.mark.date_sensitive
 async def test_ae_first_touch_ladder_ae_manager_then_vp_sales(env):
     monday_9, handle, sdr = await routed_lead_at(env, 0, 9)
     await handle.execute_update(LeadWorkflow.accept, Accept(actor=sdr))
@@ -441,8 +449,8 @@ async def test_ae_first_touch_ladder_ae_manager_then_vp_sales(env):
     await handle.execute_update(LeadWorkflow.accept, Accept(actor=ae, briefing_read=True))
     state = await handle.query(LeadWorkflow.state)
     first_touch = clock(state, "ae_first_touch")
-    assert first_touch.due_at == first_touch.started_at + timedelta(days=1)  # 1 bd, same local time
-    assert first_touch.breach_at == first_touch.started_at + timedelta(days=2)
+    assert first_touch.due_at == local_days(first_touch.started_at, 1)  # 1 bd, same local time
+    assert first_touch.breach_at == local_days(first_touch.started_at, 2)
     await advance_to(env, first_touch.breach_at + timedelta(hours=24, minutes=1))
     state = await state_when(handle, lambda s: len(clock(s, "ae_first_touch").escalated_to) == 2)
     ladder = [(e.role, e.at) for e in clock(state, "ae_first_touch").escalated_to]
@@ -525,6 +533,7 @@ async def test_ae_rej02_recycles_for_six_months_with_a_month_6_check_in(env):
     assert state.suppressed_until == six_months and state.check_in_at == six_months
 
 
+@pytest.mark.date_sensitive
 async def test_sequence_enrollment_breaches_at_end_of_routing_day_and_intro_within_2h(env, postgres_url):
     monday_9, handle, sdr = await routed_lead_at(env, 0, 9)
     state = await handle.query(LeadWorkflow.state)
@@ -558,6 +567,7 @@ async def test_sequence_enrollment_breaches_at_end_of_routing_day_and_intro_with
     assert clock(state, "three_way_intro").met_at is not None
 
 
+@pytest.mark.date_sensitive
 async def test_discovery_next_step_and_zero_activity_clocks_of_an_opportunity(env):
     monday_9, handle, sdr = await routed_lead_at(env, 0, 9, clear_days=30)
     await handle.execute_update(LeadWorkflow.accept, Accept(actor=sdr))
@@ -580,7 +590,9 @@ async def test_discovery_next_step_and_zero_activity_clocks_of_an_opportunity(en
     assert (next_step.due_at - next_step.started_at, next_step.breach_at - next_step.started_at) == \
         (timedelta(hours=24), timedelta(days=7))
     activity = clock(state, "opp_activity")
-    assert activity.breach_at == activity.started_at + timedelta(days=14)  # 10 bd = two working weeks
+    # 10 bd = two working weeks: the same New York wall-clock time 14 days on, so across a
+    # DST switch the elapsed UTC time is 14 d plus or minus an hour.
+    assert activity.breach_at == local_days(activity.started_at, 14)
 
     await advance_to(env, next_step.breach_at + timedelta(minutes=1))
     state = await state_when(handle, lambda s: clock(s, "opp_next_step").breached_at is not None)
@@ -610,6 +622,7 @@ async def test_rej02_disqualifies_for_90_days_then_returns_to_nurture(env, postg
     assert state.transitions[-1].event == "T24 suppression_over"
 
 
+@pytest.mark.date_sensitive
 async def test_each_cadence_touch_has_a_due_instant_and_a_reminder(env, postgres_url):
     monday_9, handle, sdr = await routed_lead_at(env, 0, 9)
     await handle.execute_update(LeadWorkflow.touch, Touch(actor=sdr, channel="phone", outcome="no_answer"))

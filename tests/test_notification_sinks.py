@@ -19,7 +19,7 @@ from handoff.settings import Settings
 from tests.lifecycle import demo_request, seed_roster, start, state_when
 from tests.receivers import smtp_receiver, webhook_receiver
 from tests.stack import poll, time_skipping_server, worker
-from workflows.state import Notification
+from sla_policies.state import Notification
 
 
 @pytest.fixture(scope="module")

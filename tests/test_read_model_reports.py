@@ -16,9 +16,9 @@ from activities.read_model import ReadModelActivities
 from api.records import load_daily_flash, load_lead_records
 from tests.lifecycle import NY, advance_to, clock, complete_handoff, routed_lead_at, seed_roster, state_when
 from tests.stack import poll, time_skipping_server, worker
-from workflows.commands import Accept, Touch
+from sla_policies.commands import Accept, Touch
 from workflows.lead import LeadWorkflow
-from workflows.state import LeadState, ProjectionBatch, ProjectionEvent
+from sla_policies.state import LeadState, ProjectionBatch, ProjectionEvent
 
 pytestmark = pytest.mark.asyncio
 

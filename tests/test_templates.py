@@ -20,7 +20,7 @@ from activities.digests import (
     render_weekly_report,
 )
 from activities.notify import render, template_environment
-from workflows.state import Notification
+from sla_policies.state import Notification
 
 AT = datetime(2030, 1, 8, 15, 30, tzinfo=timezone.utc)
 

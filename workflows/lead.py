@@ -29,10 +29,10 @@ with workflow.unsafe.imports_passed_through():
     from sla_policies.scoring import persona_of, score_lead
     from sla_policies.span import Span
     from sla_policies.transitions import TransitionRefused, find
-    from workflows import clockbook
+    from sla_policies import clockbook
     from workflows import migration
     from workflows import search_attributes as sa
-    from workflows.commands import (
+    from sla_policies.commands import (
         Accept,
         Actor,
         Disqualify,
@@ -45,7 +45,7 @@ with workflow.unsafe.imports_passed_through():
         Review,
         Touch,
     )
-    from workflows.state import (
+    from sla_policies.state import (
         AccountEngagement,
         AccountEngagementQuery,
         AccountStatus,

@@ -23,8 +23,8 @@ from sla_policies.deadlines import CalendarInputs, ClockPlan, DeadlineRequest
 from sla_policies.model import Policy
 from sla_policies.span import Span
 from workflows import search_attributes as sa
-from workflows.commands import Actor
-from workflows.state import LeadState, PlannedEscalation, SlaClock
+from sla_policies.commands import Actor
+from sla_policies.state import LeadState, PlannedEscalation, SlaClock
 
 if TYPE_CHECKING:
     from workflows.lead import LeadWorkflow

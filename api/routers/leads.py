@@ -34,7 +34,7 @@ from api.schemas import (
 )
 from sla_policies.lead import ContactPatch, LeadIntake
 from workflows import search_attributes as sa
-from workflows.commands import (
+from sla_policies.commands import (
     Accept,
     Disqualify,
     Handoff,
@@ -47,7 +47,7 @@ from workflows.commands import (
     Touch,
 )
 from workflows.lead import LeadWorkflow
-from workflows.state import DuplicateSubmission, LeadState, LeadWorkflowInput
+from sla_policies.state import DuplicateSubmission, LeadState, LeadWorkflowInput
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 

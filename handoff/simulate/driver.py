@@ -43,11 +43,11 @@ from sla_policies.lead import ContactPatch, EngagementEvent
 from sla_policies.model import Policy
 from sla_policies.records import LeadRecord
 from sla_policies.span import Span
-from workflows.commands import (Accept, Actor, Briefing, Disqualify, Handoff, Meddpic, OpportunityUpdate, Recycle,
+from sla_policies.commands import (Accept, Actor, Briefing, Disqualify, Handoff, Meddpic, OpportunityUpdate, Recycle,
                                 Reject, Touch)
-from workflows.clockbook import next_wakeup
+from sla_policies.clockbook import next_wakeup
 from workflows.lead import TERMINAL_STAGES, LeadWorkflow
-from workflows.state import LeadState, LeadWorkflowInput
+from sla_policies.state import LeadState, LeadWorkflowInput
 
 TASK_QUEUE = "handoff-simulate"
 TIMER_GUARD = timedelta(seconds=2)

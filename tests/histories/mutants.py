@@ -10,7 +10,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from workflows.lead import LeadWorkflow
-    from workflows.state import LeadState, LeadWorkflowInput
+    from sla_policies.state import LeadState, LeadWorkflowInput
 
 
 @workflow.defn(name="LeadWorkflow")

@@ -41,7 +41,7 @@ from tests.lifecycle import (
 )
 from tests.policy_variants import faster_tier1
 from tests.stack import fresh_database, time_skipping_server, worker
-from workflows.commands import Accept, Actor, OpportunityUpdate, Reject, Reroute, Review, Touch
+from sla_policies.commands import Accept, Actor, OpportunityUpdate, Reject, Reroute, Review, Touch
 from workflows.lead import LeadWorkflow
 from workflows.migration import PolicyMigration
 

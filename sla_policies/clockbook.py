@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Literal, NamedTuple
 
-from workflows.state import LeadState, SlaClock
+from sla_policies.state import LeadState, SlaClock
 
 Kind = Literal["warning", "due", "breach", "escalation"]
 
