@@ -41,17 +41,17 @@ class ReadModelActivities:
             await conn.execute(
                 """
                 INSERT INTO leads (lead_id, workflow_id, stage, score, tier, acv_tier, owner,
-                    policy_version, breached, lead_type, company, email, state, last_seq,
+                    policy_version, breached, lead_type, company, email, state, readers, last_seq,
                     created_at, updated_at)
                 VALUES (%(lead_id)s, %(workflow_id)s, %(stage)s, %(score)s, %(tier)s, %(acv_tier)s,
                     %(owner)s, %(policy_version)s, %(breached)s, %(lead_type)s, %(company)s,
-                    %(email)s, %(state)s, %(seq)s, %(created_at)s, %(updated_at)s)
+                    %(email)s, %(state)s, %(readers)s, %(seq)s, %(created_at)s, %(updated_at)s)
                 ON CONFLICT (lead_id) DO UPDATE SET
                     stage = EXCLUDED.stage, score = EXCLUDED.score, tier = EXCLUDED.tier,
                     acv_tier = EXCLUDED.acv_tier, owner = EXCLUDED.owner,
                     policy_version = EXCLUDED.policy_version, breached = EXCLUDED.breached,
                     company = EXCLUDED.company, email = EXCLUDED.email, state = EXCLUDED.state,
-                    last_seq = EXCLUDED.last_seq, updated_at = EXCLUDED.updated_at
+                    readers = EXCLUDED.readers, last_seq = EXCLUDED.last_seq, updated_at = EXCLUDED.updated_at
                 WHERE leads.last_seq < EXCLUDED.last_seq
                 """,
                 {
@@ -68,6 +68,7 @@ class ReadModelActivities:
                     "company": state.intake.account.company,
                     "email": state.intake.contact.email,
                     "state": Jsonb(state.model_dump(mode="json", by_alias=True)),
+                    "readers": state.reader_keys(),  # who may read it: api/visibility.py
                     "seq": last_seq,
                     "created_at": state.created_at,
                     "updated_at": state.updated_at,

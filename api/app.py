@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
-from psycopg_pool import AsyncConnectionPool
+from fastapi import Depends, FastAPI
 from temporalio.client import Client
 
 from api import observability, openapi_problems, problems
 from api.auth import TokenStore
 from api.body_limit import BodyLimitMiddleware
+from api.database import api_pool
+from api.input_guard import check_input
 from api.idempotency import IdempotencyMiddleware
 from api.policy_registry import PolicyRegistry
+from api.security_headers import SecurityHeadersMiddleware
 from api.routers import health, lead_list, leads, policies as policy_routes, reps, ui
 from api.routers import reports
 from handoff.settings import Settings
@@ -32,11 +34,8 @@ def create_app(settings: Settings, *, temporal: Client | None = None,
         app.state.temporal = temporal or await connect(settings.temporal_address, settings.temporal_namespace)
         app.state.pool = None
         if settings.database_url:
-            app.state.pool = AsyncConnectionPool(
-                settings.database_url, min_size=1, max_size=10, open=False,
-                # A dead PostgreSQL answers 503 in seconds, not after the default 30 s wait;
-                # a connection broken by a restart is noticed before a request uses it.
-                timeout=5, check=AsyncConnectionPool.check_connection)
+            # A dead or frozen PostgreSQL answers 503 in seconds (api/database.py).
+            app.state.pool = api_pool(settings.database_url)
             await app.state.pool.open()
         try:
             if app.state.pool is not None:
@@ -51,6 +50,8 @@ def create_app(settings: Settings, *, temporal: Client | None = None,
         version="0.1.0",
         summary="The marketing-to-sales lead SLA, enforced by durable workflows.",
         lifespan=lifespan,
+        # The input rule on every route's path, query and body, before any handler runs.
+        dependencies=[Depends(check_input)],
     )
     problems.install(app)
     observability.install(app)
@@ -58,6 +59,7 @@ def create_app(settings: Settings, *, temporal: Client | None = None,
     # Added last runs first: the size limit before any body is read for an idempotency key.
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: every answer, errors included
     app.include_router(health.router)
     app.include_router(lead_list.router)
     app.include_router(leads.router)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.problems import ProblemError
 from sla_policies.commands import Actor
@@ -21,7 +21,9 @@ PrincipalRole = Literal["sdr", "ae", "sdr_manager", "ae_manager", "revops", "int
 
 
 class Principal(BaseModel):
-    id: str
+    # No `:` (reserved for role queues such as `queue:sdr_manager`, api/visibility.py) and
+    # nothing a URL or a log line would have to escape.
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9._@-]{1,200}$")]
     role: PrincipalRole
     team: str | None = None  # a manager's team id (their own id by default)
 
@@ -97,8 +99,12 @@ class TokenStore:
             self._seen = seen
 
     def lookup(self, token: str) -> Principal | None:
+        return self.lookup_hash(hash_token(token))
+
+    def lookup_hash(self, sha256: str) -> Principal | None:
+        """By the token's hash (a page session keeps only that): None once revoked."""
         self._refresh()
-        return self._by_hash.get(hash_token(token))
+        return self._by_hash.get(sha256)
 
 
 def create_token(path: Path, principal: Principal) -> str:

@@ -9,7 +9,7 @@ from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel
 
 from api.auth import Principal
-from api.routers.lead_list import visible_to
+from api.visibility import sql_filter
 
 
 class StageCount(BaseModel):
@@ -39,7 +39,7 @@ _CLOCK = "SELECT c.lead_id, c.item, c.owner_role, c.owner, c.due_at, c.breach_at
 
 
 async def load_dashboard(pool: AsyncConnectionPool, principal: Principal, *, limit: int = 10) -> Dashboard:
-    scope, args = visible_to(principal, alias="l.")
+    scope, args = sql_filter(principal, alias="l.")
     scoped = "".join(f" AND {s}" for s in scope)
     args = {**args, "limit": limit}
     async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:

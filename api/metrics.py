@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from pydantic import BaseModel
 
+from api.auth import PrincipalDep, require
 from api.problems import ProblemError
 
 router = APIRouter(tags=["metrics"])
@@ -103,7 +104,10 @@ class _Snapshot:
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics(request: Request) -> Response:
+async def metrics(request: Request, principal: PrincipalDep) -> Response:
+    # The figures describe the whole pipeline: only RevOps and integrations (the scraper's
+    # token) may read them, like the reports.
+    require(principal, "revops", "integration")
     body = generate_latest(REGISTRY)
     pool = request.app.state.pool
     if pool is not None:

@@ -9,12 +9,14 @@ candidate's own state is checked against the filters, and each selected lead get
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
+from sla_policies.lead import LeadId
 from sla_policies.model import Policy
 from sla_policies.commands import Actor
 from workflows.lead import LeadWorkflow
@@ -23,15 +25,19 @@ from sla_policies.state import LeadState
 
 MigratableStage = Literal["inquiry", "manager_review", "mql", "sal", "sql", "opportunity", "data_hold",
                           "territory_hold", "plg", "recycled", "disqualified"]
+# A policy version as the policy model defines it: nothing else can name one, and nothing
+# else ever reaches a Temporal list query.
+VERSION_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$"
 _PARALLEL = 16  # updates in flight at once: a big migration must not flood the server
 
 
 class MigrationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    from_version: str | None = Field(None, description="every open lead pinned to this version")
+    from_version: Annotated[str, Field(pattern=VERSION_PATTERN)] | None = Field(
+        None, description="every open lead pinned to this version")
     stages: list[MigratableStage] | None = Field(None, description="only leads in one of these stages")
-    lead_ids: Annotated[list[str], Field(max_length=1000)] | None = Field(None, description="only these leads")
+    lead_ids: Annotated[list[LeadId], Field(max_length=1000)] | None = Field(None, description="only these leads")
     recompute_clocks: bool = Field(False, description="recompute running SLA clocks under the new windows")
 
     @model_validator(mode="after")
@@ -61,10 +67,18 @@ def _workflow_id(lead_id: str) -> str:
 async def _candidates(temporal: Client, request: MigrationRequest) -> list[str]:
     if request.lead_ids:
         return list(dict.fromkeys(request.lead_ids))
-    query = (f"WorkflowType = 'LeadWorkflow' AND ExecutionStatus = 'Running' "
-             f"AND HandoffPolicyVersion = '{request.from_version}'")
+    query = ("WorkflowType = 'LeadWorkflow' AND ExecutionStatus = 'Running' "
+             f"AND HandoffPolicyVersion = {visibility_literal(request.from_version or '')}")
     ids = [w.id.removeprefix("lead-") async for w in temporal.list_workflows(query)]
     return sorted(set(ids))
+
+
+def visibility_literal(value: str) -> str:
+    """`value` as a string literal of Temporal's list-filter language: only a value held to
+    VERSION_PATTERN (letters, digits, `.`, `_`, `-`: no quote, no operator) is ever quoted."""
+    if not re.fullmatch(VERSION_PATTERN, value):
+        raise ValueError(f"not a policy version: {value!r}")
+    return f"'{value}'"
 
 
 def _mismatch(state: LeadState, request: MigrationRequest, version: str) -> str | None:

@@ -41,7 +41,13 @@ class ProblemError(Exception):
         )
 
 
+# Every 503 says when to come back: clients and load balancers back off instead of hammering.
+RETRY_AFTER_SECONDS = "2"
+
+
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
+    if problem.status == 503 and not any(k.lower() == "retry-after" for k in headers or {}):
+        headers = {**(headers or {}), "Retry-After": RETRY_AFTER_SECONDS}
     return JSONResponse(problem.model_dump(exclude_none=True), status_code=problem.status,
                         media_type=PROBLEM_JSON, headers=headers)
 
@@ -87,6 +93,14 @@ def install(app: FastAPI) -> None:
             detail="the read model (PostgreSQL) is unavailable; lead state and dispositions still work "
                    "(GET /v1/leads/{lead_id}); retry this request later"))
 
+    @app.exception_handler(psycopg.DataError)
+    async def _data_error(_: Request, exc: psycopg.DataError):
+        # A value PostgreSQL cannot store or compare (out of range, a NUL, a bad encoding):
+        # the request's fault, never a server error. The input rule refuses most of these first.
+        return problem_response(Problem(
+            type="https://handoff.dev/problems/validation", title="Invalid request", status=422,
+            detail=f"a value in the request cannot be stored: {str(exc).splitlines()[0] if str(exc) else 'data error'}"))
+
     @app.exception_handler(RPCError)
     async def _temporal_unavailable(_: Request, exc: RPCError):
         # A query or call that Temporal did not answer in time (a worker backlog, a server
@@ -101,8 +115,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException):
+        # Starlette's headers (Allow on a 405, WWW-Authenticate) travel with the problem.
         return problem_response(Problem(title=_TITLES.get(exc.status_code, "Error"),
-                                        status=exc.status_code, detail=str(exc.detail)))
+                                        status=exc.status_code, detail=str(exc.detail)), exc.headers)
 
 
 _TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",

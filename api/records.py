@@ -16,12 +16,14 @@ from sla_policies.records import ClockRecord, EscalationRecord, LeadRecord, Touc
 
 
 async def load_lead_records(pool: AsyncConnectionPool, *, since: datetime, until: datetime,
-                            policy_version: str | None = None) -> list[LeadRecord]:
+                            policy_version: str | None = None,
+                            scope: tuple[list[str], dict] | None = None) -> list[LeadRecord]:
     """Every lead alive during [since, until): created before `until` and changed at or
     after `since`, with all its clocks, transitions and touches (reports decide which of
-    those fall in the period). Ordered by creation."""
-    where = ["created_at < %(until)s", "updated_at >= %(since)s"]
-    args: dict = {"since": since, "until": until}
+    those fall in the period). Ordered by creation. `scope`: conditions on `leads` and their
+    arguments that keep a reader to its leads (`api.visibility.sql_filter`)."""
+    where = ["created_at < %(until)s", "updated_at >= %(since)s", *(scope[0] if scope else [])]
+    args: dict = {"since": since, "until": until, **(scope[1] if scope else {})}
     if policy_version is not None:
         where.append("policy_version = %(policy_version)s")
         args["policy_version"] = policy_version

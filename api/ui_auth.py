@@ -1,18 +1,30 @@
-"""Sign-in for the pages. Browsers cannot send bearer headers, so the login form takes
-the same API token and keeps it in an HttpOnly, SameSite=Strict cookie scoped to /ui:
-scripts cannot read it and no other site can make the browser send it. The principal
-behind it is the API's, with the API's role scoping."""
+"""Sign-in for the pages. Browsers cannot send bearer headers, so the login form takes the
+API token once and opens a server-side session: the cookie holds a random session id
+(HttpOnly, SameSite=Strict, scoped to /ui), PostgreSQL holds only its SHA-256 with the
+principal and the token it was opened with (`ui_sessions`). Signing out, the session's
+expiry or revoking the token (`handoff token revoke`) ends it; the raw API token never
+travels again after the login form.
+
+Every state-changing form post must come from our own pages (`same_origin`): the
+browser's `Origin` (or, failing that, `Referer`) must name this site.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request, Response
+from psycopg_pool import AsyncConnectionPool
 
-from api.auth import Principal
+from api.auth import Principal, hash_token
+from api.problems import ProblemError
 
 COOKIE = "handoff_session"
+LIFETIME = timedelta(hours=12)
 
 
 class LoginRequired(Exception):
@@ -31,9 +43,41 @@ def safe_next(next_path: str | None) -> str:
     return "/ui/"
 
 
-def _ui_principal(request: Request) -> Principal:
-    token = request.cookies.get(COOKIE)
-    principal = request.app.state.tokens.lookup(token) if token else None
+def _digest(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+async def open_session(pool: AsyncConnectionPool, token: str, principal: Principal) -> str:
+    """A new session for a valid token; returns the id the cookie carries (shown once)."""
+    session_id = secrets.token_urlsafe(32)
+    async with pool.connection() as conn:
+        await conn.execute(
+            "INSERT INTO ui_sessions (id_sha256, token_sha256, principal_id, expires_at) VALUES (%s, %s, %s, %s)",
+            (_digest(session_id), hash_token(token), principal.id, datetime.now(UTC) + LIFETIME))
+    return session_id
+
+
+async def close_session(pool: AsyncConnectionPool, session_id: str) -> None:
+    async with pool.connection() as conn:
+        await conn.execute("UPDATE ui_sessions SET revoked_at = now() WHERE id_sha256 = %s AND revoked_at IS NULL",
+                           (_digest(session_id),))
+
+
+async def session_principal(request: Request, session_id: str) -> Principal | None:
+    """The principal of a live session whose token is still valid, else None."""
+    pool = request.app.state.pool
+    if pool is None:
+        return None
+    async with pool.connection() as conn:
+        row = await (await conn.execute(
+            "SELECT token_sha256 FROM ui_sessions WHERE id_sha256 = %s AND revoked_at IS NULL AND expires_at > now()",
+            (_digest(session_id),))).fetchone()
+    return request.app.state.tokens.lookup_hash(row[0]) if row else None
+
+
+async def _ui_principal(request: Request) -> Principal:
+    session_id = request.cookies.get(COOKIE)
+    principal = await session_principal(request, session_id) if session_id else None
     if principal is None:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(path)
@@ -43,9 +87,21 @@ def _ui_principal(request: Request) -> Principal:
 UiPrincipalDep = Annotated[Principal, Depends(_ui_principal)]
 
 
-def set_session(response: Response, token: str, *, secure: bool) -> None:
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=secure, path="/ui",
-                        max_age=12 * 3600)
+def same_origin(request: Request) -> None:
+    """A form post from another site (CSRF) is refused: the browser names the page that
+    sent it in `Origin`, or at least in `Referer`; a post naming neither is refused too."""
+    claimed = request.headers.get("origin") or request.headers.get("referer")
+    ours = f"{request.url.scheme}://{request.url.netloc}"
+    if claimed and claimed != "null":
+        parts = urlsplit(claimed)
+        if f"{parts.scheme}://{parts.netloc}" == ours:
+            return
+    raise ProblemError(403, "Forbidden", "a form post must come from this site's own pages (Origin)")
+
+
+def set_session(response: Response, session_id: str, *, secure: bool) -> None:
+    response.set_cookie(COOKIE, session_id, httponly=True, samesite="strict", secure=secure, path="/ui",
+                        max_age=int(LIFETIME.total_seconds()))
 
 
 def clear_session(response: Response) -> None:

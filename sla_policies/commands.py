@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from sla_policies.validators import Day, Instant, Text
 
 Role = Literal["sdr", "ae", "sdr_manager", "ae_manager", "revops", "marketing_ops", "integration", "system",
                "vp_sales", "vp_marketing"]
-Note = Annotated[str, StringConstraints(max_length=2000)] | None
-Code = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+Note = Annotated[Text, StringConstraints(max_length=2000)] | None
+Code = Annotated[Text, StringConstraints(min_length=1, max_length=40)]
 
 
 class _Command(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Actor(_Command):
@@ -44,15 +46,15 @@ class Touch(_Command):
     # When the attempt happened, as the dialer or sequencer stamped it. It only measures
     # activity_logging (logged <= 30 min after the attempt); the SLA instant of record is
     # always the server's clock at logging, so a typed-in time can never meet a window.
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Instant | None = None
     note: Note = None
 
 
 class Briefing(_Command):
-    confirmed_pain: str | None = None
-    timeline: str | None = None
-    stakeholders: list[str] = []
-    meeting_context: str | None = None
+    confirmed_pain: Text | None = None
+    timeline: Text | None = None
+    stakeholders: list[Text] = []
+    meeting_context: Text | None = None
 
 
 class Meddpic(_Command):
@@ -68,12 +70,12 @@ class Meddpic(_Command):
 class Handoff(_Command):
     actor: Actor
     meddpic: Meddpic = Meddpic()
-    meeting_at: AwareDatetime | None = None
-    meeting_link: Annotated[str, StringConstraints(max_length=500)] | None = None
-    pain_statement: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    meeting_at: Instant | None = None
+    meeting_link: Annotated[Text, StringConstraints(max_length=500)] | None = None
+    pain_statement: Annotated[Text, StringConstraints(max_length=2000)] | None = None
     timeline_months: Annotated[int, Field(ge=0, le=120)] | None = None
     briefing: Briefing = Briefing()
-    ae_id: str | None = None
+    ae_id: Text | None = None
     strategic: bool = False
 
 
@@ -92,10 +94,10 @@ class Disqualify(_Command):
 class OpportunityUpdate(_Command):
     actor: Actor
     stage: Literal["os1", "os2", "os3", "os4", "os5"] | None = None
-    next_step: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
-    activity: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
-    meeting_held_at: AwareDatetime | None = None
-    close_date: date | None = None
+    next_step: Annotated[Text, StringConstraints(min_length=1, max_length=500)] | None = None
+    activity: Annotated[Text, StringConstraints(min_length=1, max_length=500)] | None = None
+    meeting_held_at: Instant | None = None
+    close_date: Day | None = None
     acv: Annotated[float, Field(ge=0)] | None = None
     outcome: Literal["won", "lost"] | None = None
     debrief_held: bool = False  # the SDR + AE internal debrief before the first meeting (Q20)
@@ -114,7 +116,7 @@ class Reroute(_Command):
     """RevOps assigns coverage to a lead on territory hold (T25)."""
 
     actor: Actor
-    territory: Annotated[str, StringConstraints(max_length=100)] | None = None
+    territory: Annotated[Text, StringConstraints(max_length=100)] | None = None
     note: Note = None
 
 

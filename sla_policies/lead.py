@@ -8,11 +8,12 @@ policy's business (scoring and qualification modules).
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from sla_policies.validators import Instant, bad_character
 
 LEAD_TYPES = (
     "demo_request",
@@ -55,15 +56,32 @@ def _check_country(value: str | None) -> str | None:
     return value.upper()
 
 
+def _check_line(value: str) -> str:
+    """A one-line value (a name, a company): no control character at all, not even a tab."""
+    problem = bad_character(value, allow=frozenset())
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _check_lead_id(value: str) -> str:
+    # `.` and `..` are path segments, not names: /v1/leads/.. must never address a lead.
+    if set(value) == {"."}:
+        raise ValueError("must not consist of dots only")
+    return value
+
+
 Timezone = Annotated[str, AfterValidator(_check_timezone)]
-Email = Annotated[str, AfterValidator(_check_email)]
+Email = Annotated[str, AfterValidator(_check_line), AfterValidator(_check_email)]
 Country = Annotated[str, AfterValidator(_check_country)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
-LeadId = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:@-]+$")]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300), AfterValidator(_check_line)]
+LeadId = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:@-]+$"),
+                   AfterValidator(_check_lead_id)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Infinity and 1e400 are not amounts: JSON has no such number, and PostgreSQL stores null.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Contact(_Strict):
@@ -93,7 +111,7 @@ class EngagementEvent(_Strict):
     """One tracked engagement; `type` is a scoring signal id of the policy (e.g. `demo_request`)."""
 
     type: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
-    occurred_at: AwareDatetime
+    occurred_at: Instant
     detail: ShortText | None = None
 
 
@@ -107,7 +125,8 @@ class LeadIntake(_Strict):
     acv_estimate: Annotated[float, Field(ge=0)] | None = None
     source: ShortText | None = None
     events: Annotated[list[EngagementEvent], Field(max_length=500)] = []
-    received_at: datetime | None = None
+    # Aware: a naive instant cannot be placed on any clock, and the workflow would fail on it.
+    received_at: Instant | None = None
 
     def email_domain(self) -> str | None:
         if self.contact.email and "@" in self.contact.email:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from sla_policies.lead import EngagementEvent, LeadIntake
 from sla_policies.model import Policy
@@ -118,8 +118,17 @@ class OpportunityState(BaseModel):
     alerts: list[str] = []
 
 
+# An unowned lead waiting for a role's decision is readable by that role (§2 T04: any SDR
+# manager reviews a manager-review lead). The key is not a person, so it is never remembered.
+QUEUE_READERS = {"manager_review": "queue:sdr_manager"}
+
+
 class LeadState(BaseModel):
     """The current state of one lead, as `GET /v1/leads/{id}` shows it."""
+
+    # Assignments are validated so that `readers` remembers every owner and manager the
+    # moment the workflow sets one (see `_remember_readers`).
+    model_config = ConfigDict(validate_assignment=True)
 
     lead_id: str
     policy_version: str
@@ -156,8 +165,27 @@ class LeadState(BaseModel):
     clocks: list[SlaClock] = []
     transitions: list[Transition] = []
     counts: dict[str, int] = {}
+    # Everyone who owned the lead (SDR, AE) and their managers, in the order they came:
+    # they keep read access after it moves on (docs/domain.md §2, api/visibility.py).
+    readers: list[str] = []
     created_at: datetime
     updated_at: datetime
+
+    @model_validator(mode="after")
+    def _remember_readers(self) -> LeadState:
+        # Runs on construction (a query result, a continue-as-new input) and on every field
+        # assignment. Clock owners recover the past owners of a lead started before `readers`.
+        people = [self.owner, self.owner_manager, self.sdr, self.sdr_manager, *(c.owner for c in self.clocks)]
+        for person in people:
+            if person and person not in self.readers:
+                self.readers.append(person)
+        return self
+
+    def reader_keys(self) -> list[str]:
+        """Who may read this lead, as keys a principal holds (`api/visibility.py`): the
+        remembered people, plus the role queue of the lead's stage, if any."""
+        queue = QUEUE_READERS.get(self.stage)
+        return [*self.readers, queue] if queue else list(self.readers)
 
     @computed_field
     @property

@@ -67,3 +67,31 @@ class StoppablePostgres:
     def start(self) -> None:
         self._server.ensure_postgres_running()
         assert self._server.get_uri("handoff_faults") == self.url
+
+    def _processes(self) -> list[int]:
+        """The postmaster and every backend it forked (a frozen server is all of them)."""
+        postmaster = int((Path(self._server.pgdata) / "postmaster.pid").read_text().split()[0])
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == postmaster:
+                children.append(int(stat.parent.name))
+        return [postmaster, *children]
+
+    def freeze(self) -> list[int]:
+        """SIGSTOP: the server keeps its sockets open and never answers (a hung host or disk)."""
+        frozen = self._processes()
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        return frozen
+
+    @staticmethod
+    def thaw(frozen: list[int]) -> None:
+        for pid in frozen:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass

@@ -37,4 +37,4 @@ async def readyz(request: Request) -> JSONResponse:
             checks["postgres"] = f"unreachable: {exc.__class__.__name__}"
     ready = all(v == "ok" for v in checks.values())
     return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
-                        status_code=200 if ready else 503)
+                        status_code=200 if ready else 503, headers=None if ready else {"Retry-After": "2"})

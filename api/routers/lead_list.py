@@ -15,6 +15,8 @@ from pydantic import AwareDatetime, BaseModel
 from api.auth import Principal, PrincipalDep
 from api.deps import PoolDep
 from api.problems import FieldError, ProblemError
+from api.visibility import sql_filter
+from sla_policies.validators import bad_character
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 
@@ -45,7 +47,10 @@ def _cursor(row: dict) -> str:
 def _decode(cursor: str) -> tuple[datetime, str]:
     try:
         at, lead_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return datetime.fromisoformat(at), str(lead_id)
+        instant = datetime.fromisoformat(at)
+        if instant.tzinfo is None or not isinstance(lead_id, str) or bad_character(lead_id):
+            raise ValueError("not a cursor of this API")
+        return instant, lead_id
     except (ValueError, TypeError):
         raise ProblemError(422, "Invalid request", "cursor is not one this API returned",
                            errors=[FieldError(path="cursor", message="invalid cursor")]) from None
@@ -62,20 +67,10 @@ class LeadFilters(BaseModel):
     updated_since: datetime | None = None
 
 
-def visible_to(principal: Principal, *, alias: str = "") -> tuple[list[str], dict]:
-    """The SQL conditions that keep a principal to its own leads: reps see the leads they
-    own, managers their team's, revops and integrations everything."""
-    if principal.kind == "rep":
-        return [f"{alias}owner = %(me)s"], {"me": principal.id}
-    if principal.kind == "manager":
-        return [f"{alias}state->>'owner_manager' = %(team)s"], {"team": principal.team or principal.id}
-    return [], {}
-
-
 async def query_leads(pool: AsyncConnectionPool, principal: Principal, filters: LeadFilters, *,
                       limit: int = 100, cursor: str | None = None) -> LeadPage:
     """Newest first, as the principal may see them."""
-    where, args = visible_to(principal)
+    where, args = sql_filter(principal)
     for name in ("stage", "owner", "tier", "breached", "policy_version"):
         value = getattr(filters, name)
         if value is not None:
@@ -111,7 +106,8 @@ async def list_leads(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: str | None = None,
 ) -> LeadPage:
-    """Newest first. Reps see the leads they own; managers their team's."""
+    """Newest first, the leads the principal may read (api/visibility.py): the people who
+    owned a lead and their managers keep it in their list after it moves on."""
     filters = LeadFilters(stage=stage, owner=owner, tier=tier, breached=breached,
                           policy_version=policy_version, updated_since=updated_since)
     return await query_leads(pool, principal, filters, limit=limit, cursor=cursor)

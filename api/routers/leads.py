@@ -15,6 +15,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import Principal, PrincipalDep, require
+from api.visibility import require_read
 from api.batch import BatchBody, BatchResult, check_size, ingest_all
 from api.deps import OptionalPoolDep, PoliciesDep, SettingsDep, TemporalDep
 from api.history import TimelineEntry, timeline
@@ -32,6 +33,7 @@ from api.schemas import (
     ReviewBody,
     TouchBody,
 )
+from sla_policies.intake_rules import country_problems, event_problems, intake_problems
 from sla_policies.lead import ContactPatch, LeadIntake
 from workflows import search_attributes as sa
 from sla_policies.commands import (
@@ -79,15 +81,11 @@ async def _state(handle: WorkflowHandle, lead_id: str) -> LeadState:
                            "the request is safe to retry", headers={"Retry-After": "1"}) from None
 
 
-def _may_read(principal: Principal, state: LeadState) -> None:
-    if principal.kind == "rep" and principal.id not in (state.owner, state.sdr):
-        raise ProblemError(403, "Forbidden", f"lead {state.lead_id} is not yours")
-    if principal.kind == "manager" and state.owner_manager not in (principal.id, principal.team):
-        raise ProblemError(403, "Forbidden", f"lead {state.lead_id} is not on your team")
-
-
-async def _update(temporal, lead_id: str, update, arg) -> Result:
+async def _update(temporal, principal: Principal, lead_id: str, update, arg) -> Result:
+    """Forward a command, but only for someone who may read the lead (api/visibility.py):
+    a stranger is refused before the workflow's stage check could reveal the stage."""
     with disposition_timer(update.__name__):
+        require_read(principal, await _state(temporal.get_workflow_handle(workflow_id(lead_id)), lead_id))
         return await _execute_update(temporal, lead_id, update, arg)
 
 
@@ -112,6 +110,13 @@ async def _execute_update(temporal, lead_id: str, update, arg) -> Result:
         raise
 
 
+def _refuse_unknown(problems: list[tuple[str, str]]) -> None:
+    if problems:
+        errors = [FieldError(path=path, message=message) for path, message in problems]
+        raise ProblemError(422, "Invalid request", "; ".join(f"{e.path}: {e.message}" for e in errors),
+                           errors=errors, type_="https://handoff.dev/problems/validation")
+
+
 class _Ingested(NamedTuple):
     created: bool
     handle: WorkflowHandle
@@ -123,6 +128,7 @@ async def _start_lead(intake: LeadIntake, temporal, settings, policies, pool) ->
     merged into it (R7, Q27); otherwise the suppression list and the account match are
     looked up, and the lead's workflow is started once, ever."""
     policy = policies.active()
+    _refuse_unknown(intake_problems(policy, intake))  # never start a lead that cannot finish
     suppression = account = None
     if pool is not None:
         person = await find_open_lead_of_person(pool, intake)
@@ -189,7 +195,7 @@ async def get_lead(lead_id: str, principal: PrincipalDep, temporal: TemporalDep)
     """The lead's current state, straight from its workflow: stage, score, tier, owner,
     policy version, SLA clocks, next touch, suppression."""
     state = await _state(temporal.get_workflow_handle(workflow_id(lead_id)), lead_id)
-    _may_read(principal, state)
+    require_read(principal, state)
     return state
 
 
@@ -199,6 +205,7 @@ async def add_events(lead_id: str, body: EventsBody, principal: PrincipalDep, te
     """Engagement events (a Signal); a lead not seen yet is started with them (signal-with-start)."""
     require(principal, "integration", "revops")
     policy = policies.active()
+    _refuse_unknown(event_problems(policy, body.events))
     try:
         intake = LeadIntake(lead_id=lead_id, lead_type="import")
     except ValidationError as exc:  # the path names a lead ingest would refuse: never start it
@@ -223,61 +230,69 @@ async def add_events(lead_id: str, body: EventsBody, principal: PrincipalDep, te
 async def patch_lead(lead_id: str, body: ContactPatch, principal: PrincipalDep, temporal: TemporalDep) -> Result:
     """Correct or enrich contact/account data; unblocks the data-cleanup hold (T08)."""
     require(principal, "integration", "revops")
-    return await _update(temporal, lead_id, LeadWorkflow.patch, body)
+    _refuse_unknown(country_problems(body.contact, body.account))
+    return await _update(temporal, principal, lead_id, LeadWorkflow.patch, body)
 
 
 @router.post("/{lead_id}/accept", response_model=Result)
 async def accept(lead_id: str, body: AcceptBody, principal: PrincipalDep, temporal: TemporalDep) -> Result:
     """Accept at the current handoff: SDR accepts an MQL (SAL); AE accepts an SQL (opportunity)."""
-    return await _update(temporal, lead_id, LeadWorkflow.accept, Accept(actor=principal.actor(), **body.model_dump()))
+    return await _update(temporal, principal, lead_id,
+                         LeadWorkflow.accept, Accept(actor=principal.actor(), **body.model_dump()))
 
 
 @router.post("/{lead_id}/reject", response_model=Result)
 async def reject(lead_id: str, body: DispositionBody, principal: PrincipalDep, temporal: TemporalDep) -> Result:
     """Reject with a code of the policy's set for this handoff; the lead follows the code's path."""
-    return await _update(temporal, lead_id, LeadWorkflow.reject, Reject(actor=principal.actor(), **body.model_dump()))
+    return await _update(temporal, principal, lead_id,
+                         LeadWorkflow.reject, Reject(actor=principal.actor(), **body.model_dump()))
 
 
 @router.post("/{lead_id}/touches", response_model=Result)
 async def touch(lead_id: str, body: TouchBody, principal: PrincipalDep, temporal: TemporalDep) -> Result:
     """Log an outreach attempt; the server's clock is the timestamp of record."""
-    return await _update(temporal, lead_id, LeadWorkflow.touch, Touch(actor=principal.actor(), **body.model_dump()))
+    return await _update(temporal, principal, lead_id,
+                         LeadWorkflow.touch, Touch(actor=principal.actor(), **body.model_dump()))
 
 
 @router.post("/{lead_id}/handoff", response_model=Result)
 async def handoff(lead_id: str, body: HandoffBody, principal: PrincipalDep, temporal: TemporalDep) -> Result:
     """SAL to SQL; refused with the missing items listed when the gate is not met."""
-    return await _update(temporal, lead_id, LeadWorkflow.handoff, Handoff(actor=principal.actor(), **body.model_dump()))
+    return await _update(temporal, principal, lead_id,
+                         LeadWorkflow.handoff, Handoff(actor=principal.actor(), **body.model_dump()))
 
 
 @router.post("/{lead_id}/recycle", response_model=Result)
 async def recycle(lead_id: str, body: DispositionBody, principal: PrincipalDep, temporal: TemporalDep) -> Result:
-    return await _update(temporal, lead_id, LeadWorkflow.recycle, Recycle(actor=principal.actor(), **body.model_dump()))
+    return await _update(temporal, principal, lead_id,
+                         LeadWorkflow.recycle, Recycle(actor=principal.actor(), **body.model_dump()))
 
 
 @router.post("/{lead_id}/disqualify", response_model=Result)
 async def disqualify(lead_id: str, body: DispositionBody, principal: PrincipalDep, temporal: TemporalDep) -> Result:
-    return await _update(temporal, lead_id, LeadWorkflow.disqualify,
+    return await _update(temporal, principal, lead_id, LeadWorkflow.disqualify,
                          Disqualify(actor=principal.actor(), **body.model_dump()))
 
 
 @router.post("/{lead_id}/opportunity", response_model=Result)
 async def opportunity(lead_id: str, body: OpportunityBody, principal: PrincipalDep, temporal: TemporalDep) -> Result:
     """Stage, next step, activity, meeting held, close date, ACV, or close won/lost."""
-    return await _update(temporal, lead_id, LeadWorkflow.opportunity,
+    return await _update(temporal, principal, lead_id, LeadWorkflow.opportunity,
                          OpportunityUpdate(actor=principal.actor(), **body.model_dump()))
 
 
 @router.post("/{lead_id}/review", response_model=Result)
 async def review(lead_id: str, body: ReviewBody, principal: PrincipalDep, temporal: TemporalDep) -> Result:
     """An SDR manager promotes a manager-review lead to MQL or declines it (T04)."""
-    return await _update(temporal, lead_id, LeadWorkflow.review, Review(actor=principal.actor(), **body.model_dump()))
+    return await _update(temporal, principal, lead_id,
+                         LeadWorkflow.review, Review(actor=principal.actor(), **body.model_dump()))
 
 
 @router.post("/{lead_id}/reroute", response_model=Result)
 async def reroute(lead_id: str, body: RerouteBody, principal: PrincipalDep, temporal: TemporalDep) -> Result:
     """RevOps routes a lead on territory hold again (T25), optionally naming its territory."""
-    return await _update(temporal, lead_id, LeadWorkflow.reroute, Reroute(actor=principal.actor(), **body.model_dump()))
+    return await _update(temporal, principal, lead_id,
+                         LeadWorkflow.reroute, Reroute(actor=principal.actor(), **body.model_dump()))
 
 
 @router.get("/{lead_id}/history", response_model=list[TimelineEntry])
@@ -285,5 +300,5 @@ async def history(lead_id: str, principal: PrincipalDep, temporal: TemporalDep) 
     """The lead's timeline, built from its workflow event history (all runs)."""
     handle = temporal.get_workflow_handle(workflow_id(lead_id))
     state = await _state(handle, lead_id)
-    _may_read(principal, state)
+    require_read(principal, state)
     return await timeline(temporal, workflow_id(lead_id), state)

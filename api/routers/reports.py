@@ -11,11 +11,12 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query
 from psycopg_pool import AsyncConnectionPool
 
-from api.auth import PrincipalDep, require
+from api.auth import Principal, PrincipalDep, require
 from api.deps import PoliciesDep, PoolDep
 from api.policy_registry import PolicyRegistry
 from api.problems import FieldError, ProblemError
 from api.records import load_lead_records
+from api.visibility import sql_filter
 from sla_policies.model import Policy
 from sla_policies.scorecard import FunnelRow, Period, RejectionReport, Scorecard, funnel, iso_week, \
     rejection_report, scorecard
@@ -66,13 +67,14 @@ def days_period(policy: Policy, start: date | None, end: date | None, today: dat
 
 
 async def current_scorecard(pool: AsyncConnectionPool, policy: Policy, period: Period,
-                            version: str | None = None) -> Scorecard:
+                            version: str | None = None, *, reader: Principal) -> Scorecard:
     """A running period is judged as of now (a target still open is not missed yet); a
     period wholly past, or ahead of this clock (leads on a test server's skipped clock),
     as of its end."""
     now = datetime.now(timezone.utc)
     as_of = now if now in period else period.end
-    records = await load_lead_records(pool, since=period.start, until=period.end, policy_version=version)
+    records = await load_lead_records(pool, since=period.start, until=period.end, policy_version=version,
+                                      scope=sql_filter(reader))
     return scorecard(policy, records, period, as_of)
 
 
@@ -82,7 +84,7 @@ async def sla(principal: PrincipalDep, pool: PoolDep, policies: PoliciesDep, sta
     """Every metric of the policy over the period: value, target, red edge and green/amber/red."""
     require(principal, *_READERS)
     policy = await _policy(policies, policy_version)
-    return await current_scorecard(pool, policy, days_period(policy, start, end), policy_version)
+    return await current_scorecard(pool, policy, days_period(policy, start, end), policy_version, reader=principal)
 
 
 @router.get("/rejections", response_model=RejectionReport)
@@ -94,7 +96,8 @@ async def rejections(principal: PrincipalDep, pool: PoolDep, policies: PoliciesD
     policy = await _policy(policies, policy_version)
     _in_range("week", week)
     period = days_period(policy, week and iso_week(week, policy.calendars.company_timezone).start.date(), None)
-    records = await load_lead_records(pool, since=period.start, until=period.end, policy_version=policy_version)
+    records = await load_lead_records(pool, since=period.start, until=period.end, policy_version=policy_version,
+                                      scope=sql_filter(principal))
     return rejection_report(policy, records, period)
 
 
@@ -106,5 +109,6 @@ async def funnel_report(principal: PrincipalDep, pool: PoolDep, policies: Polici
     require(principal, *_READERS)
     policy = await _policy(policies, policy_version)
     period = days_period(policy, start, end)
-    records = await load_lead_records(pool, since=period.start, until=period.end, policy_version=policy_version)
+    records = await load_lead_records(pool, since=period.start, until=period.end, policy_version=policy_version,
+                                      scope=sql_filter(principal))
     return funnel(policy, records, period, by)

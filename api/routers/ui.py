@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from urllib.parse import parse_qs, urlencode
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import ValidationError
@@ -19,8 +19,20 @@ from api.history import timeline
 from api.problems import ProblemError
 from api.routers.lead_list import LeadFilters, query_leads
 from api.routers.reports import current_scorecard, days_period
-from api.routers.leads import _may_read, _state, workflow_id
-from api.ui_auth import LoginRequired, UiPrincipalDep, clear_session, login_url, safe_next, set_session
+from api.routers.leads import _state, workflow_id
+from api.visibility import require_read
+from api.ui_auth import (
+    COOKIE,
+    LoginRequired,
+    UiPrincipalDep,
+    clear_session,
+    close_session,
+    login_url,
+    open_session,
+    safe_next,
+    same_origin,
+    set_session,
+)
 from sla_policies.document import render_policy
 from sla_policies.scorecard import iso_week
 from sla_policies.transitions import ALL_STAGES
@@ -46,19 +58,27 @@ async def login_form(request: Request, next: str | None = None) -> HTMLResponse:
     return _page("login.html.j2", request, None, next=safe_next(next))
 
 
-@router.post("/login")
-async def login(request: Request):
-    form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+@router.post("/login", dependencies=[Depends(same_origin)])
+async def login(request: Request, pool: PoolDep):
+    try:
+        text = (await request.body()).decode()
+    except UnicodeDecodeError:
+        return _page("login.html.j2", request, None, status=400, next="/ui/", failed=True)
+    form = {k: v[0] for k, v in parse_qs(text).items()}
     token, next_path = form.get("token", "").strip(), safe_next(form.get("next"))
-    if not token or request.app.state.tokens.lookup(token) is None:
+    principal = request.app.state.tokens.lookup(token) if token else None
+    if principal is None:
         return _page("login.html.j2", request, None, status=401, next=next_path, failed=True)
     response = RedirectResponse(next_path, status_code=303)
-    set_session(response, token, secure=request.url.scheme == "https")
+    set_session(response, await open_session(pool, token, principal), secure=request.url.scheme == "https")
     return response
 
 
-@router.post("/logout")
-async def logout() -> RedirectResponse:
+@router.post("/logout", dependencies=[Depends(same_origin)])
+async def logout(request: Request, pool: PoolDep) -> RedirectResponse:
+    session_id = request.cookies.get(COOKIE)
+    if session_id:
+        await close_session(pool, session_id)  # the id is dead even if the cookie was copied
     response = RedirectResponse("/ui/login", status_code=303)
     clear_session(response)
     return response
@@ -73,7 +93,7 @@ async def dashboard(request: Request, principal: UiPrincipalDep, pool: PoolDep, 
         policy = await policies.current()
         try:
             start = week and iso_week(week, policy.calendars.company_timezone).start.date()
-            card = await current_scorecard(pool, policy, days_period(policy, start, None))
+            card = await current_scorecard(pool, policy, days_period(policy, start, None), reader=principal)
         except (ProblemError, OverflowError):
             return _error(request, principal, ProblemError(422, "Invalid parameter", "week: not a usable day"))
     return _page("dashboard.html.j2", request, principal, board=await load_dashboard(pool, principal), card=card)
@@ -103,7 +123,7 @@ async def leads(request: Request, principal: UiPrincipalDep, pool: PoolDep, poli
 async def lead(lead_id: str, request: Request, principal: UiPrincipalDep, temporal: TemporalDep) -> HTMLResponse:
     try:
         state = await _state(temporal.get_workflow_handle(workflow_id(lead_id)), lead_id)
-        _may_read(principal, state)
+        require_read(principal, state)
     except ProblemError as exc:
         return _error(request, principal, exc)
     entries = await timeline(temporal, workflow_id(lead_id), state)
