@@ -9,6 +9,7 @@ type would score nothing without saying so. Each problem names the field's path.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 
 import holidays
 
@@ -35,10 +36,16 @@ def event_problems(policy: Policy, events: Iterable[EngagementEvent], path: str 
             for i, e in enumerate(events) if e.type not in signals]
 
 
+@cache
+def holiday_countries() -> frozenset[str]:
+    # The holidays package builds this list by inspecting its modules (tens of ms): once.
+    return frozenset(holidays.list_supported_countries())
+
+
 def country_problems(contact: Contact | None, account: Account | None, prefix: str = "") -> list[Problem]:
     """A country must have a public-holiday calendar, whether or not today's policy observes
     holidays: a migration to one that does must not break the lead."""
-    supported = holidays.list_supported_countries()
+    supported = holiday_countries()
     problems: list[Problem] = []
     for name, part in (("contact", contact), ("account", account)):
         country = part.country if part is not None else None

@@ -100,3 +100,47 @@ def test_every_operation_answers_within_its_schema(api_schema):
             except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - collected and reported below
                 failures[f"{operation.label} ({mode.value})"] = str(exc)[:3000]
     assert not failures, "\n\n".join(f"{label}:\n{text}" for label, text in failures.items())
+
+
+# NUL, escape and other control characters in every path and query parameter: generated
+# strings rarely hit them, so each operation gets them explicitly. A 422 naming the
+# parameter is the answer (api/input_guard.py), never a 5xx.
+CONTROL = ["a\x00b", "\x1b[31m", "x\ny", "\x7f", "\u0085"]
+
+
+def test_control_characters_in_paths_and_queries_are_refused(api_schema):
+    failures: dict[str, str] = {}
+    for operation in (result.ok() for result in api_schema.get_all_operations()):
+        names = [(p.location, p.name) for p in operation.iter_parameters() if p.location in ("path", "query")]
+        for location, name in names:
+            for value in CONTROL:
+                path = {n: "lead-1" for loc, n in names if loc == "path"}
+                query: dict[str, str] = {}
+                (path if location == "path" else query)[name] = value
+                case = operation.Case(path_parameters=path, query=query)
+                label = f"{operation.label} {location} {name}={value!r}"
+                try:
+                    response = case.call(headers=auth("ops"), timeout=30)
+                    case.validate_response(response, checks=CHECKS)
+                    assert response.status_code in (404, 422), f"{response.status_code}: {response.text[:300]}"
+                    if response.status_code == 422:
+                        assert name in {e["path"] for e in response.json()["errors"]}, response.text[:300]
+                except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - collected and reported below
+                    failures[label] = str(exc)[:1000]
+    assert not failures, "\n\n".join(f"{label}:\n{text}" for label, text in failures.items())
+
+
+def test_the_stateful_phase_follows_links_without_a_server_error(api_schema):
+    """Schemathesis' stateful phase: ingest, then follow the OpenAPI links of the answer
+    (read, history, touch, accept, reject, correct), bounded in examples and steps."""
+    machine = api_schema.as_state_machine()
+
+    class Authenticated(machine):  # type: ignore[misc, valid-type]
+        def get_call_kwargs(self, case):
+            return {"headers": auth("ops"), "timeout": 30}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=CHECKS)
+
+    Authenticated.run(settings=settings(max_examples=15, stateful_step_count=6, deadline=None, derandomize=True,
+                                        database=None, suppress_health_check=list(HealthCheck)))

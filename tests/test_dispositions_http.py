@@ -30,7 +30,7 @@ async def test_sdr_to_opportunity_over_http_with_history(http):
     refused = await http.post(f"/v1/leads/{lead}/accept", json={}, headers=auth(other))
     assert refused.status_code == 403
     assert refused.headers["content-type"].startswith("application/problem+json")
-    assert f"owned by {sdr}" in refused.json()["detail"]
+    assert "not yours" in refused.json()["detail"]  # a stranger learns neither owner nor stage
 
     # Wrong stage: 409. Unknown code: 422 naming the field.
     assert (await http.post(f"/v1/leads/{lead}/handoff", json={}, headers=auth(sdr))).status_code == 409

@@ -139,10 +139,17 @@ async def test_lead_list_filters_change_the_rows(site, browser):
     await context.close()
 
 
-async def test_a_rep_sees_its_own_leads_and_a_manager_its_team(site, browser):
+def _readable_by(postgres_url: str, key: str) -> set[str]:
+    with psycopg.connect(postgres_url) as conn:
+        return {r[0] for r in conn.execute("SELECT lead_id FROM leads WHERE %s = ANY(readers)", (key,))}
+
+
+async def test_a_rep_sees_its_own_leads_and_a_manager_its_team(site, browser, postgres_url):
+    # The leads a rep owns, and those it owned before (api/visibility.py), nobody else's.
     context, page = await signed_in(browser, site["base"], f"{site['sdr']}-token", "/ui/leads")
     owners = set(await lead_rows(page).locator("td:nth-child(8)").all_inner_texts())
-    assert owners == {site["sdr"]} and site["accepted"] in await listed(page)
+    assert site["sdr"] in owners and site["accepted"] in await listed(page)
+    assert set(await listed(page)) <= _readable_by(postgres_url, site["sdr"])
     await page.goto(site["base"] + "/ui/")  # the scorecard is for managers and RevOps (reports: reps 403)
     await expect(page.locator("#stage-counts")).to_be_visible()
     await expect(page.locator("#scorecard-metrics")).to_have_count(0)
@@ -153,7 +160,8 @@ async def test_a_rep_sees_its_own_leads_and_a_manager_its_team(site, browser):
     await context.close()
     context, page = await signed_in(browser, site["base"], "sdrm-1-token", "/ui/leads")
     owners = set(await lead_rows(page).locator("td:nth-child(8)").all_inner_texts())
-    assert owners <= {"sdr-1", "sdr-2"} and {site["accepted"], site["breached"]} <= set(await listed(page))
+    assert owners <= {"sdr-1", "sdr-2", "unassigned"} and {site["accepted"], site["breached"]} <= set(await listed(page))
+    assert set(await listed(page)) <= _readable_by(postgres_url, "sdrm-1")
     await context.close()
 
 

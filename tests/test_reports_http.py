@@ -38,7 +38,7 @@ async def in_read_model(http, lead_id: str, stage: str) -> None:
 
 async def test_scorecard_rejections_and_funnel_follow_the_dispositions(http):
     source = f"webinar-{uuid.uuid4().hex[:8]}"
-    before = (await http.get("/v1/reports/sla", headers=auth("aem-1"))).json()
+    before = (await http.get("/v1/reports/sla", headers=auth("sdrm-1"))).json()
 
     accepted = await ingest(http, source=source)
     touch = await http.post(f"/v1/leads/{accepted['lead_id']}/touches", json={"channel": "phone", "outcome": "connected"},
@@ -68,7 +68,7 @@ async def test_scorecard_rejections_and_funnel_follow_the_dispositions(http):
     assert row["current"] == {"disqualified": 1, "sal": 1}
 
     # The scorecard: both MQLs counted, one accepted, one live conversation, one coded rejection.
-    after = (await http.get("/v1/reports/sla", headers=auth("aem-1"))).json()
+    after = (await http.get("/v1/reports/sla", headers=auth("sdrm-1"))).json()
     assert [m["id"] for m in after["metrics"]] == [m["id"] for m in before["metrics"]]
 
     def delta(metric_id: str) -> tuple[int, int]:

@@ -160,7 +160,19 @@ async def _start_lead(intake: LeadIntake, temporal, settings, policies, pool) ->
     return _Ingested(True, handle, intake.lead_id)
 
 
-@router.post("", status_code=201, response_model=LeadState, responses={200: {"model": LeadState}})
+# OpenAPI links from an ingested lead to what can be done with it next: clients and the
+# stateful phase of the schema tests (tests/test_api_schema.py) follow them.
+_LEAD_LINKS = {name: {"operationId": op, "parameters": {"lead_id": "$response.body#/lead_id"}}
+               for name, op in (("GetLead", "get_lead_v1_leads__lead_id__get"),
+                                ("GetHistory", "history_v1_leads__lead_id__history_get"),
+                                ("Touch", "touch_v1_leads__lead_id__touches_post"),
+                                ("Accept", "accept_v1_leads__lead_id__accept_post"),
+                                ("Reject", "reject_v1_leads__lead_id__reject_post"),
+                                ("Correct", "patch_lead_v1_leads__lead_id__patch"))}
+
+
+@router.post("", status_code=201, response_model=LeadState,
+             responses={200: {"model": LeadState, "links": _LEAD_LINKS}, 201: {"links": _LEAD_LINKS}})
 async def ingest_lead(intake: LeadIntake, response: Response, principal: PrincipalDep, temporal: TemporalDep,
                       settings: SettingsDep, policies: PoliciesDep, pool: OptionalPoolDep) -> LeadState:
     """Ingest an inquiry (T01). Idempotent on `lead_id`: 201 when new, 200 when it exists.
@@ -205,12 +217,12 @@ async def add_events(lead_id: str, body: EventsBody, principal: PrincipalDep, te
     """Engagement events (a Signal); a lead not seen yet is started with them (signal-with-start)."""
     require(principal, "integration", "revops")
     policy = policies.active()
-    _refuse_unknown(event_problems(policy, body.events))
     try:
         intake = LeadIntake(lead_id=lead_id, lead_type="import")
     except ValidationError as exc:  # the path names a lead ingest would refuse: never start it
         raise ProblemError(422, "Invalid request", f"lead_id: {exc.errors()[0]['msg']}",
                            errors=[FieldError(path="lead_id", message=exc.errors()[0]["msg"])]) from None
+    _refuse_unknown(event_problems(policy, body.events))
     try:
         await temporal.start_workflow(
             LeadWorkflow.run,
