@@ -18,7 +18,7 @@ from psycopg_pool import AsyncConnectionPool
 
 CONNECT_TIMEOUT_S = 3
 STATEMENT_TIMEOUT_S = 3.0
-POOL_TIMEOUT_S = 4.0
+POOL_TIMEOUT_S = 5.0
 
 
 class DeadlineConnection(AsyncConnection):
