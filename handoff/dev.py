@@ -16,7 +16,19 @@ from handoff.temporal import connect
 log = logging.getLogger("handoff.dev")
 
 
-async def run_dev(*, demo: bool = False, settings: Settings | None = None) -> None:
+def _extra_workers(settings: Settings, count: int, log_file) -> list:
+    """`count` more worker processes beside the in-process one, on the dev stack's servers."""
+    import os
+
+    from handoff.processes import spawn_workers
+
+    env = {**os.environ, "TEMPORAL_ADDRESS": settings.temporal_address or "",
+           "DATABASE_URL": settings.database_url or "", "TEMPORAL_TASK_QUEUE": settings.task_queue,
+           "TEMPORAL_NAMESPACE": settings.temporal_namespace}
+    return spawn_workers(count, env, first_index=1, stdout=log_file, stderr=log_file)
+
+
+async def run_dev(*, demo: bool = False, settings: Settings | None = None, processes: int = 1) -> None:
     settings = settings or get_settings()
     if demo:
         # The demo's compressed policy becomes the active version in its database: it gets
@@ -24,6 +36,7 @@ async def run_dev(*, demo: bool = False, settings: Settings | None = None) -> No
         settings = settings.model_copy(update={"state_dir": settings.state_dir / "demo"})
     state_dir = settings.state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
+    extra: list = []
 
     if settings.api_tokens_file is None:
         settings = settings.model_copy(update={"api_tokens_file": state_dir / "tokens.json"})
@@ -78,22 +91,38 @@ async def run_dev(*, demo: bool = False, settings: Settings | None = None) -> No
                 background.append(asyncio.create_task(stream.run_until(stop)))
             print("Ctrl-C stops everything.\n", flush=True)
 
+        if processes > 1:
+            # Each worker process has a core; their output goes to a file nobody has to drain.
+            worker_log = open(state_dir / "workers.log", "ab")  # noqa: SIM115 - closed below
+            extra = _extra_workers(settings, processes - 1, worker_log)
+            log.info("started %d more worker process(es), output in %s", processes - 1, worker_log.name)
         await serve(settings, client, on_ready=ready, stop=stop, policies=policies)
         await asyncio.gather(*background, return_exceptions=True)
     finally:
+        if extra:
+            from handoff.processes import stop_all
+
+            stop_all(extra)
+            worker_log.close()
         if temporal_server is not None:
             log.info("stopping Temporal dev server")
             temporal_server.stop()
         # The embedded PostgreSQL stops at interpreter exit (its own atexit hook).
 
 
-async def run_process(*, run_api: bool, run_worker: bool) -> None:
-    """`handoff worker` / `handoff api`: servers come from the environment, nothing embedded."""
+def check_servers() -> Settings:
+    """The settings of a production process, which must name the servers it uses."""
     settings = get_settings()
     missing = [name for name, value in (("TEMPORAL_ADDRESS", settings.temporal_address),
                                         ("DATABASE_URL", settings.database_url)) if not value]
     if missing:
         raise SystemExit(f"set {' and '.join(missing)} (or use `handoff dev` for the embedded stack)")
+    return settings
+
+
+async def run_process(*, run_api: bool, run_worker: bool) -> None:
+    """`handoff worker` / `handoff api`: servers come from the environment, nothing embedded."""
+    settings = check_servers()
     if run_worker:
         apply_migrations(settings.database_url)
     runtime = worker_runtime(settings.worker_metrics_address) if run_worker else None

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import httpx
 
+from handoff.processes import default_processes
+from tests.test_worker_processes import alive, children
+
 from tests.stack import free_port
 
 LEAD = {
@@ -61,11 +64,16 @@ def test_dev_serves_stops_cleanly_and_keeps_state(tmp_path):
         assert api.put("/v1/reps/sdr-1", json={"name": "Sam", "role": "sdr", "territories": ["US"]}).status_code == 200
         created = api.post("/v1/leads", json=LEAD)
         assert created.status_code == 201 and created.json()["stage"] == "mql"
+        # One worker process per core: the extra ones are children of `handoff dev`.
+        workers = [pid for pid in children(proc.pid)
+                   if b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")]
+        assert len(workers) == default_processes() - 1
     finally:
         _stop(proc)
-    # Nothing is left running: the Temporal dev server and PostgreSQL stopped with it.
+    # Nothing is left running: the Temporal dev server, PostgreSQL and the workers stopped with it.
     leftovers = subprocess.run(["pgrep", "-f", str(tmp_path / "state")], capture_output=True, text=True).stdout
     assert leftovers.strip() == ""
+    assert not any(alive(pid) for pid in workers)
 
     proc, output = _start(tmp_path / "state", ports)
     try:

@@ -14,7 +14,9 @@ import pytest
 
 from api.auth import Principal, create_token
 from tests.lifecycle import demo_request, seed_roster
+from handoff.processes import default_processes
 from tests.stack import dev_server, free_port, poll, wait_ready
+from tests.test_worker_processes import pollers
 
 
 def _spawn(command: str, env: dict[str, str]) -> subprocess.Popen:
@@ -38,6 +40,9 @@ async def test_worker_and_api_processes_serve_a_lead(postgres_url, tmp_path):
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30,
                                          headers={"Authorization": f"Bearer {token}"}) as http:
                 await wait_ready(http)
+                # One worker process per core by default; the lead is served once they poll.
+                await poll(lambda: pollers(env.client, "processes"), lambda ids: len(ids) == default_processes(),
+                           timeout=120)
                 intake = demo_request()
                 created = await http.post("/v1/leads", json=intake.model_dump(mode="json", exclude_none=True))
                 assert created.status_code == 201 and created.json()["stage"] == "mql"
