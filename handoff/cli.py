@@ -126,6 +126,9 @@ class TokenRole(str, Enum):
     ae_manager = "ae_manager"
     revops = "revops"
     integration = "integration"
+    vp_marketing = "vp_marketing"
+    vp_sales = "vp_sales"
+    ceo = "ceo"
 
 
 @token_app.command("create")
