@@ -95,3 +95,25 @@ async def test_a_version_without_a_change_list_cannot_be_signed(http):
 async def test_the_bundled_version_is_exempt(http):
     status = (await http.get(f"/v1/policies/{DEFAULT_VERSION}/signoffs")).json()
     assert (status["exempt"], status["missing"]) == (True, [])
+
+
+async def test_the_cli_signs_in_the_token_holders_role(http):
+    import asyncio
+
+    from typer.testing import CliRunner
+
+    from handoff.cli import app
+
+    version = unique_version()
+    await deploy(http, faster_tier1_text(version))
+    env = {"HANDOFF_API_URL": str(http.base_url)}
+
+    def run(token: str):
+        return asyncio.to_thread(CliRunner().invoke, app, ["policy", "sign", version],
+                                 env={**env, "HANDOFF_TOKEN": token})
+
+    first = await run("vpm-token")
+    assert first.exit_code == 0 and "still missing: vp_sales" in first.output, first.output
+    assert "fully signed, ready to activate" in (await run("vps-token")).output
+    refused = await run("sdr-1-token")
+    assert refused.exit_code == 1 and "HTTP 403" in refused.output
