@@ -181,5 +181,9 @@ from handoff import policy_cli  # noqa: E402 - registers deploy, activate, diff
 
 policy_cli.register(policy_app)
 
+from handoff.recalibrate_cli import recalibrate  # noqa: E402
+
+app.command("recalibrate")(recalibrate)
+
 if __name__ == "__main__":  # pragma: no cover
     app()
