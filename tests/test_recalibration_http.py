@@ -14,6 +14,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from api.recalibration import previous_quarter, quarter_of
+from sla_policies.recalibration import quarter
 from tests.stack import api_server, auth, dev_server
 
 pytestmark = pytest.mark.asyncio
@@ -21,16 +22,15 @@ pytestmark = pytest.mark.asyncio
 TAG = uuid.uuid4().hex[:6]
 
 
-def seed(postgres_url: str) -> None:
-    """30k_75k: 40% MQL->SQL in 1998's third quarter, 20% in its fourth; 10k_30k steady."""
+def seed(postgres_url: str, year: int = 1998, tag: str = TAG) -> None:
+    """30k_75k: 40% MQL->SQL in `year`'s third quarter, 20% in its fourth; 10k_30k steady."""
     rows = []
-    for tier, cohorts in (("30k_75k", ((datetime(1998, 7, 21, tzinfo=UTC), 50, 20),
-                                        (datetime(1998, 10, 13, tzinfo=UTC), 50, 10))),
-                          ("10k_30k", ((datetime(1998, 7, 21, tzinfo=UTC), 40, 10),
-                                       (datetime(1998, 10, 13, tzinfo=UTC), 40, 10)))):
+    weeks = quarter(f"{year}Q4", "America/New_York")  # the default policy's company timezone
+    q3, q4 = (p.start.astimezone(UTC) + timedelta(hours=12) for p in (weeks.prior, weeks.current))
+    for tier, cohorts in (("30k_75k", ((q3, 50, 20), (q4, 50, 10))), ("10k_30k", ((q3, 40, 10), (q4, 40, 10)))):
         for start, total, to_sql in cohorts:
             for i in range(total):
-                lead_id, at = f"recal-{TAG}-{tier}-{start.month}-{i}", start + timedelta(days=i % 50)
+                lead_id, at = f"recal-{tag}-{tier}-{start.month}-{i}", start + timedelta(days=i % 50)
                 path = [("inquiry", "mql", None), ("mql", "sal", None), ("sal", "sql", None)] if i < to_sql else \
                     [("inquiry", "mql", None), ("mql", "recycled", "REJ-01")]
                 rows.append((lead_id, tier, at, path))
