@@ -16,7 +16,7 @@ from api.idempotency import IdempotencyMiddleware
 from api.policy_registry import PolicyRegistry
 from api.security_headers import SecurityHeadersMiddleware
 from api.routers import health, lead_list, leads, policies as policy_routes, reps, ui
-from api.routers import reports
+from api.routers import recalibration, reports
 from handoff.settings import Settings
 from handoff.temporal import connect
 
@@ -66,5 +66,6 @@ def create_app(settings: Settings, *, temporal: Client | None = None,
     app.include_router(reps.router)
     app.include_router(policy_routes.router)
     app.include_router(reports.router)
+    app.include_router(recalibration.router)
     ui.install(app)
     return app

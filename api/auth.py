@@ -17,7 +17,10 @@ from pydantic import BaseModel, Field
 from api.problems import ProblemError
 from sla_policies.commands import Actor
 
-PrincipalRole = Literal["sdr", "ae", "sdr_manager", "ae_manager", "revops", "integration"]
+PrincipalRole = Literal["sdr", "ae", "sdr_manager", "ae_manager", "revops", "integration",
+                        "vp_marketing", "vp_sales", "ceo"]
+# The executives who sign policy releases (docs/domain.md §13); they read everything.
+EXECUTIVE_ROLES = ("vp_marketing", "vp_sales", "ceo")
 
 
 class Principal(BaseModel):
@@ -29,7 +32,9 @@ class Principal(BaseModel):
 
     @property
     def kind(self) -> str:
-        """The CONTRACT's role: rep, manager, revops or integration."""
+        """The kind of principal: rep, manager, executive, revops or integration."""
+        if self.role in EXECUTIVE_ROLES:
+            return "executive"
         return {"sdr": "rep", "ae": "rep", "sdr_manager": "manager", "ae_manager": "manager"}.get(self.role, self.role)
 
     def actor(self) -> Actor:

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from sla_policies.loader import version_key
 from sla_policies.model import Policy
+from sla_policies.signoff import Signature
 
 PolicyStatus = Literal["draft", "active", "retired"]
 BUNDLED = "bundled"  # deployed_by of the files shipped in sla_policies/versions/
@@ -125,6 +126,24 @@ async def activate(pool: AsyncConnectionPool, version: str, by: str) -> PolicyRe
                 await cur.execute("UPDATE policies SET status = 'active', activated_by = %s, activated_at = now()"
                                   " WHERE version = %s", (by, version))
     return await get_record(pool, version)
+
+
+async def signatures(pool: AsyncConnectionPool, version: str) -> list[Signature]:
+    async with pool.connection() as conn, conn.cursor() as cur:
+        await cur.execute("SELECT role, principal_id, content_hash, signed_at FROM policy_signoffs"
+                          " WHERE version = %s ORDER BY signed_at, role", (version,))
+        return [Signature(role=r, principal_id=p, content_hash=h, signed_at=at.isoformat())
+                for r, p, h, at in await cur.fetchall()]
+
+
+async def sign(pool: AsyncConnectionPool, version: str, role: str, principal_id: str, digest: str) -> bool:
+    """Record `principal_id`'s signature as `role` on `version` with the content hash they
+    saw; True when recorded now, False when that role had already signed (kept, not replaced)."""
+    async with pool.connection() as conn, conn.cursor() as cur:
+        await cur.execute("INSERT INTO policy_signoffs (version, role, principal_id, content_hash)"
+                          " VALUES (%s, %s, %s, %s) ON CONFLICT (version, role) DO NOTHING",
+                          (version, role, principal_id, digest))
+        return cur.rowcount == 1
 
 
 class BundledPolicyConflict(RuntimeError):

@@ -139,6 +139,9 @@ class TokenRole(str, Enum):
     ae_manager = "ae_manager"
     revops = "revops"
     integration = "integration"
+    vp_marketing = "vp_marketing"
+    vp_sales = "vp_sales"
+    ceo = "ceo"
 
 
 @token_app.command("create")
@@ -190,6 +193,10 @@ def token_revoke(token_id: Annotated[str | None, typer.Argument(help="the token 
 from handoff import policy_cli  # noqa: E402 - registers deploy, activate, diff
 
 policy_cli.register(policy_app)
+
+from handoff.recalibrate_cli import recalibrate  # noqa: E402
+
+app.command("recalibrate")(recalibrate)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -1,4 +1,4 @@
-"""`handoff policy deploy / activate / diff`: RevOps commands that talk to the API.
+"""`handoff policy deploy / sign / activate / diff`: RevOps commands that talk to the API.
 
 The API is the one place policies are stored and validated, so these commands are thin:
 `--api` / HANDOFF_API_URL and `--token` / HANDOFF_TOKEN (a revops token). `diff` of two
@@ -66,6 +66,25 @@ def activate(version: str, api: ApiOption = DEFAULT_API, token: TokenOption = No
     typer.echo(f"policy {record['version']} is active (by {record['activated_by']} at {record['activated_at']})")
 
 
+def sign(version: str, api: ApiOption = DEFAULT_API, token: TokenOption = None,
+         content_hash: Annotated[str | None, typer.Option("--hash", help="the sha256 you read; default: "
+                                                                          "the stored one, shown first")] = None) -> None:
+    """Sign VERSION in your role (a VP or the CEO token); prints who still has to sign."""
+    with _client(api, token) as client:
+        status = _send(lambda: client.get(f"/v1/policies/{version}/signoffs"))
+        if status.status_code != 200:
+            _fail(status)
+        digest = content_hash or status.json()["content_hash"]
+        for change in status.json()["changes"]:
+            typer.echo(f"  change: {change}")
+        typer.echo(f"signing policy {version} sha256 {digest[:12]}")
+        response = _send(lambda: client.post(f"/v1/policies/{version}/signoffs", json={"content_hash": digest}))
+    if response.status_code not in (200, 201):
+        _fail(response)
+    missing = response.json()["missing"]
+    typer.echo(f"signed; still missing: {', '.join(missing)}" if missing else "signed; fully signed, ready to activate")
+
+
 def diff(a: str, b: str, api: ApiOption = DEFAULT_API, token: TokenOption = None) -> None:
     """Field-level changes from A to B: two local files (offline) or two deployed versions."""
     if Path(a).is_file() and Path(b).is_file():
@@ -88,3 +107,4 @@ def register(policy_app: typer.Typer) -> None:
     policy_app.command("deploy")(deploy)
     policy_app.command("activate")(activate)
     policy_app.command("diff")(diff)
+    policy_app.command("sign")(sign)

@@ -100,6 +100,13 @@ def public_holidays(country: str, years: Iterable[int], subdivision: str | None 
     return frozenset(found.keys())
 
 
+def holiday_names(country: str, years: Iterable[int], subdivision: str | None = None) -> dict[date, str]:
+    """The public holidays' names, for words only (sla_policies/explain.py); a clock never
+    reads them, so a renamed holiday in a later `holidays` release changes no deadline."""
+    return {day: str(name) for day, name in holidays.country_holidays(country, subdiv=subdivision,
+                                                                     years=list(years)).items()}
+
+
 def resolve_calendar(
     timezone: str,
     *,

@@ -358,12 +358,19 @@ def _reviews(p: Policy) -> Section:
     )
 
 
-def document_sections(policy: Policy) -> list[Section]:
-    """The SLA document as data, in reading order."""
-    return [builder(policy) for builder in (
+def document_sections(policy: Policy, signatures: list[tuple[str, str, str]] | None = None) -> list[Section]:
+    """The SLA document as data, in reading order; `signatures` (role, principal, when) are
+    the release's sign-offs, shown under the version's change list."""
+    sections = [builder(policy) for builder in (
         _version, _mql, _acv, _leads, _windows, _cadences, _codes, _sql_gate, _opportunity, _recycling,
         _escalation, _metrics, _reviews,
     )]
+    if signatures is not None:
+        first = sections[0]
+        signed = table(("Role", "Signed by", "At"), [(words(r), who, at) for r, who, at in signatures],
+                       caption="Sign-offs on this version's content" if signatures else "Not signed yet")
+        sections[0] = Section(first.title, first.paragraphs, first.bullets, (*first.tables, signed))
+    return sections
 
 
 # ----------------------------------------------------------------------------- rendering
@@ -385,8 +392,9 @@ _env.filters["md_cell"] = _md_cell
 _TEMPLATES = {"markdown": "policy.md.j2", "html": "policy.html.j2"}
 
 
-def render_policy(policy: Policy, fmt: Literal["markdown", "html"] = "markdown") -> str:
-    """The SLA document as Markdown or as a standalone HTML page."""
+def render_policy(policy: Policy, fmt: Literal["markdown", "html"] = "markdown",
+                  signatures: list[tuple[str, str, str]] | None = None) -> str:
+    """The SLA document as Markdown or as a standalone HTML page (with its sign-offs, if given)."""
     if fmt not in _TEMPLATES:
         raise ValueError(f"unknown document format {fmt!r}: use markdown or html")
-    return _env.get_template(_TEMPLATES[fmt]).render(p=policy, sections=document_sections(policy))
+    return _env.get_template(_TEMPLATES[fmt]).render(p=policy, sections=document_sections(policy, signatures))

@@ -31,7 +31,7 @@ __all__ = [
     "Scorecard", "compliance", "funnel", "iso_week", "rejection_report", "scorecard", "METRICS",
 ]
 
-FUNNEL_STAGES = ("inquiry", "mql", "sal", "sql", "opportunity")
+FUNNEL_STAGES = ("inquiry", "mql", "sal", "sql", "opportunity", "closed_won")  # won: recalibration needs it
 LIVE_OUTCOMES = frozenset({"connected", "replied", "meeting_booked"})  # "a real conversation"
 SEGMENTS = ("source", "acv_tier", "tier", "lead_type")
 

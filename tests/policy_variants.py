@@ -33,3 +33,22 @@ def faster_tier1_text(version: str, *, target: str = "10m", breach: str = "3h") 
 
 def faster_tier1(version: str, **spans: str) -> Policy:
     return parse_policy(faster_tier1_text(version, **spans))
+
+
+def routing_change_text(version: str) -> str:
+    """The default policy under `version` with a routing fundamental changed: a major change."""
+    text = faster_tier1_text(version)
+    keys = "segment_keys: [icp_segment, territory, availability, workload]"
+    assert text.count(keys) == 1, "the default policy's routing changed; update this helper"
+    return text.replace(keys, "segment_keys: [icp_segment, territory, availability]", 1)
+
+
+async def sign_release(http, version: str) -> None:
+    """Every sign-off `version` still needs, each by a principal of that role (tests/stack.py SIGNERS)."""
+    from tests.stack import SIGNERS, auth
+
+    status = (await http.get(f"/v1/policies/{version}/signoffs")).json()
+    for role in status["missing"]:
+        signed = await http.post(f"/v1/policies/{version}/signoffs", json={"content_hash": status["content_hash"]},
+                                 headers=auth(SIGNERS[role]))
+        assert signed.status_code == 201, signed.text

@@ -94,7 +94,10 @@ PRINCIPALS = [
     Principal(id="sdr-1", role="sdr"), Principal(id="sdr-2", role="sdr"),
     Principal(id="ae-1", role="ae"), Principal(id="ae-2", role="ae"),
     Principal(id="sdrm-1", role="sdr_manager"), Principal(id="aem-1", role="ae_manager"),
+    Principal(id="vpm", role="vp_marketing"), Principal(id="vps", role="vp_sales"), Principal(id="ceo", role="ceo"),
 ]
+# Who signs a policy release in each role (sla_policies/signoff.py).
+SIGNERS = {"vp_marketing": "vpm", "vp_sales": "vps", "ceo": "ceo"}
 
 
 def auth(principal_id: str) -> dict[str, str]:

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tests.lifecycle import demo_request, seed_roster
-from tests.policy_variants import DEFAULT_VERSION, faster_tier1_text, unique_version
+from tests.policy_variants import DEFAULT_VERSION, faster_tier1_text, sign_release, unique_version
 from tests.stack import api_server, auth, dev_server, poll, worker
 
 pytestmark = pytest.mark.asyncio
@@ -114,6 +114,7 @@ async def test_activating_a_version_affects_only_leads_ingested_afterwards(http)
     before = await ingest(http)
     assert before["policy_version"] == DEFAULT_VERSION
     assert (await http.post(f"/v1/policies/{version}/activate")).status_code == 403  # integration
+    await sign_release(http, version)
     activated = await http.post(f"/v1/policies/{version}/activate", headers=auth("ops"))
     assert activated.status_code == 200, activated.text
     assert (activated.json()["status"], activated.json()["activated_by"]) == ("active", "ops")
@@ -154,6 +155,7 @@ async def test_cli_deploys_activates_and_diffs_through_the_api(http, tmp_path):
     assert "already deployed (identical)" in (await run("deploy", str(good))).output
     changes = await run("diff", DEFAULT_VERSION, version)
     assert changes.exit_code == 0 and "windows.sdr_response.tier1.breach: '2h' -> '3h'" in changes.output
+    await sign_release(http, version)
     activated = await run("activate", version)
     assert activated.exit_code == 0 and f"policy {version} is active" in activated.output
     assert (await run("activate", DEFAULT_VERSION)).exit_code == 0
@@ -168,6 +170,7 @@ async def test_migrating_open_leads_shows_in_their_history(stack):
     for version, target in ((old, "10m"), (new, "20m")):
         deployed = await http.post("/v1/policies", content=faster_tier1_text(version, target=target), headers=YAML)
         assert deployed.status_code == 201, deployed.text
+    await sign_release(http, old)
     await http.post(f"/v1/policies/{old}/activate", headers=auth("ops"))
     pinned = [await ingest(http), await ingest(http)]
     # A lead first seen through an engagement webhook (signal-with-start) is pinned too.

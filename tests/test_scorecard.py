@@ -103,7 +103,8 @@ def test_funnel_rates_and_sql_acceptance_within_target():
     assert card.metric("sal_to_sql_rate").value == pytest.approx(66.67)
     assert card.metric("mql_live_contact_rate").value == pytest.approx(33.33)
     rows = {row.segment: row for row in funnel(POLICY, records, WEEK, by="source")}
-    assert rows["all"].reached == {"inquiry": 4, "mql": 3, "sal": 3, "sql": 2, "opportunity": 2}
+    assert rows["all"].reached == {"inquiry": 4, "mql": 3, "sal": 3, "sql": 2, "opportunity": 2, "closed_won": 0}
+    assert rows["all"].conversion["opportunity_to_closed_won"] == 0.0
     assert rows["all"].conversion["inquiry_to_mql"] == 75.0
     assert rows["newsletter"].conversion["mql_to_sal"] is None  # nothing to convert
     assert set(rows) == {"demo_request", "webinar", "newsletter", "all"}
@@ -161,3 +162,12 @@ def test_a_policy_metric_without_a_rule_is_reported_without_a_value():
 def test_period_must_end_after_it_starts():
     with pytest.raises(ValueError):
         Period(start=T0, end=T0)
+
+
+def test_the_funnel_ends_at_won():
+    full = [MQL, ("mql", "sal", 10, None), ("sal", "sql", 100, None), ("sql", "opportunity", 200, None)]
+    records = [lead("w1", full + [("opportunity", "closed_won", 900, None)]),
+               lead("l1", full + [("opportunity", "closed_lost", 900, None)])]
+    (row,) = [r for r in funnel(POLICY, records, WEEK, by="source") if r.segment == "all"]
+    assert (row.reached["opportunity"], row.reached["closed_won"]) == (2, 1)
+    assert row.conversion["opportunity_to_closed_won"] == 50.0

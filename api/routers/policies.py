@@ -11,6 +11,7 @@ from api import policy_migration, policy_store
 from api.auth import PrincipalDep, require
 from api.deps import PoliciesDep, PoolDep, TemporalDep
 from api.policy_migration import MigrationReport, MigrationRequest
+from api.policy_release import ReleaseStatus, release_status
 from api.problems import FieldError, ProblemError
 from api.policy_store import PolicyRecord, StoredPolicy, VersionConflict
 from sla_policies.diff import FieldChange, diff_policies
@@ -87,11 +88,54 @@ async def get_policy(version: str, principal: PrincipalDep, pool: PoolDep) -> St
     return await _stored(pool, version)
 
 
+@router.get("/{version}/signoffs", response_model=ReleaseStatus)
+async def policy_signoffs(version: str, principal: PrincipalDep, pool: PoolDep) -> ReleaseStatus:
+    """Who must sign this version (and why), who has, and who is still missing."""
+    return await release_status(pool, await _stored(pool, version))
+
+
+class SignRequest(BaseModel):
+    content_hash: str  # the content the signer read: a signature binds to it
+
+
+@router.post("/{version}/signoffs", response_model=ReleaseStatus, status_code=201,
+             responses={200: {"model": ReleaseStatus}})
+async def sign_policy(version: str, body: SignRequest, response: Response, principal: PrincipalDep,
+                      pool: PoolDep) -> ReleaseStatus:
+    """Sign this version in the principal's role (a role the release needs). 201 when
+    recorded; 200 when that role had signed already; 409 when the content hash is not this
+    version's (the signer read something else) or the version has no change list."""
+    stored = await _stored(pool, version)
+    status = await release_status(pool, stored)
+    needed = {r.role for r in status.required}
+    if principal.role not in needed:
+        raise ProblemError(403, "Forbidden", f"a {principal.role} does not sign policy {version} "
+                                              f"(it needs: {', '.join(sorted(needed))})")
+    if not stored.policy.changes:
+        raise ProblemError(409, "Conflict", f"policy {version} has no change list: there is nothing to sign")
+    if body.content_hash != stored.content_hash:
+        raise ProblemError(409, "Conflict", f"content_hash {body.content_hash[:12]!r} is not policy {version}'s "
+                                            f"content ({stored.content_hash[:12]}): read the current document and sign that",
+                           errors=[FieldError(path="content_hash", message="not this version's content")])
+    created = await policy_store.sign(pool, version, principal.role, principal.id, stored.content_hash)
+    response.status_code = 201 if created else 200
+    return await release_status(pool, stored)
+
+
 @router.post("/{version}/activate", response_model=PolicyRecord)
 async def activate_policy(version: str, principal: PrincipalDep, pool: PoolDep) -> PolicyRecord:
     """New leads use this version from now on; the previous active version is retired. Open
-    leads keep the version they started with unless migrated explicitly."""
+    leads keep the version they started with unless migrated explicitly. Only a fully signed
+    version can be activated (409 naming the missing roles); bundled versions are exempt."""
     require(principal, "revops")
+    stored = await _stored(pool, version)
+    if stored.status != "active":
+        status = await release_status(pool, stored)
+        if status.missing:
+            raise ProblemError(409, "Sign-offs missing", f"policy {version} is not fully signed: missing "
+                                                        f"{', '.join(status.missing)}",
+                               errors=[FieldError(path=f"signoffs.{role}", message=f"{role} has not signed")
+                                       for role in status.missing])
     record = await policy_store.activate(pool, version, principal.id)
     if record is None:
         raise _not_found(version)
@@ -104,9 +148,11 @@ async def policy_document(version: str, request: Request, principal: PrincipalDe
                           format: Literal["markdown", "html"] | None = None) -> Response:
     """The SLA document rendered from the policy: Markdown, or HTML (`?format=html` or Accept: text/html)."""
     stored = await _stored(pool, version)
+    release = await release_status(pool, stored)
     fmt = format or ("html" if "text/html" in request.headers.get("accept", "") else "markdown")
     media = "text/html" if fmt == "html" else "text/markdown"
-    return Response(render_policy(stored.policy, fmt=fmt), media_type=f"{media}; charset=utf-8")
+    return Response(render_policy(stored.policy, fmt=fmt, signatures=[
+        (s.role, s.principal_id, s.signed_at) for s in release.signatures if s.counts]), media_type=f"{media}; charset=utf-8")
 
 
 @router.get("/{a}/diff/{b}", response_model=PolicyDiff)

@@ -4,7 +4,8 @@ reuses the API's own read path; errors come back as pages, not problem documents
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -16,6 +17,7 @@ from api.auth import Principal
 from api.dashboard import load_dashboard
 from api.deps import PoliciesDep, PoolDep, TemporalDep
 from api.history import timeline
+from api.recalibration import overdue_quarter, previous_quarter, quarter_of, recalibration
 from api.problems import ProblemError
 from api.routers.lead_list import LeadFilters, query_leads
 from api.routers.reports import current_scorecard, days_period
@@ -96,7 +98,28 @@ async def dashboard(request: Request, principal: UiPrincipalDep, pool: PoolDep, 
             card = await current_scorecard(pool, policy, days_period(policy, start, None), reader=principal)
         except (ProblemError, OverflowError):
             return _error(request, principal, ProblemError(422, "Invalid parameter", "week: not a usable day"))
-    return _page("dashboard.html.j2", request, principal, board=await load_dashboard(pool, principal), card=card)
+    overdue = None
+    if principal.kind == "revops":
+        policy = await policies.current()
+        overdue = await overdue_quarter(pool, datetime.now(ZoneInfo(policy.calendars.company_timezone)).date())
+    return _page("dashboard.html.j2", request, principal, board=await load_dashboard(pool, principal), card=card,
+                 review_overdue=overdue)
+
+
+@router.get("/recalibration")
+async def recalibration_page(request: Request, principal: UiPrincipalDep, pool: PoolDep, policies: PoliciesDep,
+                             quarter: str | None = None) -> HTMLResponse:  # noqa: A002 - the page's word
+    """Per ACV tier, this quarter against the one before, the flags, and the proposed draft."""
+    if principal.kind not in ("revops", "executive"):
+        return _error(request, principal, ProblemError(403, "Forbidden", "the recalibration is for RevOps and "
+                                                                         "the executives"))
+    policy = await policies.current()
+    today = datetime.now(ZoneInfo(policy.calendars.company_timezone)).date()
+    try:
+        report = await recalibration(pool, policy, quarter or previous_quarter(quarter_of(today)), today)
+    except ValueError as exc:
+        return _error(request, principal, ProblemError(422, "Invalid parameter", str(exc)))
+    return _page("recalibration.html.j2", request, principal, report=report)
 
 
 @router.get("/leads")
