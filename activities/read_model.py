@@ -13,6 +13,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from temporalio import activity
 
+from readmodel import lookups
 from sla_policies.state import (
     AccountEngagement,
     AccountEngagementQuery,
@@ -150,26 +151,7 @@ class AccountEngagementActivities:
 
     @activity.defn(name="account_status")
     async def account_status(self, query: AccountStatusQuery) -> AccountStatus:
-        return await fetch_account_status(self._pool, query)
-
-
-async def fetch_account_status(pool: AsyncConnectionPool, query: AccountStatusQuery) -> AccountStatus:
-    """Q28: the account match against customers (closed-won leads) and open opportunities;
-    asked by the API at ingest and by the workflow before routing and at the SQL handoff."""
-    async with pool.connection(timeout=5) as conn, conn.cursor() as cur:
-        await cur.execute(
-            """
-            SELECT coalesce(bool_or(stage = 'closed_won'), false),
-                   min(lead_id) FILTER (WHERE stage = 'opportunity')
-            FROM leads
-            WHERE (split_part(email, '@', 2) = %(domain)s
-                   OR lower(state->'intake'->'account'->>'domain') = %(domain)s)
-              AND lead_id <> %(exclude)s
-            """,
-            {"domain": query.domain, "exclude": query.exclude_lead_id},
-        )
-        customer, open_opportunity = await cur.fetchone()
-    return AccountStatus(existing_customer=customer, open_opportunity=open_opportunity)
+        return await lookups.account_status(self._pool, query)
 
 
 class SuppressionActivities:

@@ -15,7 +15,6 @@ from temporalio import activity
 
 from sla_policies.state import Assignment, AssignmentRequest
 
-
 _ROSTER_LOCK = 0x524F5354  # "ROST": advisory-lock namespace of the per-role assignment lock
 
 

@@ -13,10 +13,10 @@ from api.auth import TokenStore
 from api.body_limit import BodyLimitMiddleware
 from api.idempotency import IdempotencyMiddleware
 from api.policy_registry import PolicyRegistry
-from api.routers import health, lead_list, leads, policies as policy_routes, reps, ui
-from api.routers import reports
-from handoff.settings import Settings
-from handoff.temporal import connect
+from api.routers import health, lead_list, leads, reports, reps, ui
+from api.routers import policies as policy_routes
+from infra.settings import Settings
+from infra.temporal import connect
 
 
 def create_app(settings: Settings, *, temporal: Client | None = None,

@@ -3,7 +3,7 @@ merged with the SLA clocks the workflow keeps in its state."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from pydantic import BaseModel
 from temporalio.api.enums.v1 import EventType
@@ -26,7 +26,7 @@ async def _run_entries(client: Client, workflow_id: str, run_id: str | None) -> 
     previous_run: str | None = None
     updates: dict[str, tuple[str, dict]] = {}
     async for event in handle.fetch_history_events():
-        at = event.event_time.ToDatetime().replace(tzinfo=timezone.utc)
+        at = event.event_time.ToDatetime().replace(tzinfo=UTC)
         kind = event.event_type
         if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
             attrs = event.workflow_execution_started_event_attributes

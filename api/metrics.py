@@ -4,7 +4,7 @@ Counts that originate in workflows (clocks started, met, breached; escalations) 
 from the read model at scrape time, never counted in workflow code: `lead_events` holds
 each clock change exactly once per (lead, seq), so the figures are the same from every API
 replica and survive restarts. Disposition latency is measured here, in the API, around the
-Temporal Update. The Temporal SDK's own metrics are served by the worker (handoff/telemetry.py).
+Temporal Update. The Temporal SDK's own metrics are served by the worker (infra/telemetry.py).
 """
 
 from __future__ import annotations

@@ -15,11 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
-from sla_policies.model import Policy
 from sla_policies.commands import Actor
+from sla_policies.model import Policy
+from sla_policies.state import LeadState
 from workflows.lead import LeadWorkflow
 from workflows.migration import PolicyMigration
-from sla_policies.state import LeadState
 
 MigratableStage = Literal["inquiry", "manager_review", "mql", "sal", "sql", "opportunity", "data_hold",
                           "territory_hold", "plg", "recycled", "disqualified"]
@@ -35,7 +35,7 @@ class MigrationRequest(BaseModel):
     recompute_clocks: bool = Field(False, description="recompute running SLA clocks under the new windows")
 
     @model_validator(mode="after")
-    def _selects_something(self) -> "MigrationRequest":
+    def _selects_something(self) -> MigrationRequest:
         if self.from_version is None and not self.lead_ids:
             raise ValueError("select the leads: give from_version (all its open leads) and/or lead_ids")
         return self

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import psycopg
 from fastapi import FastAPI, Request
-from psycopg_pool import PoolTimeout
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError, RPCStatusCode
@@ -61,7 +61,8 @@ def _field_error(error: dict) -> FieldError:
         # The location is a character offset into the body, not a field: say so.
         at = error["loc"][1] if len(error["loc"]) > 1 else "?"
         reason = (error.get("ctx") or {}).get("error", "")
-        return FieldError(path="$", message=f"the body is not valid JSON (at character {at}{': ' + reason if reason else ''})")
+        suffix = f": {reason}" if reason else ""
+        return FieldError(path="$", message=f"the body is not valid JSON (at character {at}{suffix})")
     return FieldError(path=_loc_to_path(tuple(error["loc"])), message=error["msg"])
 
 

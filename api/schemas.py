@@ -7,8 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sla_policies.lead import EngagementEvent
 from sla_policies.commands import Accept, Handoff, OpportunityUpdate, Reject, Reroute, Review, Touch
+from sla_policies.lead import EngagementEvent
 
 
 def _without_actor(command: type[BaseModel], name: str) -> type[BaseModel]:

@@ -139,7 +139,7 @@ def token_create(principal_id: Annotated[str, typer.Option("--id", help="princip
 
 
 def _tokens_file() -> Path:
-    from handoff.settings import get_settings
+    from infra.settings import get_settings
 
     settings = get_settings()
     return settings.api_tokens_file or settings.state_dir / "tokens.json"
@@ -153,7 +153,8 @@ def token_list() -> None:
     for r in read_records(_tokens_file()):
         status = f"revoked {r.revoked_at:%Y-%m-%dT%H:%M:%SZ}" if r.revoked_at else "active"
         created = f"{r.created_at:%Y-%m-%dT%H:%M:%SZ}" if r.created_at else "-"
-        typer.echo(f"{r.token_id}\t{r.principal.id}\t{r.principal.role}\t{r.principal.team or '-'}\t{created}\t{status}")
+        principal = r.principal
+        typer.echo(f"{r.token_id}\t{principal.id}\t{principal.role}\t{principal.team or '-'}\t{created}\t{status}")
 
 
 @token_app.command("revoke")

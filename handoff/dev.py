@@ -9,9 +9,9 @@ from activities.migrations import apply_migrations
 from api.auth import Principal, create_token
 from handoff import devstack
 from handoff.runner import serve
-from handoff.settings import Settings, get_settings
-from handoff.telemetry import worker_runtime
-from handoff.temporal import connect
+from infra.settings import Settings, get_settings
+from infra.telemetry import worker_runtime
+from infra.temporal import connect
 
 log = logging.getLogger("handoff.dev")
 

@@ -10,13 +10,13 @@ import uvicorn
 from psycopg_pool import AsyncConnectionPool
 from temporalio.client import Client
 
+from activities.reports import active_policy
+from activities.sinks import sinks_from_settings
 from api.app import create_app
 from api.policy_registry import PolicyRegistry
-from handoff.settings import Settings
-from activities.sinks import sinks_from_settings
-from handoff.worker import build_worker
-from activities.reports import active_policy
 from handoff.schedules import ensure_report_schedules
+from handoff.worker import build_worker
+from infra.settings import Settings
 
 
 class _Server(uvicorn.Server):

@@ -7,10 +7,18 @@ from __future__ import annotations
 
 import logging
 
-from temporalio.client import (Client, Schedule, ScheduleActionStartWorkflow, ScheduleAlreadyRunningError,
-                               ScheduleSpec, ScheduleUpdate, ScheduleUpdateInput)
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
 
-from workflows.report import ReportKind, ReportWorkflow
+from activities.reports import ReportKind
+from workflows.report import ReportWorkflow
 
 log = logging.getLogger("handoff.schedules")
 

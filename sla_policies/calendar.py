@@ -42,7 +42,7 @@ class BusinessCalendar(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _sane_hours(self) -> "BusinessCalendar":
+    def _sane_hours(self) -> BusinessCalendar:
         if not self.open < self.close:
             raise ValueError("open must be before close")
         if not self.weekdays or not self.weekdays <= set(range(7)):

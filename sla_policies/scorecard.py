@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, model_validator
@@ -41,7 +42,7 @@ class Period(BaseModel):
     end: datetime
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Period":
+    def _ordered(self) -> Period:
         if self.end <= self.start:
             raise ValueError("a period ends after it starts")
         return self
@@ -305,7 +306,8 @@ def rejection_report(policy: Policy, records: Iterable[LeadRecord], period: Peri
             action=(spec.marketing_action or spec.required_action) if spec else None))
     return RejectionReport(
         policy_version=policy.version, period=period, total=total, by_code=dict(sorted(by_code.items())),
-        cells=[RejectionCell(code=c, handoff=h, source=s, acv_tier=a, count=n) for (c, h, s, a), n in sorted(cells.items())],
+        cells=[RejectionCell(code=c, handoff=h, source=s, acv_tier=a, count=n)
+               for (c, h, s, a), n in sorted(cells.items())],
         top_patterns=top_patterns)
 
 
@@ -337,7 +339,7 @@ def _funnel_row(segment: str, records: list[LeadRecord]) -> FunnelRow:
                for stage in FUNNEL_STAGES}
     conversion = {
         f"{a}_to_{b}": (round(100.0 * reached[b] / reached[a], 2) if reached[a] else None)
-        for a, b in zip(FUNNEL_STAGES, FUNNEL_STAGES[1:])
+        for a, b in pairwise(FUNNEL_STAGES)
     }
     return FunnelRow(segment=segment, leads=len(records), reached=reached,
                      current=dict(sorted(Counter(r.stage for r in records).items())), conversion=conversion)

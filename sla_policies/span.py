@@ -62,7 +62,7 @@ class Span:
         raise AttributeError("Span is immutable")
 
     @classmethod
-    def parse(cls, text: str) -> "Span":
+    def parse(cls, text: str) -> Span:
         match = _PATTERN.match(text) if isinstance(text, str) else None
         if match is None:
             raise ValueError(

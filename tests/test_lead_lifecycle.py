@@ -14,7 +14,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from handoff.worker import workflow_runner
-
+from sla_policies.commands import Accept, Actor, Handoff, OpportunityUpdate, Reject, Reroute, Review, Touch
+from sla_policies.lead import Contact, ContactPatch, EngagementEvent
 from tests.lifecycle import (
     NY,
     advance_to,
@@ -29,8 +30,6 @@ from tests.lifecycle import (
     state_when,
 )
 from tests.stack import poll, time_skipping_server, worker
-from sla_policies.lead import Contact, ContactPatch, EngagementEvent
-from sla_policies.commands import Accept, Actor, Handoff, OpportunityUpdate, Reject, Reroute, Review, Touch
 from workflows.lead import LeadWorkflow
 
 pytestmark = pytest.mark.asyncio
@@ -47,8 +46,8 @@ async def env(postgres_url):
 
 def notifications(postgres_url, lead_id):
     with psycopg.connect(postgres_url) as conn:
-        return conn.execute("SELECT kind, recipient_role, recipient FROM notifications WHERE lead_id = %s ORDER BY at, dedup_key",
-                            (lead_id,)).fetchall()
+        return conn.execute("SELECT kind, recipient_role, recipient FROM notifications WHERE lead_id = %s"
+                            " ORDER BY at, dedup_key", (lead_id,)).fetchall()
 
 
 @pytest.mark.date_sensitive
@@ -68,7 +67,8 @@ async def test_tier1_after_hours_demo_request_escalates_on_exact_instants(env, p
     assert response.due_at == wednesday.replace(hour=8, minute=30)  # after-hours rule replaces the target
     assert response.breach_at == wednesday.replace(hour=10, minute=0)  # 2 bh from the next open
     decision = clock(state, "sal_decision")
-    assert (decision.due_at, decision.breach_at) == (wednesday.replace(hour=12), wednesday.replace(hour=8) + timedelta(days=1))
+    assert (decision.due_at, decision.breach_at) == (wednesday.replace(hour=12),
+                                                     wednesday.replace(hour=8) + timedelta(days=1))
 
     # Target missed at 08:30: the owner is warned; not yet a breach.
     await advance_to(env, wednesday.replace(hour=8, minute=31))
@@ -80,7 +80,8 @@ async def test_tier1_after_hours_demo_request_escalates_on_exact_instants(env, p
     state = await state_when(handle, lambda s: clock(s, "sdr_response.tier1").breached_at is not None)
     breached = clock(state, "sdr_response.tier1")
     assert breached.breached_at == wednesday.replace(hour=10)
-    assert [(e.role, e.rep_id, e.at) for e in breached.escalated_to] == [("sdr_manager", "sdrm-1", wednesday.replace(hour=10))]
+    escalations = [(e.role, e.rep_id, e.at) for e in breached.escalated_to]
+    assert escalations == [("sdr_manager", "sdrm-1", wednesday.replace(hour=10))]
     assert state.breached
 
     # Still nothing logged 2 bd after the breach: VP Sales, and the lead is reassigned (clocks not reset).
@@ -182,7 +183,8 @@ async def test_full_life_to_closed_won_and_ae_rej03_returns_to_sdr(env):
     ae = Actor(id=state.owner, role="ae")
     with pytest.raises(WorkflowUpdateFailedError):
         await handle.execute_update(LeadWorkflow.accept, Accept(actor=ae))  # briefing not confirmed
-    assert (await handle.execute_update(LeadWorkflow.accept, Accept(actor=ae, briefing_read=True))).stage == "opportunity"
+    accepted = await handle.execute_update(LeadWorkflow.accept, Accept(actor=ae, briefing_read=True))
+    assert accepted.stage == "opportunity"
     state = await handle.query(LeadWorkflow.state)
     discovery = clock(state, "discovery_meeting")
     assert discovery.breach_at == local_days(discovery.started_at, 7)  # 5 bd: Monday to next Monday
@@ -647,7 +649,8 @@ async def test_every_opportunity_activity_restarts_the_zero_activity_clock(env):
     await handle.execute_update(LeadWorkflow.handoff, complete_handoff(sdr, monday_9 + timedelta(days=2)))
     ae = Actor(id=(await handle.query(LeadWorkflow.state)).owner, role="ae")
     await handle.execute_update(LeadWorkflow.accept, Accept(actor=ae, briefing_read=True))
-    for update in (OpportunityUpdate(actor=ae, stage="os2"), OpportunityUpdate(actor=ae, next_step="EB call on Friday")):
+    for update in (OpportunityUpdate(actor=ae, stage="os2"),
+                   OpportunityUpdate(actor=ae, next_step="EB call on Friday")):
         await handle.execute_update(LeadWorkflow.opportunity, update)
     await handle.execute_update(LeadWorkflow.touch, Touch(actor=ae, channel="email", outcome="sent"))
     state = await handle.query(LeadWorkflow.state)
@@ -710,7 +713,8 @@ async def test_activity_logging_measures_the_dialer_timestamp_against_30_minutes
     state = await handle.query(LeadWorkflow.state)
     late = clock(state, "activity_logging")
     assert late.started_at == sent and late.breached_at == sent + timedelta(minutes=30)
-    assert [(e.role, e.rep_id, e.at) for e in late.escalated_to] == [("sdr_manager", "sdrm-1", sent + timedelta(minutes=30))]
+    late_escalations = [(e.role, e.rep_id, e.at) for e in late.escalated_to]
+    assert late_escalations == [("sdr_manager", "sdrm-1", sent + timedelta(minutes=30))]
     assert late.met_at is not None and late.status == "breached"
     # A time in the future (or before the lead existed) is refused before history.
     with pytest.raises(WorkflowUpdateFailedError) as refused:
@@ -754,7 +758,8 @@ async def test_an_account_with_an_open_opportunity_is_routed_out_at_ingest_and_a
     assert state.intake.account.open_opportunity is True
 
     # The SAL that was already being worked is routed out at its handoff instead of reaching an AE.
-    done = await waiting.execute_update(LeadWorkflow.handoff, complete_handoff(waiting_sdr, monday_9 + timedelta(days=9)))
+    done = await waiting.execute_update(LeadWorkflow.handoff,
+                                        complete_handoff(waiting_sdr, monday_9 + timedelta(days=9)))
     assert (done.stage, done.event) == ("routed_out", "T09 existing_customer")
     state = await waiting.query(LeadWorkflow.state)
     assert state.owner is None and not [c for c in state.clocks if c.open]

@@ -13,9 +13,9 @@ import psycopg
 import pytest
 from playwright.async_api import async_playwright, expect
 
+from sla_policies.commands import Accept, Touch
 from tests.lifecycle import advance_to, routed_lead_at, seed_roster, state_when
 from tests.stack import api_server, poll, time_skipping_server, worker
-from sla_policies.commands import Accept, Touch
 from workflows.lead import LeadWorkflow
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -11,7 +11,7 @@ from sla_policies.records import ClockRecord, EscalationRecord, LeadRecord, Touc
 from sla_policies.scorecard import METRICS, Period, compliance, funnel, iso_week, rejection_report, scorecard
 
 POLICY = default_policy()
-T0 = datetime(2027, 1, 4, 14, 0, tzinfo=timezone.utc)  # a Monday, 09:00 in New York
+T0 = datetime(2027, 1, 4, 14, 0, tzinfo=UTC)  # a Monday, 09:00 in New York
 WEEK = Period(start=T0 - timedelta(hours=14), end=T0 + timedelta(days=7))
 
 

@@ -11,7 +11,6 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
-
 from sla_policies.deadlines import CalendarInputs, DeadlineRequest, compute_deadlines
 from sla_policies.loader import bundled_policy_files, default_policy
 
@@ -98,7 +97,8 @@ def test_generated_flow_nobody_acts_clocks_match_the_pure_clock_and_breach(postg
         assert clock["met_at"] is None
         assert at(clock["breached_at"]) == plan.deadlines.breach_at
         window = POLICY.window(clock["item"])
-        due_steps = [(step.role, when) for step, when in zip(window.escalation, plan.escalation_at) if when <= end]
+        steps = zip(window.escalation, plan.escalation_at, strict=True)
+        due_steps = [(step.role, when) for step, when in steps if when <= end]
         assert [(e["role"], at(e["at"])) for e in clock["escalated_to"]] == due_steps
     assert any(len(c["escalated_to"]) == 2 for c in sdr_clocks if c["item"].startswith("sdr_response."))
 

@@ -11,8 +11,10 @@ from api import policy_migration, policy_store
 from api.auth import PrincipalDep, require
 from api.deps import PoliciesDep, PoolDep, TemporalDep
 from api.policy_migration import MigrationReport, MigrationRequest
+from api.policy_store import VersionConflict
 from api.problems import FieldError, ProblemError
-from api.policy_store import PolicyRecord, StoredPolicy, VersionConflict
+from readmodel import policies
+from readmodel.policies import PolicyRecord, StoredPolicy
 from sla_policies.diff import FieldChange, diff_policies
 from sla_policies.document import render_policy
 from sla_policies.loader import PolicyError, parse_policy
@@ -34,7 +36,7 @@ def _not_found(version: str) -> ProblemError:
 
 
 async def _stored(pool, version: str) -> StoredPolicy:
-    stored = await policy_store.get_stored(pool, version)
+    stored = await policies.get_stored(pool, version)
     if stored is None:
         raise _not_found(version)
     return stored
@@ -43,7 +45,7 @@ async def _stored(pool, version: str) -> StoredPolicy:
 @router.get("", response_model=list[PolicyRecord])
 async def list_policies(principal: PrincipalDep, pool: PoolDep) -> list[PolicyRecord]:
     """Every version, oldest first: status (draft, active, retired), who deployed and activated it, when."""
-    return await policy_store.list_policies(pool)
+    return await policies.list_policies(pool)
 
 
 @router.post("", response_model=PolicyRecord, status_code=201, responses={200: {"model": PolicyRecord}},

@@ -18,8 +18,8 @@ from api.deps import PoliciesDep, PoolDep, TemporalDep
 from api.history import timeline
 from api.problems import ProblemError
 from api.routers.lead_list import LeadFilters, query_leads
-from api.routers.reports import current_scorecard, days_period
 from api.routers.leads import _may_read, _state, workflow_id
+from api.routers.reports import current_scorecard, days_period
 from api.ui_auth import LoginRequired, UiPrincipalDep, clear_session, login_url, safe_next, set_session
 from sla_policies.document import render_policy
 from sla_policies.scorecard import iso_week

@@ -123,7 +123,7 @@ class Band(Strict):
     max: int
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Band":
+    def _ordered(self) -> Band:
         if self.min > self.max:
             raise Problems([("max", f"must not be below min ({self.min})")])
         return self

@@ -40,7 +40,7 @@ class Cadence(Strict):
     floor: CadenceFloor = CadenceFloor()
 
     @model_validator(mode="after")
-    def _check(self) -> "Cadence":
+    def _check(self) -> Cadence:
         problems = Collector()
         if self.span.unit is not SpanUnit.business_day:
             problems.add("span", "must be in business days, e.g. 7bd")

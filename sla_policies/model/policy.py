@@ -53,7 +53,7 @@ class Policy(Strict):
     defaults: Defaults
 
     @model_validator(mode="after")
-    def _cross_references(self) -> "Policy":
+    def _cross_references(self) -> Policy:
         problems = cross_reference_problems(self.model_dump(mode="json"))
         if problems:
             raise CrossReferenceErrors(problems)

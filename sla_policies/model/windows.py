@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, model_validator
 
-from sla_policies.model.base import ClockTime, Clock, Collector, Problems, Strict, same_kind
+from sla_policies.model.base import Clock, ClockTime, Collector, Problems, Strict, same_kind
 from sla_policies.span import Span, SpanUnit
 
 
@@ -23,7 +23,7 @@ class AfterHoursRule(Strict):
     by_next_business_day_at: ClockTime | None = None
 
     @model_validator(mode="after")
-    def _exactly_one(self) -> "AfterHoursRule":
+    def _exactly_one(self) -> AfterHoursRule:
         if (self.from_next_open is None) == (self.by_next_business_day_at is None):
             raise Problems([("", "give exactly one of from_next_open and by_next_business_day_at")])
         return self
@@ -59,7 +59,7 @@ class Window(Strict):
     note: str | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> "Window":
+    def _check(self) -> Window:
         problems = Collector()
         spans = {"target": self.target, "warning": self.warning, "breach": self.breach}
         if self.clock == "gate":

@@ -27,6 +27,7 @@ from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 from activities.migrations import apply_migrations
+from sla_policies.commands import Accept, Actor, OpportunityUpdate, Reject, Reroute, Review, Touch
 from sla_policies.lead import Contact, ContactPatch, EngagementEvent
 from tests.lifecycle import (
     advance_to,
@@ -41,7 +42,6 @@ from tests.lifecycle import (
 )
 from tests.policy_variants import faster_tier1
 from tests.stack import fresh_database, time_skipping_server, worker
-from sla_policies.commands import Accept, Actor, OpportunityUpdate, Reject, Reroute, Review, Touch
 from workflows.lead import LeadWorkflow
 from workflows.migration import PolicyMigration
 

@@ -19,12 +19,12 @@ import threading
 from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.contrib.opentelemetry import (
     OpenTelemetryInterceptor,
     ReplaySafeTracerProvider,
     create_tracer_provider,
 )
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 _lock = threading.Lock()
 
