@@ -125,7 +125,7 @@ def _detail(event) -> dict:
 
 
 class AccountEngagementActivities:
-    """Committee-Engaged (DOMAIN §3.6, Q13) is an account-level signal: distinct people of
+    """Committee-Engaged (docs/domain.md §3.6, Q13) is an account-level signal: distinct people of
     one account with tracked engagement in a rolling window. It is a read across leads,
     so it is answered from the read model rather than by an account workflow."""
 
@@ -146,7 +146,9 @@ class AccountEngagementActivities:
                 {"domain": query.domain, "since": query.since, "senior": query.director_plus_pattern,
                  "exclude": query.exclude_lead_id, "own_email": query.own_email},
             )
-            contacts, director_plus = await cur.fetchone()
+            row = await cur.fetchone()
+        # An aggregate without GROUP BY always answers one row.
+        contacts, director_plus = row if row is not None else (0, False)
         return AccountEngagement(contacts=contacts, director_plus=director_plus)
 
     @activity.defn(name="account_status")

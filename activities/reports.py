@@ -1,4 +1,4 @@
-"""The scheduled reports (DOMAIN §12.4): the daily SLA flash and the Friday weekly report,
+"""The scheduled reports (docs/domain.md §12.4): the daily SLA flash and the Friday weekly report,
 computed from the read model, rendered, and recorded and delivered once per report and
 day through the notification path (`NotificationActivities.publish`). The dedup key is
 the report and its local day (`report:daily_flash:2026-11-23`), so a retried activity,

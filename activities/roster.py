@@ -1,4 +1,4 @@
-"""Routing: capacity-capped round robin over the roster (DOMAIN T11, Q26).
+"""Routing: capacity-capped round robin over the roster (docs/domain.md T11, Q26).
 
 Safe under concurrent ingest: assignments for one role take a transaction-level advisory
 lock, so they run one after another and each sees the previous one's counts. Two leads

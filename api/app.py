@@ -29,7 +29,12 @@ def create_app(settings: Settings, *, temporal: Client | None = None,
         app.state.settings = settings
         app.state.policies = policies or PolicyRegistry.from_bundled()
         app.state.tokens = tokens or TokenStore.load(settings.api_tokens_file)
-        app.state.temporal = temporal or await connect(settings.temporal_address, settings.temporal_namespace)
+        client = temporal
+        if client is None:
+            if settings.temporal_address is None:
+                raise RuntimeError("TEMPORAL_ADDRESS is not set and no Temporal client was given")
+            client = await connect(settings.temporal_address, settings.temporal_namespace)
+        app.state.temporal = client
         app.state.pool = None
         if settings.database_url:
             app.state.pool = AsyncConnectionPool(

@@ -1,4 +1,4 @@
-"""Bearer-token principals (CONTRACT.md "Auth"). Tokens are stored hashed (SHA-256):
+"""Bearer-token principals (docs/api.md "Auth"). Tokens are stored hashed (SHA-256):
 the file never holds a usable secret."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class Principal(BaseModel):
 
     @property
     def kind(self) -> str:
-        """The CONTRACT's role: rep, manager, revops or integration."""
+        """The role in docs/api.md "Auth": rep, manager, revops or integration."""
         return {"sdr": "rep", "ae": "rep", "sdr_manager": "manager", "ae_manager": "manager"}.get(self.role, self.role)
 
     def actor(self) -> Actor:

@@ -93,7 +93,7 @@ async def migrate(temporal: Client, policy: Policy, request: MigrationRequest, a
                     migrated.append(lead_id)
                     return
             except WorkflowUpdateFailedError as exc:
-                reason = str(exc.cause.message if exc.cause is not None else exc)
+                reason = str(exc.cause) if exc.cause is not None else str(exc)
             except RPCError as exc:
                 reason = f"not an open lead ({exc.message})"
             skipped.append(Skipped(lead_id=lead_id, reason=reason))

@@ -5,7 +5,7 @@ agrees): start-up stores the bundled files of `sla_policies/versions/`, and `cur
 reads the active version (the `PoliciesDep` dependency calls it for every request that
 uses the registry, so `active()` in a route is what was active when the request came).
 Without a database (tests of the API alone) the bundled files are the registry and the
-newest is active. A lead pins the version that was active at ingest (DOMAIN §13); the whole
+newest is active. A lead pins the version that was active at ingest (docs/domain.md §13); the whole
 Policy travels in its workflow input.
 """
 

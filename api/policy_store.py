@@ -48,7 +48,9 @@ async def deploy(pool: AsyncConnectionPool, document: str, policy: Policy, by: s
                 (policy.version, document, Jsonb(policy.model_dump(mode="json")), digest, by))
             created = cur.rowcount == 1
             await cur.execute("SELECT content_hash FROM policies WHERE version = %s", (policy.version,))
-            stored = (await cur.fetchone())[0]
+            row = await cur.fetchone()
+            assert row is not None  # inserted or already there, in this transaction
+            stored = row[0]
     if stored != digest:
         raise VersionConflict(policy.version, stored, digest)
     record = await get_record(pool, policy.version)
@@ -64,7 +66,7 @@ async def activate(pool: AsyncConnectionPool, version: str, by: str) -> PolicyRe
             # One activation at a time across API replicas: the row locks order them.
             await cur.execute("SELECT version, status FROM policies WHERE version = %s"
                               " OR status = 'active' FOR UPDATE", (version,))
-            rows = dict(await cur.fetchall())
+            rows: dict[str, str] = dict(await cur.fetchall())
             if version not in rows:
                 return None
             if rows[version] != "active":

@@ -195,7 +195,9 @@ async def lateness(stack: Stack, results: Results, rate: float = 10, seconds: fl
     await warm_up(stack)
     stack.seed_reps("bench-gb", 10, "GB")
     await stack.use_policy(stack.compressed_version)
-    breach_after = stack.policies.active().window("sdr_response.tier1").breach.to_timedelta().total_seconds()
+    breach = stack.policies.active().window("sdr_response.tier1").breach
+    assert breach is not None
+    breach_after = breach.to_timedelta().total_seconds()
     count = int(rate * seconds)
 
     prefix = f"late-{uuid.uuid4().hex[:6]}-"

@@ -1,4 +1,4 @@
-"""The `handoff` command (CONTRACT.md "Commands")."""
+"""The `handoff` command (docs/api.md "Commands")."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 import logging
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -59,7 +59,7 @@ def _load(file: Path):
     except OSError as exc:
         typer.echo(f"{file}: cannot read: {exc.strerror}", err=True)
         raise typer.Exit(1) from None
-    fmt = "json" if file.suffix.lower() == ".json" else "yaml"
+    fmt: Literal["yaml", "json"] = "json" if file.suffix.lower() == ".json" else "yaml"
     try:
         return parse_policy(text, fmt=fmt)
     except PolicyError as exc:

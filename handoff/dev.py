@@ -25,12 +25,12 @@ async def run_dev(*, demo: bool = False, settings: Settings | None = None) -> No
     state_dir = settings.state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
 
-    if settings.api_tokens_file is None:
-        settings = settings.model_copy(update={"api_tokens_file": state_dir / "tokens.json"})
+    tokens_file = settings.api_tokens_file or state_dir / "tokens.json"
+    settings = settings.model_copy(update={"api_tokens_file": tokens_file})
     first_token = None
-    if not settings.api_tokens_file.exists():
+    if not tokens_file.exists():
         # A newcomer is never locked out of their own machine.
-        first_token = create_token(settings.api_tokens_file, Principal(id="revops", role="revops"))
+        first_token = create_token(tokens_file, Principal(id="revops", role="revops"))
     temporal_server = None
     if settings.temporal_address is None:
         temporal_server = devstack.TemporalDevServer(
@@ -39,16 +39,17 @@ async def run_dev(*, demo: bool = False, settings: Settings | None = None) -> No
         log.info("starting Temporal dev server (state: %s)", temporal_server.db_file)
         temporal_server.start()
         settings = settings.model_copy(update={"temporal_address": temporal_server.address})
+    temporal_address: str = settings.temporal_address or ""  # set just above when it was not given
     try:
-        if settings.database_url is None:
+        database_url = settings.database_url
+        if database_url is None:
             log.info("starting embedded PostgreSQL (data: %s)", state_dir / "pgdata")
-            settings = settings.model_copy(
-                update={"database_url": devstack.start_embedded_postgres(state_dir / "pgdata")}
-            )
-        apply_migrations(settings.database_url)
+            database_url = devstack.start_embedded_postgres(state_dir / "pgdata")
+            settings = settings.model_copy(update={"database_url": database_url})
+        apply_migrations(database_url)
         runtime = worker_runtime(settings.worker_metrics_address)
         client = await devstack.wait_for_temporal(
-            lambda: connect(settings.temporal_address, settings.temporal_namespace, runtime=runtime)
+            lambda: connect(temporal_address, settings.temporal_namespace, runtime=runtime)
         )
         if temporal_server is None:
             await devstack.ensure_search_attributes(client, settings.temporal_namespace)
@@ -56,9 +57,9 @@ async def run_dev(*, demo: bool = False, settings: Settings | None = None) -> No
         if demo:
             from handoff import demo as demo_mode
 
-            demo_mode.seed_roster(settings.database_url)
+            demo_mode.seed_roster(database_url)
             policies = demo_mode.demo_policies()
-            demo_tokens = demo_mode.create_tokens(settings.api_tokens_file)
+            demo_tokens = demo_mode.create_tokens(tokens_file)
 
         def ready() -> None:
             api = f"http://{settings.api_host}:{settings.api_port}"
@@ -92,14 +93,15 @@ async def run_process(*, run_api: bool, run_worker: bool) -> None:
     settings = get_settings()
     missing = [name for name, value in (("TEMPORAL_ADDRESS", settings.temporal_address),
                                         ("DATABASE_URL", settings.database_url)) if not value]
-    if missing:
+    if missing or settings.temporal_address is None or settings.database_url is None:
         raise SystemExit(f"set {' and '.join(missing)} (or use `handoff dev` for the embedded stack)")
+    temporal_address = settings.temporal_address
     if run_worker:
         apply_migrations(settings.database_url)
     runtime = worker_runtime(settings.worker_metrics_address) if run_worker else None
     service = "handoff-worker" if not run_api else "handoff-api" if not run_worker else "handoff"
     client = await devstack.wait_for_temporal(
-        lambda: connect(settings.temporal_address, settings.temporal_namespace, service_name=service,
+        lambda: connect(temporal_address, settings.temporal_namespace, service_name=service,
                         runtime=runtime)
     )
     # Both register: an API replica may start a lead (with search attributes) before any worker is up.

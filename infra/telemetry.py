@@ -60,7 +60,7 @@ def configure_tracing(service_name: str, *, exporter: SpanExporter | None = None
             # Resource.create reads OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME; the
             # process's own name applies only when neither names the service.
             resource = Resource.create()
-            if resource.attributes.get(SERVICE_NAME, "").startswith("unknown_service"):
+            if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
                 resource = resource.merge(Resource({SERVICE_NAME: service_name}))
             provider = create_tracer_provider(resource=resource)
             if _exporting():

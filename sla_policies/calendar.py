@@ -111,7 +111,7 @@ def resolve_calendar(
     weekdays: frozenset[int] = frozenset(range(5)),
     extra_closed_dates: Iterable[date] = (),
 ) -> BusinessCalendar:
-    """The calendar of one lead: DOMAIN Q1 (its timezone) and Q2 (its country's holidays)."""
+    """The calendar of one lead: docs/domain.md Q1 (its timezone) and Q2 (its country's holidays)."""
     _zone(timezone)
     closed = set(extra_closed_dates)
     if country:

@@ -25,7 +25,7 @@ _WEEKDAY_NUMBERS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, 
 
 
 class CalendarInputs(BaseModel):
-    """What decides one lead's business calendar (DOMAIN Q1, Q2)."""
+    """What decides one lead's business calendar (docs/domain.md Q1, Q2)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

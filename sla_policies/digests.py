@@ -39,7 +39,7 @@ class PriorityLead(BaseModel):
 
 
 class DailyFlash(BaseModel):
-    """The SLA flash (DOMAIN §12.4): the prior day's compliance, its breaches by owner,
+    """The SLA flash (docs/domain.md §12.4): the prior day's compliance, its breaches by owner,
     and the open priority leads; a chat post."""
 
     day: date

@@ -1,4 +1,4 @@
-"""Reports from lead records (DOMAIN §12): the SLA scorecard, the weekly rejection report,
+"""Reports from lead records (docs/domain.md §12): the SLA scorecard, the weekly rejection report,
 the funnel by segment and per-window compliance. Pure: the same functions serve the read
 model (`/v1/reports/*`), the simulator and tests.
 
@@ -135,7 +135,7 @@ Rule = Callable[[Policy, list[LeadRecord], Period, datetime], Ratio]
 
 
 def _mqls(records: list[LeadRecord], period: Period, as_of: datetime) -> list[LeadRecord]:
-    return [r for r in records if (at := entered(r, "mql")) in period and at <= as_of]
+    return [r for r in records if (at := entered(r, "mql")) is not None and at in period and at <= as_of]
 
 
 def _response(tier: int) -> Rule:
@@ -156,7 +156,7 @@ def _live_contact(policy: Policy, records: list[LeadRecord], period: Period, as_
 
 def _accepted_of(stage_from: str, stage_to: str) -> Rule:
     def rule(policy: Policy, records: list[LeadRecord], period: Period, as_of: datetime) -> Ratio:
-        base = [r for r in records if (at := entered(r, stage_from)) in period and at <= as_of]
+        base = [r for r in records if (at := entered(r, stage_from)) is not None and at in period and at <= as_of]
         done = sum((at := entered(r, stage_to)) is not None and at <= as_of for r in base)
         return done, len(base)
     return rule
@@ -164,7 +164,7 @@ def _accepted_of(stage_from: str, stage_to: str) -> Rule:
 
 def _sql_acceptance(policy: Policy, records: list[LeadRecord], period: Period, as_of: datetime) -> Ratio:
     """% SQLs accepted by the AE within the `ae_acceptance` target (4 bh)."""
-    sqls = [r for r in records if (at := entered(r, "sql")) in period and at <= as_of]
+    sqls = [r for r in records if (at := entered(r, "sql")) is not None and at in period and at <= as_of]
     decided = on_time = 0
     for record in sqls:
         clock = next((c for c in record.clocks if c.item == "ae_acceptance"), None)
@@ -212,7 +212,7 @@ METRICS: dict[str, Rule] = {
     "mql_quality_rate": _mql_quality,
     "sla_breach_rate": _breach_rate,
 }
-"""How each metric id of DOMAIN §12.1 is computed; a policy metric not listed here is
+"""How each metric id of docs/domain.md §12.1 is computed; a policy metric not listed here is
 reported without a value (and says so) rather than left out."""
 
 
@@ -290,7 +290,7 @@ def rejection_report(policy: Policy, records: Iterable[LeadRecord], period: Peri
                 continue
             cells[(t.reason_code, handoff, _source(record), _acv(record, policy))] += 1
     total = sum(cells.values())
-    by_code = Counter()
+    by_code: Counter[str] = Counter()
     patterns: dict[tuple[str, str], Counter] = defaultdict(Counter)
     for (code, _, source, acv), n in cells.items():
         by_code[code] += n

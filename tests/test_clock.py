@@ -1,4 +1,4 @@
-"""The business-hours clock: named cases from DOMAIN.md and properties that must always hold."""
+"""The business-hours clock: named cases from docs/domain.md and properties that must always hold."""
 
 from __future__ import annotations
 
@@ -30,12 +30,14 @@ YEARS = range(2025, 2030)
 US = resolve_calendar("America/New_York", country="US", years=YEARS)
 
 
-def ny(*args) -> datetime:
-    return datetime(*args, tzinfo=NY)
+def ny(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0,
+       microsecond: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, microsecond, tzinfo=NY)
 
 
-def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0,
+        microsecond: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, microsecond, tzinfo=UTC)
 
 
 # ------------------------------------------------------------------ named cases

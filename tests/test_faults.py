@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -71,7 +72,7 @@ class SqliteStack:
         self.env = {**{k: v for k, v in os.environ.items() if not k.startswith("HANDOFF_")},
                     "TEMPORAL_ADDRESS": self.server.address, "DATABASE_URL": postgres_url,
                     "TEMPORAL_TASK_QUEUE": QUEUE}
-        self.worker = None
+        self.worker: subprocess.Popen | None = None
         self.client: Client | None = None
         self.leads: dict[str, LeadState] = {}
 

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer
 
 from handoff.worker import workflow_runner
@@ -42,6 +43,12 @@ async def env(postgres_url):
     seed_roster(postgres_url)
     async with time_skipping_server() as env, worker(env.client, postgres_url):
         yield env
+
+
+def failure(error: WorkflowUpdateFailedError) -> ApplicationError:
+    """The validator's refusal inside an Update failure (type: forbidden, invalid, conflict)."""
+    assert isinstance(error.cause, ApplicationError), error
+    return error.cause
 
 
 def notifications(postgres_url, lead_id):
@@ -130,14 +137,14 @@ async def test_wrong_stage_wrong_owner_and_unknown_code_are_refused_before_histo
     stranger = Actor(id="sdr-9", role="sdr")
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(LeadWorkflow.accept, Accept(actor=stranger))
-    assert refused.value.cause.type == "forbidden"
+    assert failure(refused.value).type == "forbidden"
     owner = Actor(id=state.owner, role="sdr")
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(LeadWorkflow.reject, Reject(actor=owner, reason_code="AE-REJ-01"))
-    assert refused.value.cause.type == "invalid" and "REJ-01" in refused.value.cause.message
+    assert failure(refused.value).type == "invalid" and "REJ-01" in failure(refused.value).message
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(LeadWorkflow.handoff, Handoff(actor=owner))
-    assert refused.value.cause.type == "conflict"
+    assert failure(refused.value).type == "conflict"
     history = await handle.fetch_history()
     assert not [e for e in history.events if e.HasField("workflow_execution_update_accepted_event_attributes")]
 
@@ -279,7 +286,7 @@ async def test_manager_review_is_never_auto_routed_and_a_manager_promotes(env):
     assert 40 <= state.score <= 59 and state.owner is None
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(LeadWorkflow.review, Review(actor=SDR1, decision="promote"))
-    assert refused.value.cause.type == "forbidden"
+    assert failure(refused.value).type == "forbidden"
     await handle.execute_update(LeadWorkflow.review, Review(actor=Actor(id="sdrm-1", role="sdr_manager"),
                                                             decision="promote"))
     state = await state_when(handle, lambda s: s.owner is not None)

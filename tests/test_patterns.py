@@ -1,4 +1,4 @@
-"""Pattern escalation (DOMAIN §11.2, Q29/Q30) on hand-built weekly scorecards and records."""
+"""Pattern escalation (docs/domain.md §11.2, Q29/Q30) on hand-built weekly scorecards and records."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from temporalio.client import ScheduleOverlapPolicy, WorkflowExecutionStatus
 
-from activities.reports import ReportOutcome
+from activities.reports import ReportKind, ReportOutcome
 from activities.sinks import LogSink, SlackSink
 from handoff.schedules import CRONS, ensure_report_schedules, schedule_id
 from tests.lifecycle import ingest, seed_roster
@@ -118,7 +118,7 @@ def report_rows(database_url: str, kind: str) -> list[tuple[str, str, str, str]]
                             " AND at > now() - interval '1 day' ORDER BY dedup_key", (kind,)).fetchall()
 
 
-async def triggered_twice(http, kind: str) -> None:
+async def triggered_twice(http, kind: ReportKind) -> None:
     """Trigger the schedule, then again once the first run is done (a repeat the same
     day), and wait until both runs have completed."""
     handle = http.temporal.get_schedule_handle(schedule_id(kind))

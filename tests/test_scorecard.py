@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -19,7 +20,7 @@ def at(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-def lead(lead_id: str, path: list[tuple[str, str, float, str | None]], *, tier: int | None = 1,
+def lead(lead_id: str, path: Sequence[tuple[str, str, float, str | None]], *, tier: int | None = 1,
          lead_type: str = "demo_request", acv: str | None = "30k_75k", clocks=(), touches=()) -> LeadRecord:
     """`path`: (from, to, minute, reason_code) after an inquiry created at minute 0."""
     transitions = [TransitionRecord(lead_id=lead_id, at=at(0), from_stage=None, to_stage="inquiry",

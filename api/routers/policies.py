@@ -1,4 +1,4 @@
-"""Policy versions (RevOps): deploy, activate, read, render, diff, migrate open leads (CONTRACT "Policies")."""
+"""Policy versions (RevOps): deploy, activate, read, render, diff, migrate open leads (docs/api.md "Policies")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reports over the read model (CONTRACT "Policies, roster, reports"): the SLA scorecard,
+"""Reports over the read model (docs/api.md "Policies, roster, reports"): the SLA scorecard,
 the weekly rejection report and the funnel. The numbers are `sla_policies.scorecard`'s;
 this router only picks the period and the policy and loads the records."""
 

@@ -51,6 +51,7 @@ async def put_rep(rep_id: str, rep: RepIn, principal: PrincipalDep, pool: PoolDe
             RETURNING rep_id, name, role, manager_id, territories, acv_tiers, capacity, available, timezone, email,
                       open_leads
             """, {"rep_id": rep_id, **rep.model_dump()})).fetchone()
+    assert row is not None  # INSERT ... ON CONFLICT DO UPDATE ... RETURNING always answers the row
     return Rep(**row)
 
 

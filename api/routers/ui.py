@@ -5,6 +5,7 @@ reuses the API's own read path; errors come back as pages, not problem documents
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, FastAPI, Request
@@ -83,7 +84,7 @@ async def dashboard(request: Request, principal: UiPrincipalDep, pool: PoolDep, 
 async def leads(request: Request, principal: UiPrincipalDep, pool: PoolDep, policies: PoliciesDep,
                 cursor: str | None = None) -> HTMLResponse:
     chosen = {k: request.query_params.get(k, "") for k in _FILTERS}
-    context = dict(chosen=chosen, stages=sorted(ALL_STAGES), versions=sorted(policies.versions))
+    context: dict[str, Any] = dict(chosen=chosen, stages=sorted(ALL_STAGES), versions=sorted(policies.versions))
     try:
         filters = LeadFilters.model_validate({k: v for k, v in chosen.items() if v})
     except ValidationError as exc:

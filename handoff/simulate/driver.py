@@ -328,14 +328,15 @@ class Simulation:
                                         detail=f"no such actor: {row.actor!r} is not on the roster,"
                                                " or the lead has no owner"))
             return
-        model = {"accept": Accept, "reject": Reject, "touch": Touch, "handoff": Handoff, "recycle": Recycle,
-                 "disqualify": Disqualify, "opportunity": OpportunityUpdate}[row.action]
+        models: dict[str, type[BaseModel]] = {
+            "accept": Accept, "reject": Reject, "touch": Touch, "handoff": Handoff, "recycle": Recycle,
+            "disqualify": Disqualify, "opportunity": OpportunityUpdate}
         args = {"channel": "phone", "outcome": "no_answer", **row.args} if row.action == "touch" else row.args
         try:
-            command = model.model_validate({**args, "actor": actor})
+            disposition = models[row.action].model_validate({**args, "actor": actor})
         except ValidationError as exc:
             raise InputError(f"script: {row.lead_id} {row.at.isoformat()} {row.action}: {exc}") from None
-        await self._update(row.lead_id, row.action, command, actor.id)
+        await self._update(row.lead_id, row.action, disposition, actor.id)
 
     # .............................................................. team model
     def _rng(self, lead_id: str) -> random.Random:

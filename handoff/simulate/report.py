@@ -123,9 +123,9 @@ def compare(base: PolicyRun, other: PolicyRun) -> Comparison:
     theirs = {(r.item, r.tier): r.compliance for r in other.compliance}
     rows = []
     for r in base.compliance:
-        o = theirs.get((r.item, r.tier))
-        if o != r.compliance:
-            rows.append((r.item, r.tier, r.compliance, o))
+        their_compliance = theirs.get((r.item, r.tier))
+        if their_compliance != r.compliance:
+            rows.append((r.item, r.tier, r.compliance, their_compliance))
     return Comparison(base=base.policy_version, other=other.policy_version, metrics=metrics,
                       rejections_by_code=rejections, compliance=rows)
 

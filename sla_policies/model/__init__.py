@@ -1,6 +1,6 @@
-"""The policy model: DOMAIN.md's SLA as strict, frozen pydantic documents.
+"""The policy model: docs/domain.md's SLA as strict, frozen pydantic documents.
 
-Every model forbids unknown keys and is frozen; field names are DOMAIN's canonical
+Every model forbids unknown keys and is frozen; field names are docs/domain.md's canonical
 snake_case ids, so `windows.sdr_response.tier1.target` is the same path in the YAML, the
 API, the database and every error message. One module per part of the document:
 

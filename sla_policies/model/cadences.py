@@ -1,4 +1,4 @@
-"""Outreach cadences per lead tier (DOMAIN §6: the reconciled default of §6.2, Q22/Q23)."""
+"""Outreach cadences per lead tier (docs/domain.md §6: the reconciled default of §6.2, Q22/Q23)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Business calendars (DOMAIN §0 business hours, §14 Q1 timezone, Q2 holidays, Q29 weeks).
+"""Business calendars (docs/domain.md §0 business hours, §14 Q1 timezone, Q2 holidays, Q29 weeks).
 
 Only the description lives here; the arithmetic is sla_policies/clock.py's job.
 """

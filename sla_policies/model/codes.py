@@ -1,4 +1,4 @@
-"""Reason codes (DOMAIN §7): no disposition is saved without a code of that handoff's set."""
+"""Reason codes (docs/domain.md §7): no disposition is saved without a code of that handoff's set."""
 
 from __future__ import annotations
 

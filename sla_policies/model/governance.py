@@ -1,4 +1,4 @@
-"""Pattern escalation, metrics, reviews, sign-off and defaults (DOMAIN §11.2-§14)."""
+"""Pattern escalation, metrics, reviews, sign-off and defaults (docs/domain.md §11.2-§14)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Lead types, lead tiers and routing (DOMAIN §4, §2 T11, Q21, Q26)."""
+"""Lead types, lead tiers and routing (docs/domain.md §4, §2 T11, Q21, Q26)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The policy: the whole SLA of DOMAIN.md as one strict, versioned document."""
+"""The policy: the whole SLA of docs/domain.md as one strict, versioned document."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ class Policy(Strict):
     # ------------------------------------------------------------------ lookups
 
     def window(self, window_id: str) -> Window:
-        """A window by its DOMAIN id, dotted for nested ones: "sdr_response.tier1"."""
+        """A window by its docs/domain.md id, dotted for nested ones: "sdr_response.tier1"."""
         found = dict(self.windows.items()).get(window_id)
         if found is None:
             raise KeyError(f"unknown window {window_id!r}")

@@ -1,4 +1,4 @@
-"""Who may become an MQL (DOMAIN §3.2 ACV tiers, §3.3 criteria, §3.4 disqualifiers,
+"""Who may become an MQL (docs/domain.md §3.2 ACV tiers, §3.3 criteria, §3.4 disqualifiers,
 §3.6 Committee-Engaged, Q10-Q13)."""
 
 from __future__ import annotations

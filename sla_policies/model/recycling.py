@@ -1,4 +1,4 @@
-"""Recycling and suppression (DOMAIN §10, Q14, Q35)."""
+"""Recycling and suppression (docs/domain.md §10, Q14, Q35)."""
 
 from __future__ import annotations
 

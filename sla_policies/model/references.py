@@ -151,9 +151,9 @@ def _codes(data: dict) -> list[Problem]:
                 if ref not in seen:
                     problems.append((f"reason_codes.{group}[{i}].maps_to[{j}]", f"unknown code {ref!r}"))
     for i, dq in _rows(_map(data.get("qualification")).get("disqualifiers")):
-        ref = dq.get("reason_code")
-        if complete and isinstance(ref, str) and ref not in seen:
-            problems.append((f"qualification.disqualifiers[{i}].reason_code", f"unknown code {ref!r}"))
+        dq_code = dq.get("reason_code")
+        if complete and isinstance(dq_code, str) and dq_code not in seen:
+            problems.append((f"qualification.disqualifiers[{i}].reason_code", f"unknown code {dq_code!r}"))
     return problems
 
 

@@ -1,4 +1,4 @@
-"""Lead scoring (DOMAIN §3.1 points and thresholds, §3.5 latency, §14 Q8/Q9 arithmetic)."""
+"""Lead scoring (docs/domain.md §3.1 points and thresholds, §3.5 latency, §14 Q8/Q9 arithmetic)."""
 
 from __future__ import annotations
 

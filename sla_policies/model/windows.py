@@ -1,8 +1,8 @@
-"""SLA windows: the master table of DOMAIN §5.1 with the ladders of §11.1.
+"""SLA windows: the master table of docs/domain.md §5.1 with the ladders of §11.1.
 
 A window is timed from its clock start (§5.3 bilateral rule): `target` is when the work
 is expected, `breach` the later limit that escalates (Q5 records both). Amounts and clock
-basis are separate, like DOMAIN's columns: `target: 2h` with `clock: business` is two
+basis are separate, like docs/domain.md's columns: `target: 2h` with `clock: business` is two
 business hours.
 """
 
@@ -38,14 +38,14 @@ class EscalationStep(Strict):
     # A SAL disposition code the engine applies on the escalated manager's behalf when the
     # lead is still undecided at this step (§11.1: "manager forces disposition at bd 14").
     forces: str | None = None
-    proposed: bool = False  # not in the sources; DOMAIN proposes it (Q33)
+    proposed: bool = False  # not in the sources; docs/domain.md proposes it (Q33)
 
 
 _FIXED_UNITS = (SpanUnit.second, SpanUnit.minute, SpanUnit.hour)
 
 
 class Window(Strict):
-    stage: str  # DOMAIN's stage column, e.g. "L2→L3"
+    stage: str  # docs/domain.md's stage column, e.g. "L2→L3"
     owner: str  # role accountable for meeting it
     target: Span | None = None
     # When the owner is warned ahead of the breach; None: the engine warns at the target.
@@ -54,7 +54,7 @@ class Window(Strict):
     clock: Clock
     after_hours: AfterHoursRule | None = None
     escalation: list[EscalationStep] = []
-    proposed: bool = False  # the whole window is a DOMAIN proposal, not a source value
+    proposed: bool = False  # the whole window is a docs/domain.md proposal, not a source value
     source: str = "[003]"
     note: str | None = None
 
