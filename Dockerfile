@@ -6,6 +6,8 @@ COPY pyproject.toml README.md ./
 COPY sla_policies ./sla_policies
 COPY workflows ./workflows
 COPY activities ./activities
+COPY readmodel ./readmodel
+COPY infra ./infra
 COPY api ./api
 COPY handoff ./handoff
 RUN pip install . && useradd --system --uid 10001 --home-dir /app handoff

@@ -9,9 +9,9 @@ instead of recomputing it. Local, because it needs no task queue round trip.
 
 from __future__ import annotations
 
-from temporalio import activity
-
 from datetime import datetime
+
+from temporalio import activity
 
 from sla_policies.deadlines import ClockPlan, DeadlineRequest, InstantRequest, compute_instant
 from sla_policies.deadlines import compute_deadlines as _compute

@@ -11,7 +11,7 @@ _LOCK_ID = 0x48414E44  # "HAND": serializes concurrent starters (worker and API 
 
 def _migration_files() -> list[tuple[str, str]]:
     folder = resources.files("activities") / "migrations"
-    files = sorted(p for p in folder.iterdir() if p.name.endswith(".sql"))
+    files = sorted((p for p in folder.iterdir() if p.name.endswith(".sql")), key=lambda p: p.name)
     return [(p.name, p.read_text()) for p in files]
 
 

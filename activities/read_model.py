@@ -13,6 +13,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from temporalio import activity
 
+from readmodel import lookups
 from sla_policies.state import (
     AccountEngagement,
     AccountEngagementQuery,
@@ -125,7 +126,7 @@ def _detail(event) -> dict:
 
 
 class AccountEngagementActivities:
-    """Committee-Engaged (DOMAIN §3.6, Q13) is an account-level signal: distinct people of
+    """Committee-Engaged (docs/domain.md §3.6, Q13) is an account-level signal: distinct people of
     one account with tracked engagement in a rolling window. It is a read across leads,
     so it is answered from the read model rather than by an account workflow."""
 
@@ -146,31 +147,14 @@ class AccountEngagementActivities:
                 {"domain": query.domain, "since": query.since, "senior": query.director_plus_pattern,
                  "exclude": query.exclude_lead_id, "own_email": query.own_email},
             )
-            contacts, director_plus = await cur.fetchone()
+            row = await cur.fetchone()
+        # An aggregate without GROUP BY always answers one row.
+        contacts, director_plus = row if row is not None else (0, False)
         return AccountEngagement(contacts=contacts, director_plus=director_plus)
 
     @activity.defn(name="account_status")
     async def account_status(self, query: AccountStatusQuery) -> AccountStatus:
-        return await fetch_account_status(self._pool, query)
-
-
-async def fetch_account_status(pool: AsyncConnectionPool, query: AccountStatusQuery) -> AccountStatus:
-    """Q28: the account match against customers (closed-won leads) and open opportunities;
-    asked by the API at ingest and by the workflow before routing and at the SQL handoff."""
-    async with pool.connection(timeout=5) as conn, conn.cursor() as cur:
-        await cur.execute(
-            """
-            SELECT coalesce(bool_or(stage = 'closed_won'), false),
-                   min(lead_id) FILTER (WHERE stage = 'opportunity')
-            FROM leads
-            WHERE (split_part(email, '@', 2) = %(domain)s
-                   OR lower(state->'intake'->'account'->>'domain') = %(domain)s)
-              AND lead_id <> %(exclude)s
-            """,
-            {"domain": query.domain, "exclude": query.exclude_lead_id},
-        )
-        customer, open_opportunity = await cur.fetchone()
-    return AccountStatus(existing_customer=customer, open_opportunity=open_opportunity)
+        return await lookups.account_status(self._pool, query)
 
 
 class SuppressionActivities:

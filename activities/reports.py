@@ -1,4 +1,4 @@
-"""The scheduled reports (DOMAIN §12.4): the daily SLA flash and the Friday weekly report,
+"""The scheduled reports (docs/domain.md §12.4): the daily SLA flash and the Friday weekly report,
 computed from the read model, rendered, and recorded and delivered once per report and
 day through the notification path (`NotificationActivities.publish`). The dedup key is
 the report and its local day (`report:daily_flash:2026-11-23`), so a retried activity,
@@ -7,23 +7,40 @@ a second trigger or a schedule catching up on the same day never posts twice."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment
 from psycopg_pool import AsyncConnectionPool
+from pydantic import BaseModel
 from temporalio import activity
 
-from activities.digests import MetricLine, RejectionPattern, RepeatBreach, WeeklyReport, \
-    render_daily_flash, render_weekly_report
+from activities.digests import render_daily_flash, render_weekly_report
 from activities.notify import NotificationActivities, render, template_environment
 from activities.sinks import Sink
-from api import policy_store
-from api.records import load_daily_flash, load_lead_records
+from readmodel import policies
+from readmodel.records import load_daily_flash, load_lead_records
+from sla_policies.digests import MetricLine, RejectionPattern, RepeatBreach, WeeklyReport
 from sla_policies.loader import default_policy
 from sla_policies.model import Policy
-from sla_policies.patterns import pattern_escalations, weekly_scorecards
+from sla_policies.patterns import PatternEscalation, pattern_escalations, weekly_scorecards
 from sla_policies.scorecard import MetricResult, Period, iso_week, rejection_report, scorecard
-from workflows.report import ReportKind, ReportOutcome, ReportRun
+
+ReportKind = Literal["daily_flash", "weekly_report"]
+
+
+class ReportRun(BaseModel):
+    """The input of `send_report`, stamped by `ReportWorkflow` with its own clock."""
+
+    kind: ReportKind
+    at: datetime  # when the run started; the report's local day follows from it
+
+
+class ReportOutcome(BaseModel):
+    key: str
+    fresh: bool  # False: already recorded (a retry, or a second trigger the same day)
+    escalations: list[PatternEscalation] = []
+
 
 PATTERN_WEEKS = 8  # history read for the ladder: deeper than its last level (6 weeks)
 AUDIENCE = {"daily_flash": "sla_flash", "weekly_report": "friday_pipeline_review"}  # policy review ids
@@ -33,8 +50,8 @@ FALLBACK_AUDIENCE = {"daily_flash": ["sdr_manager", "ae_manager", "revops"],
 
 async def active_policy(pool: AsyncConnectionPool) -> Policy:
     """The active version in PostgreSQL, or the bundled default before any API stored one."""
-    version = await policy_store.active_version(pool)
-    stored = await policy_store.get_stored(pool, version) if version else None
+    version = await policies.active_version(pool)
+    stored = await policies.get_stored(pool, version) if version else None
     return stored.policy if stored else default_policy()
 
 

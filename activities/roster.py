@@ -1,4 +1,4 @@
-"""Routing: capacity-capped round robin over the roster (DOMAIN T11, Q26).
+"""Routing: capacity-capped round robin over the roster (docs/domain.md T11, Q26).
 
 Safe under concurrent ingest: assignments for one role take a transaction-level advisory
 lock, so they run one after another and each sees the previous one's counts. Two leads
@@ -14,7 +14,6 @@ from psycopg_pool import AsyncConnectionPool
 from temporalio import activity
 
 from sla_policies.state import Assignment, AssignmentRequest
-
 
 _ROSTER_LOCK = 0x524F5354  # "ROST": advisory-lock namespace of the per-role assignment lock
 

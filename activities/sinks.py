@@ -15,7 +15,7 @@ from typing import Protocol
 import httpx
 from pydantic import BaseModel
 
-from handoff.settings import Settings
+from infra.settings import Settings
 
 log = logging.getLogger("handoff.notify")
 

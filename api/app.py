@@ -11,14 +11,14 @@ from api import observability, openapi_problems, problems
 from api.auth import TokenStore
 from api.body_limit import BodyLimitMiddleware
 from api.database import api_pool
-from api.input_guard import check_input
 from api.idempotency import IdempotencyMiddleware
+from api.input_guard import check_input
 from api.policy_registry import PolicyRegistry
+from api.routers import health, lead_list, leads, recalibration, reports, reps, ui
+from api.routers import policies as policy_routes
 from api.security_headers import SecurityHeadersMiddleware
-from api.routers import health, lead_list, leads, policies as policy_routes, reps, ui
-from api.routers import recalibration, reports
-from handoff.settings import Settings
-from handoff.temporal import connect
+from infra.settings import Settings
+from infra.temporal import connect
 
 
 def create_app(settings: Settings, *, temporal: Client | None = None,
@@ -31,7 +31,12 @@ def create_app(settings: Settings, *, temporal: Client | None = None,
         app.state.settings = settings
         app.state.policies = policies or PolicyRegistry.from_bundled()
         app.state.tokens = tokens or TokenStore.load(settings.api_tokens_file)
-        app.state.temporal = temporal or await connect(settings.temporal_address, settings.temporal_namespace)
+        client = temporal
+        if client is None:
+            if settings.temporal_address is None:
+                raise RuntimeError("TEMPORAL_ADDRESS is not set and no Temporal client was given")
+            client = await connect(settings.temporal_address, settings.temporal_namespace)
+        app.state.temporal = client
         app.state.pool = None
         if settings.database_url:
             # A dead or frozen PostgreSQL answers 503 in seconds (api/database.py).

@@ -1,4 +1,4 @@
-"""Bearer-token principals (CONTRACT.md "Auth"). Tokens are stored hashed (SHA-256):
+"""Bearer-token principals (docs/api.md "Auth"). Tokens are stored hashed (SHA-256):
 the file never holds a usable secret."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import hashlib
 import json
 import os
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -86,7 +86,7 @@ class TokenStore:
         self._by_hash = {r.sha256: r.principal for r in records if r.revoked_at is None}
 
     @classmethod
-    def load(cls, path: Path | None) -> "TokenStore":
+    def load(cls, path: Path | None) -> TokenStore:
         store = cls(path=path)
         store._refresh()
         return store
@@ -117,7 +117,7 @@ def create_token(path: Path, principal: Principal) -> str:
     token = f"hnd_{secrets.token_urlsafe(24)}"
     records = read_records(path)
     records.append(TokenRecord(sha256=hash_token(token), principal=principal, token_id=f"tok_{secrets.token_hex(6)}",
-                               created_at=datetime.now(timezone.utc)))
+                               created_at=datetime.now(UTC)))
     _write_records(path, records)
     return token
 
@@ -125,7 +125,7 @@ def create_token(path: Path, principal: Principal) -> str:
 def revoke_tokens(path: Path, *, token_id: str | None = None, principal_id: str | None = None) -> list[TokenRecord]:
     """Mark matching live tokens revoked (kept, for the audit trail); returns those revoked."""
     records = read_records(path)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     revoked = []
     for r in records:
         if r.revoked_at is None and (r.token_id == token_id or (principal_id and r.principal.id == principal_id)):

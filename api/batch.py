@@ -80,10 +80,10 @@ async def ingest_all(raw_items: list[Any], ingest_one: Callable[[LeadIntake], Aw
                 created = await ingest_one(intake)
         except ProblemError as exc:
             # A field error of the item (an unknown lead type) is named as the item's path.
-            errors = [FieldError(path=_path(index, tuple(e.path.split("."))), message=e.message)
-                      for e in exc.problem.errors or []] or None
+            named = [FieldError(path=_path(index, tuple(e.path.split("."))), message=e.message)
+                     for e in exc.problem.errors or []]
             return BatchItemResult(index=index, lead_id=intake.lead_id, status=exc.problem.status,
-                                   detail=exc.problem.detail, errors=errors)
+                                   detail=exc.problem.detail, errors=named or None)
         except RPCError as exc:
             return BatchItemResult(index=index, lead_id=intake.lead_id, status=503,
                                    detail=f"Temporal refused the start, retry this lead: {exc.message}")

@@ -24,7 +24,7 @@ POOL_TIMEOUT_S = 5.0
 class DeadlineConnection(AsyncConnection):
     """Every round trip of this connection ends within `STATEMENT_TIMEOUT_S` seconds."""
 
-    async def wait(self, gen, interval: float = 0.1, timeout: float | None = None):  # type: ignore[override]
+    async def wait(self, gen, interval: float = 0.1, timeout: float | None = None):
         try:
             return await super().wait(gen, interval=interval, timeout=timeout or STATEMENT_TIMEOUT_S)
         except errors._WaitTimeout:

@@ -10,7 +10,7 @@ from temporalio.client import Client
 
 from api.policy_registry import PolicyRegistry
 from api.problems import ProblemError
-from handoff.settings import Settings
+from infra.settings import Settings
 
 
 def _temporal(request: Request) -> Client:

@@ -3,7 +3,7 @@ merged with the SLA clocks the workflow keeps in its state."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from pydantic import BaseModel
 from temporalio.api.enums.v1 import EventType
@@ -26,34 +26,34 @@ async def _run_entries(client: Client, workflow_id: str, run_id: str | None) -> 
     previous_run: str | None = None
     updates: dict[str, tuple[str, dict]] = {}
     async for event in handle.fetch_history_events():
-        at = event.event_time.ToDatetime().replace(tzinfo=timezone.utc)
+        at = event.event_time.ToDatetime().replace(tzinfo=UTC)
         kind = event.event_type
         if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
-            attrs = event.workflow_execution_started_event_attributes
-            previous_run = attrs.continued_execution_run_id or None
+            started = event.workflow_execution_started_event_attributes
+            previous_run = started.continued_execution_run_id or None
             entries.append(TimelineEntry(at=at, kind="run", summary="continued as new (long wait, short history)"
                                          if previous_run else "lead ingested; workflow started"))
         elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
-            attrs = event.workflow_execution_update_accepted_event_attributes
-            request = attrs.accepted_request
+            accepted = event.workflow_execution_update_accepted_event_attributes
+            request = accepted.accepted_request
             args = [client.data_converter.payload_converter.from_payload(p) for p in request.input.args.payloads]
             arg = args[0] if args and isinstance(args[0], dict) else {}
-            updates[attrs.protocol_instance_id] = (request.input.name, arg)
+            updates[accepted.protocol_instance_id] = (request.input.name, arg)
             actor = (arg.get("actor") or {}).get("id")
             entries.append(TimelineEntry(at=at, kind="disposition", summary=f"{request.input.name}"
                                          + (f" ({arg['channel']}, {arg['outcome']})" if "channel" in arg else "")
                                          + (f" note: {arg['note']}" if arg.get("note") else ""),
                                          actor=actor, reason_code=arg.get("reason_code")))
         elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
-            attrs = event.workflow_execution_signaled_event_attributes
-            args = [client.data_converter.payload_converter.from_payload(p) for p in attrs.input.payloads]
+            signaled = event.workflow_execution_signaled_event_attributes
+            args = [client.data_converter.payload_converter.from_payload(p) for p in signaled.input.payloads]
             events = args[0] if args and isinstance(args[0], list) else []
             types = ", ".join(e.get("type", "?") for e in events if isinstance(e, dict))
             entries.append(TimelineEntry(at=at, kind="engagement", summary=f"engagement: {types}"))
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            attrs = event.activity_task_scheduled_event_attributes
-            if attrs.activity_type.name == "notify":
-                n = client.data_converter.payload_converter.from_payload(attrs.input.payloads[0])
+            scheduled = event.activity_task_scheduled_event_attributes
+            if scheduled.activity_type.name == "notify":
+                n = client.data_converter.payload_converter.from_payload(scheduled.input.payloads[0])
                 who = n.get("recipient_role", "?") + (f" {n['recipient']}" if n.get("recipient") else "")
                 item = f" {n['item']}" if n.get("item") else ""
                 entries.append(TimelineEntry(at=at, kind="notification", summary=f"{n.get('kind')}{item} → {who}"))

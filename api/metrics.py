@@ -4,8 +4,9 @@ Counts that originate in workflows (clocks started, met, breached; escalations; 
 stage) are never counted in workflow code: `lead_events` holds each clock change exactly
 once per (lead, seq), and database triggers keep sharded counters as those rows and the
 `leads` rows are written (migration 0007), so the figures are the same from every API
-replica, survive restarts, and a scrape reads O(1) rows however many leads there are. Disposition latency is measured here, in the API, around the
-Temporal Update. The Temporal SDK's own metrics are served by the worker (handoff/telemetry.py).
+replica, survive restarts, and a scrape reads O(1) rows however many leads there are.
+Disposition latency is measured here, in the API, around the Temporal Update. The Temporal
+SDK's own metrics are served by the worker (infra/telemetry.py).
 """
 
 from __future__ import annotations

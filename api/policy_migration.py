@@ -16,12 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
+from sla_policies.commands import Actor
 from sla_policies.lead import LeadId
 from sla_policies.model import Policy
-from sla_policies.commands import Actor
+from sla_policies.state import LeadState
 from workflows.lead import LeadWorkflow
 from workflows.migration import PolicyMigration
-from sla_policies.state import LeadState
 
 MigratableStage = Literal["inquiry", "manager_review", "mql", "sal", "sql", "opportunity", "data_hold",
                           "territory_hold", "plg", "recycled", "disqualified"]
@@ -41,7 +41,7 @@ class MigrationRequest(BaseModel):
     recompute_clocks: bool = Field(False, description="recompute running SLA clocks under the new windows")
 
     @model_validator(mode="after")
-    def _selects_something(self) -> "MigrationRequest":
+    def _selects_something(self) -> MigrationRequest:
         if self.from_version is None and not self.lead_ids:
             raise ValueError("select the leads: give from_version (all its open leads) and/or lead_ids")
         return self
@@ -107,7 +107,7 @@ async def migrate(temporal: Client, policy: Policy, request: MigrationRequest, a
                     migrated.append(lead_id)
                     return
             except WorkflowUpdateFailedError as exc:
-                reason = str(exc.cause.message if exc.cause is not None else exc)
+                reason = str(exc.cause) if exc.cause is not None else str(exc)
             except RPCError as exc:
                 reason = f"not an open lead ({exc.message})"
             skipped.append(Skipped(lead_id=lead_id, reason=reason))

@@ -3,9 +3,10 @@
 With PostgreSQL configured, the `policies` table is the registry (so every API replica
 agrees): start-up stores the bundled files of `sla_policies/versions/`, and `current()`
 reads the active version (the `PoliciesDep` dependency calls it for every request that
-uses the registry, so `active()` in a route is what was active when the request came). Without a database (tests of the API alone) the
-bundled files are the registry and the newest is active. A lead pins the version that was
-active at ingest (DOMAIN §13); the whole Policy travels in its workflow input.
+uses the registry, so `active()` in a route is what was active when the request came).
+Without a database (tests of the API alone) the bundled files are the registry and the
+newest is active. A lead pins the version that was active at ingest (docs/domain.md §13); the whole
+Policy travels in its workflow input.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from psycopg_pool import AsyncConnectionPool
 
 from api import policy_store
+from readmodel import policies
 from sla_policies.loader import bundled_policy_files, load_policy_file, parse_policy
 from sla_policies.model import Policy
 
@@ -30,7 +32,7 @@ class PolicyRegistry:
     bundled: list[tuple[str, Policy]] = field(default_factory=list)
 
     @classmethod
-    def from_bundled(cls) -> "PolicyRegistry":
+    def from_bundled(cls) -> PolicyRegistry:
         registry = cls()
         for path in bundled_policy_files():
             text = path.read_text(encoding="utf-8")
@@ -66,7 +68,7 @@ class PolicyRegistry:
     async def current(self) -> Policy:
         """The active version now (read from PostgreSQL when there is one)."""
         if self.pool is not None:
-            version = await policy_store.active_version(self.pool)
+            version = await policies.active_version(self.pool)
             if version is None:
                 raise LookupError("no active policy version")
             policy = await self.fetch(version)
@@ -77,7 +79,7 @@ class PolicyRegistry:
 
     async def fetch(self, version: str) -> Policy | None:
         if version not in self.versions and self.pool is not None:
-            stored = await policy_store.get_stored(self.pool, version)
+            stored = await policies.get_stored(self.pool, version)
             if stored is None:
                 return None
             self.versions[version] = stored.policy

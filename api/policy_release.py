@@ -7,7 +7,9 @@ from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel
 
 from api import policy_store
-from api.policy_store import BUNDLED, StoredPolicy
+from api.policy_store import BUNDLED
+from readmodel import policies
+from readmodel.policies import StoredPolicy
 from sla_policies.signoff import Signature, missing_roles, required_signoffs
 
 
@@ -43,7 +45,7 @@ async def _in_force_besides(pool: AsyncConnectionPool, version: str) -> StoredPo
                           " AND activated_at IS NOT NULL ORDER BY (status = 'active') DESC, activated_at DESC"
                           " LIMIT 1", (version,))
         row = await cur.fetchone()
-    return await policy_store.get_stored(pool, row[0]) if row else None
+    return await policies.get_stored(pool, row[0]) if row else None
 
 
 async def release_status(pool: AsyncConnectionPool, stored: StoredPolicy) -> ReleaseStatus:

@@ -1,4 +1,5 @@
-"""Policy versions in PostgreSQL (`policies`, migration 0005): deploy, activate, list.
+"""Policy versions in PostgreSQL (`policies`, migration 0005): deploy and activate (the
+readers are `readmodel.policies`).
 
 A stored version is immutable: its identity is the SHA-256 of the policy's canonical JSON,
 so the same policy sent again (as YAML or JSON, reformatted) is the same deployment, and a
@@ -9,39 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date, datetime
-from typing import Literal
 
-from psycopg.rows import class_row, dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
-from pydantic import BaseModel
 
+from readmodel.policies import PolicyRecord, active_version, get_record
 from sla_policies.loader import version_key
 from sla_policies.model import Policy
 from sla_policies.signoff import Signature
 
-PolicyStatus = Literal["draft", "active", "retired"]
 BUNDLED = "bundled"  # deployed_by of the files shipped in sla_policies/versions/
-
-_COLUMNS = ("version, status, content_hash, deployed_by, deployed_at, activated_by, activated_at,"
-            " (parsed->>'effective_date')::date AS effective_date")
-
-
-class PolicyRecord(BaseModel):
-    version: str
-    status: PolicyStatus
-    effective_date: date | None = None
-    content_hash: str
-    deployed_by: str
-    deployed_at: datetime
-    activated_by: str | None = None
-    activated_at: datetime | None = None
-
-
-class StoredPolicy(PolicyRecord):
-    document: str  # the text as deployed (YAML or JSON)
-    policy: Policy
 
 
 class VersionConflict(Exception):
@@ -59,37 +37,6 @@ def content_hash(policy: Policy) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def list_policies(pool: AsyncConnectionPool) -> list[PolicyRecord]:
-    async with pool.connection() as conn, conn.cursor(row_factory=class_row(PolicyRecord)) as cur:
-        await cur.execute(f"SELECT {_COLUMNS} FROM policies")
-        rows = await cur.fetchall()
-    return sorted(rows, key=lambda r: version_key(r.version))
-
-
-async def get_record(pool: AsyncConnectionPool, version: str) -> PolicyRecord | None:
-    async with pool.connection() as conn, conn.cursor(row_factory=class_row(PolicyRecord)) as cur:
-        await cur.execute(f"SELECT {_COLUMNS} FROM policies WHERE version = %s", (version,))
-        return await cur.fetchone()
-
-
-async def get_stored(pool: AsyncConnectionPool, version: str) -> StoredPolicy | None:
-    async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(f"SELECT {_COLUMNS}, document, parsed::text AS parsed FROM policies WHERE version = %s",
-                          (version,))
-        row = await cur.fetchone()
-    if row is None:
-        return None
-    return StoredPolicy(**{k: v for k, v in row.items() if k != "parsed"},
-                        policy=Policy.model_validate_json(row["parsed"]))
-
-
-async def active_version(pool: AsyncConnectionPool) -> str | None:
-    async with pool.connection() as conn, conn.cursor() as cur:
-        await cur.execute("SELECT version FROM policies WHERE status = 'active'")
-        row = await cur.fetchone()
-    return row[0] if row else None
-
-
 async def deploy(pool: AsyncConnectionPool, document: str, policy: Policy, by: str) -> tuple[PolicyRecord, bool]:
     """Store a validated policy as a draft; returns (record, created). Idempotent for the
     same policy; VersionConflict for a different one under the same version."""
@@ -102,7 +49,9 @@ async def deploy(pool: AsyncConnectionPool, document: str, policy: Policy, by: s
                 (policy.version, document, Jsonb(policy.model_dump(mode="json")), digest, by))
             created = cur.rowcount == 1
             await cur.execute("SELECT content_hash FROM policies WHERE version = %s", (policy.version,))
-            stored = (await cur.fetchone())[0]
+            row = await cur.fetchone()
+            assert row is not None  # inserted or already there, in this transaction
+            stored = row[0]
     if stored != digest:
         raise VersionConflict(policy.version, stored, digest)
     record = await get_record(pool, policy.version)
@@ -118,7 +67,7 @@ async def activate(pool: AsyncConnectionPool, version: str, by: str) -> PolicyRe
             # One activation at a time across API replicas: the row locks order them.
             await cur.execute("SELECT version, status FROM policies WHERE version = %s"
                               " OR status = 'active' FOR UPDATE", (version,))
-            rows = dict(await cur.fetchall())
+            rows: dict[str, str] = dict(await cur.fetchall())
             if version not in rows:
                 return None
             if rows[version] != "active":

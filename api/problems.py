@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import psycopg
 from fastapi import FastAPI, Request
-from psycopg_pool import PoolTimeout
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError, RPCStatusCode
@@ -45,7 +47,7 @@ class ProblemError(Exception):
 RETRY_AFTER_SECONDS = "2"
 
 
-def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
+def problem_response(problem: Problem, headers: Mapping[str, str] | None = None) -> JSONResponse:
     if problem.status == 503 and not any(k.lower() == "retry-after" for k in headers or {}):
         headers = {**(headers or {}), "Retry-After": RETRY_AFTER_SECONDS}
     return JSONResponse(problem.model_dump(exclude_none=True), status_code=problem.status,
@@ -67,7 +69,8 @@ def _field_error(error: dict) -> FieldError:
         # The location is a character offset into the body, not a field: say so.
         at = error["loc"][1] if len(error["loc"]) > 1 else "?"
         reason = (error.get("ctx") or {}).get("error", "")
-        return FieldError(path="$", message=f"the body is not valid JSON (at character {at}{': ' + reason if reason else ''})")
+        suffix = f": {reason}" if reason else ""
+        return FieldError(path="$", message=f"the body is not valid JSON (at character {at}{suffix})")
     return FieldError(path=_loc_to_path(tuple(error["loc"])), message=error["msg"])
 
 
@@ -99,7 +102,8 @@ def install(app: FastAPI) -> None:
         # the request's fault, never a server error. The input rule refuses most of these first.
         return problem_response(Problem(
             type="https://handoff.dev/problems/validation", title="Invalid request", status=422,
-            detail=f"a value in the request cannot be stored: {str(exc).splitlines()[0] if str(exc) else 'data error'}"))
+            detail="a value in the request cannot be stored: "
+                   + (str(exc).splitlines()[0] if str(exc) else "data error")))
 
     @app.exception_handler(RPCError)
     async def _temporal_unavailable(_: Request, exc: RPCError):

@@ -10,7 +10,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, Field
 
-from api.records import load_lead_records
+from readmodel.records import load_lead_records
 from sla_policies.model import Policy
 from sla_policies.recalibration import Quarter, Recalibration, quarter, recalibrate
 
@@ -56,7 +56,8 @@ async def get_review(pool: AsyncConnectionPool, label: str) -> QuarterReview | N
     return QuarterReview(**row) if row else None
 
 
-async def record_review(pool: AsyncConnectionPool, label: str, by: str, body: ReviewRequest) -> tuple[QuarterReview, bool]:
+async def record_review(pool: AsyncConnectionPool, label: str, by: str,
+                        body: ReviewRequest) -> tuple[QuarterReview, bool]:
     """Hold the review of `label` once; a second call returns the first record (False)."""
     async with pool.connection() as conn, conn.cursor() as cur:
         await cur.execute("INSERT INTO recalibration_reviews (quarter, reviewed_by, outcome, notes)"

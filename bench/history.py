@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -18,11 +18,11 @@ from temporalio.worker import Replayer
 from bench.report import Figure, Results
 from bench.stack import Stack
 from handoff.worker import workflow_runner
+from sla_policies.commands import Accept, Actor, Briefing, Handoff, Meddpic, OpportunityUpdate, Recycle, Touch
 from sla_policies.lead import LeadIntake
 from sla_policies.model import Policy
-from sla_policies.commands import Accept, Actor, Briefing, Handoff, Meddpic, OpportunityUpdate, Recycle, Touch
-from workflows.lead import LeadWorkflow
 from sla_policies.state import LeadState, LeadWorkflowInput
+from workflows.lead import LeadWorkflow
 
 QUEUE = "handoff"  # the lead worker's own process
 
@@ -59,7 +59,7 @@ async def _lifecycle(client: Client, policy: Policy) -> WorkflowHandle:
     handle, sdr = await _routed(client, policy)
     await handle.execute_update(LeadWorkflow.touch, Touch(actor=sdr, channel="phone", outcome="connected"))
     await handle.execute_update(LeadWorkflow.accept, Accept(actor=sdr))
-    meeting = datetime.now(timezone.utc) + timedelta(days=2)
+    meeting = datetime.now(UTC) + timedelta(days=2)
     await handle.execute_update(LeadWorkflow.handoff, Handoff(
         actor=sdr, meddpic=Meddpic(metrics=True, decision_process=True, implicate_pain=True),
         meeting_at=meeting, meeting_link="https://meet.example/abc", pain_statement="slow routing",
@@ -69,7 +69,7 @@ async def _lifecycle(client: Client, policy: Policy) -> WorkflowHandle:
     ae = Actor(id=state.owner, role="ae")
     await handle.execute_update(LeadWorkflow.accept, Accept(actor=ae, briefing_read=True))
     await handle.execute_update(LeadWorkflow.opportunity, OpportunityUpdate(
-        actor=ae, meeting_held_at=datetime.now(timezone.utc), next_step="EB meeting"))
+        actor=ae, meeting_held_at=datetime.now(UTC), next_step="EB meeting"))
     await handle.execute_update(LeadWorkflow.opportunity, OpportunityUpdate(actor=ae, stage="os2"))
     await handle.execute_update(LeadWorkflow.opportunity, OpportunityUpdate(actor=ae, outcome="won"))
     await handle.result()
@@ -106,8 +106,8 @@ async def _replay_ms(handle: WorkflowHandle, rounds: int = 5) -> tuple[int, floa
 
 async def history(stack: Stack, results: Results) -> None:
     stack.seed_reps("bench-us", 10, "US")
-    stack.sql("INSERT INTO reps (rep_id, name, role, territories, capacity) VALUES ('bench-ae', 'AE', 'ae', '{US}', 1000000)"
-              " ON CONFLICT (rep_id) DO NOTHING")
+    stack.sql("INSERT INTO reps (rep_id, name, role, territories, capacity)"
+              " VALUES ('bench-ae', 'AE', 'ae', '{US}', 1000000) ON CONFLICT (rep_id) DO NOTHING")
     policy = stack.policies.get(stack.compressed_version)
     whole = await _lifecycle(stack.client, policy)
     cadence = await _cadence(stack.client, policy)

@@ -69,7 +69,8 @@ async def bulk_ingest(stack: Stack, prefix: str, count: int, batch: int = 1000, 
         n = routed(stack, prefix)
         if time.perf_counter() - last[0] > 15:
             last[0] = time.perf_counter()
-            print(f"    ({n}/{count} routed after {last[0] - start:.0f} s; all posted after {posted:.0f} s)", flush=True)
+            print(f"    ({n}/{count} routed after {last[0] - start:.0f} s; all posted after {posted:.0f} s)",
+                  flush=True)
         return n >= count
 
     await wait_for(done, timeout=max(600, count / 5), interval=0.5)
@@ -252,7 +253,9 @@ async def lateness(stack: Stack, results: Results, rate: float | None = None, se
         rate = round(capacity / 2, 2)
     stack.seed_reps("bench-gb", 10, "GB")
     await stack.use_policy(stack.compressed_version)
-    breach_after = stack.policies.active().window("sdr_response.tier1").breach.to_timedelta().total_seconds()
+    breach = stack.policies.active().window("sdr_response.tier1").breach
+    assert breach is not None
+    breach_after = breach.to_timedelta().total_seconds()
     count = int(rate * seconds)
 
     prefix = f"late-{uuid.uuid4().hex[:6]}-"
@@ -287,7 +290,8 @@ async def lateness(stack: Stack, results: Results, rate: float | None = None, se
 # ------------------------------------------------------------------------------ memory
 
 def open_count(stack: Stack) -> int:
-    return stack.sql("SELECT count(*) FROM leads WHERE stage NOT IN ('closed_won', 'closed_lost', 'disqualified')")[0][0]
+    return stack.sql("SELECT count(*) FROM leads"
+                     " WHERE stage NOT IN ('closed_won', 'closed_lost', 'disqualified')")[0][0]
 
 
 async def memory(stack: Stack, results: Results, open_leads: int = 10_000, budget: float = 240) -> None:
@@ -308,8 +312,8 @@ async def memory(stack: Stack, results: Results, open_leads: int = 10_000, budge
             assert answer.status_code == 200 and answer.json()["failed"] == 0, answer.text[:300]
             posted += size
     try:
-        await wait_for(lambda: routed(stack, prefix) >= posted, timeout=max(60.0, budget - (time.perf_counter() - start)),
-                       interval=1)
+        remaining = budget - (time.perf_counter() - start)
+        await wait_for(lambda: routed(stack, prefix) >= posted, timeout=max(60.0, remaining), interval=1)
     except TimeoutError:
         pass  # measure what is open now; the count says how many
     await asyncio.sleep(5)  # let the outboxes drain: RSS at rest, not mid-burst

@@ -30,6 +30,7 @@ def main() -> None:
                           team=None if args.no_team else EXAMPLE_TEAM, out=Path(out), generate=args.leads,
                           quarter="2027Q1", seed=args.seed)
         total = time.monotonic() - began
+        assert report is not None  # a run without --compare always reports
         run = report.runs[0]
         clocks = sum(1 for _ in open(Path(out) / "clocks.jsonl"))
         transitions = sum(1 for _ in open(Path(out) / "transitions.jsonl"))

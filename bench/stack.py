@@ -27,8 +27,8 @@ from api.auth import Principal, TokenRecord, TokenStore, hash_token
 from api.policy_registry import PolicyRegistry
 from bench.workflows import NoopWorkflow, TimerWorkflow
 from handoff import devstack
-from handoff.settings import Settings
-from handoff.temporal import connect
+from infra.settings import Settings
+from infra.temporal import connect
 from sla_policies.compressed import time_compressed
 
 REFERENCE_QUEUE = "bench-reference"
@@ -90,8 +90,9 @@ class Stack:
         manager = f"{prefix}-mgr"
         ids = [f"{prefix}-sdr-{i:02d}" for i in range(count)]
         with psycopg.connect(self.database_url, autocommit=True) as conn:
-            conn.execute("INSERT INTO reps (rep_id, name, role, territories, capacity) VALUES (%s,%s,'sdr_manager',%s,0)"
-                         " ON CONFLICT (rep_id) DO NOTHING", (manager, manager, [territory]))
+            conn.execute("INSERT INTO reps (rep_id, name, role, territories, capacity)"
+                         " VALUES (%s,%s,'sdr_manager',%s,0) ON CONFLICT (rep_id) DO NOTHING",
+                         (manager, manager, [territory]))
             for rep_id in ids:
                 conn.execute("INSERT INTO reps (rep_id, name, role, manager_id, territories, capacity)"
                              " VALUES (%s,%s,'sdr',%s,%s,1000000) ON CONFLICT (rep_id) DO NOTHING",

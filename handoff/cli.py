@@ -1,4 +1,4 @@
-"""The `handoff` command (CONTRACT.md "Commands")."""
+"""The `handoff` command (docs/api.md "Commands")."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 import logging
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -43,10 +43,9 @@ def worker(processes: Annotated[int | None, typer.Option(
     if count == 1:
         asyncio.run(run_process(run_api=False, run_worker=True))
         return
-    settings = check_servers()
     from activities.migrations import apply_migrations
 
-    apply_migrations(settings.database_url)  # once, before the children race for the lock
+    apply_migrations(check_servers().database_url)  # once, before the children race for the lock
     raise typer.Exit(supervise(count))
 
 
@@ -72,7 +71,7 @@ def _load(file: Path):
     except OSError as exc:
         typer.echo(f"{file}: cannot read: {exc.strerror}", err=True)
         raise typer.Exit(1) from None
-    fmt = "json" if file.suffix.lower() == ".json" else "yaml"
+    fmt: Literal["yaml", "json"] = "json" if file.suffix.lower() == ".json" else "yaml"
     try:
         return parse_policy(text, fmt=fmt)
     except PolicyError as exc:
@@ -155,7 +154,7 @@ def token_create(principal_id: Annotated[str, typer.Option("--id", help="princip
 
 
 def _tokens_file() -> Path:
-    from handoff.settings import get_settings
+    from infra.settings import get_settings
 
     settings = get_settings()
     return settings.api_tokens_file or settings.state_dir / "tokens.json"
@@ -169,7 +168,8 @@ def token_list() -> None:
     for r in read_records(_tokens_file()):
         status = f"revoked {r.revoked_at:%Y-%m-%dT%H:%M:%SZ}" if r.revoked_at else "active"
         created = f"{r.created_at:%Y-%m-%dT%H:%M:%SZ}" if r.created_at else "-"
-        typer.echo(f"{r.token_id}\t{r.principal.id}\t{r.principal.role}\t{r.principal.team or '-'}\t{created}\t{status}")
+        principal = r.principal
+        typer.echo(f"{r.token_id}\t{principal.id}\t{principal.role}\t{principal.team or '-'}\t{created}\t{status}")
 
 
 @token_app.command("revoke")

@@ -14,7 +14,7 @@ import itertools
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -120,7 +120,7 @@ class LeadStream:
 
     def __init__(self, api: str, tokens: dict[str, str], *, interval: float = 5.0, limit: int = 500):
         self.api, self.tokens, self.interval, self.limit = api, tokens, interval, limit
-        self.run = datetime.now(timezone.utc).strftime("%H%M%S")
+        self.run = datetime.now(UTC).strftime("%H%M%S")
         self._tasks: set[asyncio.Task] = set()
 
     def _headers(self, principal_id: str) -> dict[str, str]:

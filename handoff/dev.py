@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import NamedTuple
 
 from activities.migrations import apply_migrations
 from api.auth import Principal, create_token
 from handoff import devstack
 from handoff.runner import serve
-from handoff.settings import Settings, get_settings
-from handoff.telemetry import worker_runtime
-from handoff.temporal import connect
+from infra.settings import Settings, get_settings
+from infra.telemetry import worker_runtime
+from infra.temporal import connect
 
 log = logging.getLogger("handoff.dev")
 
@@ -38,12 +39,12 @@ async def run_dev(*, demo: bool = False, settings: Settings | None = None, proce
     state_dir.mkdir(parents=True, exist_ok=True)
     extra: list = []
 
-    if settings.api_tokens_file is None:
-        settings = settings.model_copy(update={"api_tokens_file": state_dir / "tokens.json"})
+    tokens_file = settings.api_tokens_file or state_dir / "tokens.json"
+    settings = settings.model_copy(update={"api_tokens_file": tokens_file})
     first_token = None
-    if not settings.api_tokens_file.exists():
+    if not tokens_file.exists():
         # A newcomer is never locked out of their own machine.
-        first_token = create_token(settings.api_tokens_file, Principal(id="revops", role="revops"))
+        first_token = create_token(tokens_file, Principal(id="revops", role="revops"))
     temporal_server = None
     if settings.temporal_address is None:
         temporal_server = devstack.TemporalDevServer(
@@ -52,16 +53,17 @@ async def run_dev(*, demo: bool = False, settings: Settings | None = None, proce
         log.info("starting Temporal dev server (state: %s)", temporal_server.db_file)
         temporal_server.start()
         settings = settings.model_copy(update={"temporal_address": temporal_server.address})
+    temporal_address: str = settings.temporal_address or ""  # set just above when it was not given
     try:
-        if settings.database_url is None:
+        database_url = settings.database_url
+        if database_url is None:
             log.info("starting embedded PostgreSQL (data: %s)", state_dir / "pgdata")
-            settings = settings.model_copy(
-                update={"database_url": devstack.start_embedded_postgres(state_dir / "pgdata")}
-            )
-        apply_migrations(settings.database_url)
+            database_url = devstack.start_embedded_postgres(state_dir / "pgdata")
+            settings = settings.model_copy(update={"database_url": database_url})
+        apply_migrations(database_url)
         runtime = worker_runtime(settings.worker_metrics_address)
         client = await devstack.wait_for_temporal(
-            lambda: connect(settings.temporal_address, settings.temporal_namespace, runtime=runtime)
+            lambda: connect(temporal_address, settings.temporal_namespace, runtime=runtime)
         )
         if temporal_server is None:
             await devstack.ensure_search_attributes(client, settings.temporal_namespace)
@@ -69,9 +71,9 @@ async def run_dev(*, demo: bool = False, settings: Settings | None = None, proce
         if demo:
             from handoff import demo as demo_mode
 
-            demo_mode.seed_roster(settings.database_url)
+            demo_mode.seed_roster(database_url)
             policies = demo_mode.demo_policies()
-            demo_tokens = demo_mode.create_tokens(settings.api_tokens_file)
+            demo_tokens = demo_mode.create_tokens(tokens_file)
 
         def ready() -> None:
             api = f"http://{settings.api_host}:{settings.api_port}"
@@ -110,25 +112,31 @@ async def run_dev(*, demo: bool = False, settings: Settings | None = None, proce
         # The embedded PostgreSQL stops at interpreter exit (its own atexit hook).
 
 
-def check_servers() -> Settings:
+class Servers(NamedTuple):
+    settings: Settings
+    temporal_address: str
+    database_url: str
+
+
+def check_servers() -> Servers:
     """The settings of a production process, which must name the servers it uses."""
     settings = get_settings()
     missing = [name for name, value in (("TEMPORAL_ADDRESS", settings.temporal_address),
                                         ("DATABASE_URL", settings.database_url)) if not value]
-    if missing:
+    if missing or settings.temporal_address is None or settings.database_url is None:
         raise SystemExit(f"set {' and '.join(missing)} (or use `handoff dev` for the embedded stack)")
-    return settings
+    return Servers(settings, settings.temporal_address, settings.database_url)
 
 
 async def run_process(*, run_api: bool, run_worker: bool) -> None:
     """`handoff worker` / `handoff api`: servers come from the environment, nothing embedded."""
-    settings = check_servers()
+    settings, temporal_address, database_url = check_servers()
     if run_worker:
-        apply_migrations(settings.database_url)
+        apply_migrations(database_url)
     runtime = worker_runtime(settings.worker_metrics_address) if run_worker else None
     service = "handoff-worker" if not run_api else "handoff-api" if not run_worker else "handoff"
     client = await devstack.wait_for_temporal(
-        lambda: connect(settings.temporal_address, settings.temporal_namespace, service_name=service,
+        lambda: connect(temporal_address, settings.temporal_namespace, service_name=service,
                         runtime=runtime)
     )
     # Both register: an API replica may start a lead (with search attributes) before any worker is up.

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import warnings
 import signal
 import socket
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType
 from temporalio.service import RPCError, RPCStatusCode
 
-from handoff.temporal import temporal_cli_path
+from infra.temporal import temporal_cli_path
 from workflows import search_attributes as sa
 
 log = logging.getLogger("handoff.dev")

@@ -67,8 +67,8 @@ def activate(version: str, api: ApiOption = DEFAULT_API, token: TokenOption = No
 
 
 def sign(version: str, api: ApiOption = DEFAULT_API, token: TokenOption = None,
-         content_hash: Annotated[str | None, typer.Option("--hash", help="the sha256 you read; default: "
-                                                                          "the stored one, shown first")] = None) -> None:
+         content_hash: Annotated[str | None, typer.Option(
+             "--hash", help="the sha256 you read; default: the stored one, shown first")] = None) -> None:
     """Sign VERSION in your role (a VP or the CEO token); prints who still has to sign."""
     with _client(api, token) as client:
         status = _send(lambda: client.get(f"/v1/policies/{version}/signoffs"))

@@ -18,7 +18,8 @@ def _rate(funnel: dict) -> str:
     return f"{100 * sql / mql:.1f}% ({sql}/{mql})" if mql else "n/a"
 
 
-def recalibrate(quarter: Annotated[str | None, typer.Option(help="YYYYQn; default: the last quarter that ended")] = None,
+def recalibrate(quarter: Annotated[str | None, typer.Option(
+        help="YYYYQn; default: the last quarter that ended")] = None,
                 draft: Annotated[Path | None, typer.Option(help="write the proposed policy here (YAML)")] = None,
                 api: ApiOption = DEFAULT_API, token: TokenOption = None) -> None:
     """Per ACV tier: MQL->SQL now against the 12 weeks before, flagged at a 25% relative shift."""

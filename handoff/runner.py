@@ -10,13 +10,13 @@ import uvicorn
 from psycopg_pool import AsyncConnectionPool
 from temporalio.client import Client
 
+from activities.reports import active_policy
+from activities.sinks import sinks_from_settings
 from api.app import create_app
 from api.policy_registry import PolicyRegistry
-from handoff.settings import Settings
-from activities.sinks import sinks_from_settings
-from handoff.worker import build_worker
-from activities.reports import active_policy
 from handoff.schedules import ensure_report_schedules
+from handoff.worker import build_worker
+from infra.settings import Settings
 
 
 class _Server(uvicorn.Server):
@@ -38,6 +38,8 @@ async def serve(settings: Settings, client: Client, *, run_api: bool = True, run
         with suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
 
+    if settings.database_url is None:
+        raise RuntimeError("DATABASE_URL is not set")
     pool = AsyncConnectionPool(settings.database_url, min_size=1, max_size=10, open=False)
     await pool.open()
     tasks: list[asyncio.Task] = []
@@ -66,8 +68,9 @@ async def serve(settings: Settings, client: Client, *, run_api: bool = True, run
         waiter = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait([*tasks, waiter], return_when=asyncio.FIRST_COMPLETED)
         for task in done:
-            if task is not waiter and task.exception():
-                raise task.exception()
+            error = task.exception() if task is not waiter else None
+            if error is not None:
+                raise error
     finally:
         if server is not None:
             server.should_exit = True

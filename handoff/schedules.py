@@ -1,4 +1,4 @@
-"""The Temporal Schedules that start the reports (DOMAIN §12.4): the SLA flash every day at
+"""The Temporal Schedules that start the reports (docs/domain.md §12.4): the SLA flash every day at
 07:00 and the weekly report on Friday at 08:00, both in the company timezone. Created at
 start-up, or brought up to date when they exist, so every worker start converges on
 these definitions."""
@@ -7,10 +7,18 @@ from __future__ import annotations
 
 import logging
 
-from temporalio.client import (Client, Schedule, ScheduleActionStartWorkflow, ScheduleAlreadyRunningError,
-                               ScheduleSpec, ScheduleUpdate, ScheduleUpdateInput)
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
 
-from workflows.report import ReportKind, ReportWorkflow
+from activities.reports import ReportKind
+from workflows.report import ReportWorkflow
 
 log = logging.getLogger("handoff.schedules")
 

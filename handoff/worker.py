@@ -11,8 +11,8 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.deadlines import compute_deadlines, compute_instants
 from activities.notify import NotificationActivities
-from activities.reports import ReportActivities
 from activities.read_model import AccountEngagementActivities, ReadModelActivities, SuppressionActivities
+from activities.reports import ReportActivities
 from activities.roster import RosterActivities
 from activities.sinks import Sink
 from workflows.lead import LeadWorkflow

@@ -42,7 +42,7 @@ class BusinessCalendar(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _sane_hours(self) -> "BusinessCalendar":
+    def _sane_hours(self) -> BusinessCalendar:
         if not self.open < self.close:
             raise ValueError("open must be before close")
         if not self.weekdays or not self.weekdays <= set(range(7)):
@@ -118,7 +118,7 @@ def resolve_calendar(
     weekdays: frozenset[int] = frozenset(range(5)),
     extra_closed_dates: Iterable[date] = (),
 ) -> BusinessCalendar:
-    """The calendar of one lead: DOMAIN Q1 (its timezone) and Q2 (its country's holidays)."""
+    """The calendar of one lead: docs/domain.md Q1 (its timezone) and Q2 (its country's holidays)."""
     _zone(timezone)
     closed = set(extra_closed_dates)
     if country:

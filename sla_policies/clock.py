@@ -1,6 +1,6 @@
 """The business-hours clock: every SLA deadline is computed here, and nowhere else.
 
-Conventions (DOMAIN "Units", §5.1, Q3, Q23):
+Conventions (docs/domain.md "Units", §5.1, Q3, Q23):
 - Business time is the half-open interval [open, close) of each business day, in the
   calendar's local time. A business clock runs only inside it; started outside it, it
   starts at the next open (`clock_start`).
@@ -193,13 +193,14 @@ def add_span(start: datetime, span: Span, *, basis: Basis, cal: BusinessCalendar
 
 def after_hours_due(arrival: datetime, cal: BusinessCalendar, *, from_next_open: Span | None = None,
                     by_next_business_day_at: time | None = None) -> datetime:
-    """The after-hours rules of DOMAIN §5.1: "≤30 min after next bd open" (from_next_open
+    """The after-hours rules of docs/domain.md §5.1: "≤30 min after next bd open" (from_next_open
     30m), "≤24 h after next bd opens" (from_next_open 1bd), "by 10:00 next bd"."""
     if (from_next_open is None) == (by_next_business_day_at is None):
         raise ValueError("give exactly one of from_next_open and by_next_business_day_at")
     opens = next_business_day_open(arrival, cal)
     if from_next_open is not None:
         return add_span(opens, from_next_open, basis="business", cal=cal)
+    assert by_next_business_day_at is not None  # exactly one of the two is given (checked above)
     return _wall(_local_date(opens, cal), by_next_business_day_at, cal)
 
 
@@ -221,7 +222,7 @@ def window_deadlines(start: datetime, *, target: Span | None, breach: Span | Non
                      after_hours_by: time | None = None) -> Deadlines:
     """Target, warning and breach instants of a window started at `start`.
 
-    DOMAIN §5.1: for an after-hours arrival (business basis, `start` outside business
+    docs/domain.md §5.1: for an after-hours arrival (business basis, `start` outside business
     hours) an after-hours rule, if given, replaces the target, while the breach threshold
     is measured from the next business-day open (which is what the business clock does
     anyway). Warning and breach are spans from the clock start. If the due instant would

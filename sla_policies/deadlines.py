@@ -18,13 +18,14 @@ from sla_policies.clock import Deadlines, add_span, clock_start, start_of_busine
 from sla_policies.model import Policy
 from sla_policies.span import Span
 
-__all__ = ["CalendarInputs", "ClockPlan", "DeadlineRequest", "Deadlines", "InstantRequest", "compute_deadlines", "compute_instant"]
+__all__ = ["CalendarInputs", "ClockPlan", "DeadlineRequest", "Deadlines", "InstantRequest", "compute_deadlines",
+           "compute_instant"]
 
 _WEEKDAY_NUMBERS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 
 
 class CalendarInputs(BaseModel):
-    """What decides one lead's business calendar (DOMAIN Q1, Q2)."""
+    """What decides one lead's business calendar (docs/domain.md Q1, Q2)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -37,7 +38,7 @@ class CalendarInputs(BaseModel):
     extra_closed_dates: tuple[date, ...] = ()
 
     @classmethod
-    def for_lead(cls, policy: Policy, *, timezone: str | None, country: str | None) -> "CalendarInputs":
+    def for_lead(cls, policy: Policy, *, timezone: str | None, country: str | None) -> CalendarInputs:
         """Q1: the prospect's timezone, else the policy's fallback; Q2: the prospect's
         public holidays, unless the calendar names a country or observes none."""
         spec = policy.calendars.default_calendar()

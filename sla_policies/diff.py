@@ -56,7 +56,7 @@ def _walk(path: str, old: Any, new: Any, out: list[FieldChange]) -> None:
                 _walk(f"{path}[{key}={k}]", a.get(k, _MISSING), b.get(k, _MISSING), out)
             return
         if len(old) == len(new) and all(isinstance(i, dict) for i in old + new):
-            for i, (x, y) in enumerate(zip(old, new)):
+            for i, (x, y) in enumerate(zip(old, new, strict=True)):
                 _walk(f"{path}[{i}]", x, y, out)
             return
     out.append(FieldChange(path=path or "$", old=old, new=new))

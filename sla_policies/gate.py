@@ -1,4 +1,4 @@
-"""The SQL gate (DOMAIN §8): what must be true before an SAL becomes an SQL."""
+"""The SQL gate (docs/domain.md §8): what must be true before an SAL becomes an SQL."""
 
 from __future__ import annotations
 

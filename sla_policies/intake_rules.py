@@ -16,7 +16,7 @@ import holidays
 from sla_policies.lead import Account, Contact, EngagementEvent, LeadIntake
 from sla_policies.model import Policy
 
-# Lead types that are not forms and so have no row in a policy's `lead_types` (DOMAIN T01:
+# Lead types that are not forms and so have no row in a policy's `lead_types` (docs/domain.md T01:
 # a record created by an import or an outbound touch); they score by their events only.
 SYSTEM_LEAD_TYPES = ("import", "outbound")
 

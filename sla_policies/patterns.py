@@ -1,4 +1,4 @@
-"""Pattern escalation (DOMAIN §11.2, Q29/Q30): a metric red for N consecutive ISO weeks up
+"""Pattern escalation (docs/domain.md §11.2, Q29/Q30): a metric red for N consecutive ISO weeks up
 to the latest one reaches the deepest level of `policy.pattern_escalation` whose `weeks`
 it has run. Pure: the weekly report computes the scorecards and delivers what this finds.
 

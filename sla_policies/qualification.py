@@ -1,4 +1,4 @@
-"""Where an inquiry goes (DOMAIN §2 T02-T10, §3.3-3.4, §4.1): the pure decision.
+"""Where an inquiry goes (docs/domain.md §2 T02-T10, §3.3-3.4, §4.1): the pure decision.
 
 Order matters and follows the sources: routing-out and automatic disqualifiers override
 any score (§3.4); PLG and nurture-only lead types never reach an SDR; incomplete data

@@ -129,8 +129,9 @@ def propose(policy: Policy, reviews: list[TierReview]) -> list[Proposal]:
         step = THRESHOLD_STEP if r.mql_to_sql_shift < 0 else -THRESHOLD_STEP
         target = min(high, max(low, tier.mql_threshold + step))
         old_rate, new_rate = r.prior.rate("mql", "sql"), r.current.rate("mql", "sql")
-        evidence = (f"MQL→SQL {'fell' if step > 0 else 'rose'} from {old_rate}% ({r.prior.reached['sql']} of "
-                    f"{r.prior.reached['mql']}) to {new_rate}% ({r.current.reached['sql']} of {r.current.reached['mql']}),"
+        now, before = r.current.reached, r.prior.reached
+        evidence = (f"MQL→SQL {'fell' if step > 0 else 'rose'} from {old_rate}% ({before['sql']} of "
+                    f"{before['mql']}) to {new_rate}% ({now['sql']} of {now['mql']}),"
                     f" {r.mql_to_sql_shift:+.0%} relative")
         if r.top_rejections:
             evidence += "; top rejections " + ", ".join(f"{c} ({n})" for c, n in r.top_rejections.items())

@@ -1,6 +1,6 @@
 """What happened to a lead, as flat records: the input of every report and simulation.
 
-These are the shapes of CONTRACT.md's simulation files (`clocks.jsonl`,
+These are the shapes of docs/api.md's simulation files (`clocks.jsonl`,
 `transitions.jsonl`) and of the read model's report rows. The workflow's state converts
 itself to a `LeadRecord` (`LeadState.to_record()`), so reports computed from the read
 model, from a simulation and in tests all see the same facts.

@@ -1,4 +1,4 @@
-"""Reports from lead records (DOMAIN §12): the SLA scorecard, the weekly rejection report,
+"""Reports from lead records (docs/domain.md §12): the SLA scorecard, the weekly rejection report,
 the funnel by segment and per-window compliance. Pure: the same functions serve the read
 model (`/v1/reports/*`), the simulator and tests.
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, model_validator
@@ -41,7 +42,7 @@ class Period(BaseModel):
     end: datetime
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Period":
+    def _ordered(self) -> Period:
         if self.end <= self.start:
             raise ValueError("a period ends after it starts")
         return self
@@ -134,7 +135,7 @@ Rule = Callable[[Policy, list[LeadRecord], Period, datetime], Ratio]
 
 
 def _mqls(records: list[LeadRecord], period: Period, as_of: datetime) -> list[LeadRecord]:
-    return [r for r in records if (at := entered(r, "mql")) in period and at <= as_of]
+    return [r for r in records if (at := entered(r, "mql")) is not None and at in period and at <= as_of]
 
 
 def _response(tier: int) -> Rule:
@@ -155,7 +156,7 @@ def _live_contact(policy: Policy, records: list[LeadRecord], period: Period, as_
 
 def _accepted_of(stage_from: str, stage_to: str) -> Rule:
     def rule(policy: Policy, records: list[LeadRecord], period: Period, as_of: datetime) -> Ratio:
-        base = [r for r in records if (at := entered(r, stage_from)) in period and at <= as_of]
+        base = [r for r in records if (at := entered(r, stage_from)) is not None and at in period and at <= as_of]
         done = sum((at := entered(r, stage_to)) is not None and at <= as_of for r in base)
         return done, len(base)
     return rule
@@ -163,7 +164,7 @@ def _accepted_of(stage_from: str, stage_to: str) -> Rule:
 
 def _sql_acceptance(policy: Policy, records: list[LeadRecord], period: Period, as_of: datetime) -> Ratio:
     """% SQLs accepted by the AE within the `ae_acceptance` target (4 bh)."""
-    sqls = [r for r in records if (at := entered(r, "sql")) in period and at <= as_of]
+    sqls = [r for r in records if (at := entered(r, "sql")) is not None and at in period and at <= as_of]
     decided = on_time = 0
     for record in sqls:
         clock = next((c for c in record.clocks if c.item == "ae_acceptance"), None)
@@ -211,7 +212,7 @@ METRICS: dict[str, Rule] = {
     "mql_quality_rate": _mql_quality,
     "sla_breach_rate": _breach_rate,
 }
-"""How each metric id of DOMAIN §12.1 is computed; a policy metric not listed here is
+"""How each metric id of docs/domain.md §12.1 is computed; a policy metric not listed here is
 reported without a value (and says so) rather than left out."""
 
 
@@ -289,7 +290,7 @@ def rejection_report(policy: Policy, records: Iterable[LeadRecord], period: Peri
                 continue
             cells[(t.reason_code, handoff, _source(record), _acv(record, policy))] += 1
     total = sum(cells.values())
-    by_code = Counter()
+    by_code: Counter[str] = Counter()
     patterns: dict[tuple[str, str], Counter] = defaultdict(Counter)
     for (code, _, source, acv), n in cells.items():
         by_code[code] += n
@@ -305,7 +306,8 @@ def rejection_report(policy: Policy, records: Iterable[LeadRecord], period: Peri
             action=(spec.marketing_action or spec.required_action) if spec else None))
     return RejectionReport(
         policy_version=policy.version, period=period, total=total, by_code=dict(sorted(by_code.items())),
-        cells=[RejectionCell(code=c, handoff=h, source=s, acv_tier=a, count=n) for (c, h, s, a), n in sorted(cells.items())],
+        cells=[RejectionCell(code=c, handoff=h, source=s, acv_tier=a, count=n)
+               for (c, h, s, a), n in sorted(cells.items())],
         top_patterns=top_patterns)
 
 
@@ -337,7 +339,7 @@ def _funnel_row(segment: str, records: list[LeadRecord]) -> FunnelRow:
                for stage in FUNNEL_STAGES}
     conversion = {
         f"{a}_to_{b}": (round(100.0 * reached[b] / reached[a], 2) if reached[a] else None)
-        for a, b in zip(FUNNEL_STAGES, FUNNEL_STAGES[1:])
+        for a, b in pairwise(FUNNEL_STAGES)
     }
     return FunnelRow(segment=segment, leads=len(records), reached=reached,
                      current=dict(sorted(Counter(r.stage for r in records).items())), conversion=conversion)

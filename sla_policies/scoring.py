@@ -1,4 +1,4 @@
-"""Lead scoring (DOMAIN §3.1, Q8): fit from firmographics, intent from engagement, decay.
+"""Lead scoring (docs/domain.md §3.1, Q8): fit from firmographics, intent from engagement, decay.
 
 Pure: the same policy, intake and instant always give the same score.
 """
@@ -12,7 +12,7 @@ from sla_policies.lead import LeadIntake
 from sla_policies.model import Policy, Signal
 
 _INTENT_TIERS = ("high", "medium", "low", "negative")
-BEHAVIOUR_WINDOW = timedelta(days=30)  # DOMAIN §3.3 recency and §4.1 tier-2 cluster window
+BEHAVIOUR_WINDOW = timedelta(days=30)  # docs/domain.md §3.3 recency and §4.1 tier-2 cluster window
 
 
 @dataclass(frozen=True)

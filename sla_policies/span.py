@@ -5,13 +5,13 @@ A span is written as a compact string so policy files stay readable:
     "30s" "5m" "2h" "90d" "6mo"   amounts of clock time (seconds, minutes, hours,
                                   calendar days, calendar months)
     "1bd" "14bd"                  whole business days: the same local time N business
-                                  days later (DOMAIN Q3: 24 bh = 1 bd, 48 bh = 2 bd)
+                                  days later (docs/domain.md Q3: 24 bh = 1 bd, 48 bh = 2 bd)
     "eod14"                       the close of business day 14, day 1 being the day the
                                   clock starts (the next business day if it starts after
-                                  hours; DOMAIN Q23)
+                                  hours; docs/domain.md Q23)
 
 Whether "2h" means two calendar hours or two business hours is not part of the span: it
-is the `clock` of the window that uses it. That mirrors DOMAIN.md, whose master table
+is the `clock` of the window that uses it. That mirrors docs/domain.md, whose master table
 gives the amount and the clock basis in separate columns.
 """
 
@@ -62,7 +62,7 @@ class Span:
         raise AttributeError("Span is immutable")
 
     @classmethod
-    def parse(cls, text: str) -> "Span":
+    def parse(cls, text: str) -> Span:
         match = _PATTERN.match(text) if isinstance(text, str) else None
         if match is None:
             raise ValueError(

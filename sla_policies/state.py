@@ -187,10 +187,10 @@ class LeadState(BaseModel):
         queue = QUEUE_READERS.get(self.stage)
         return [*self.readers, queue] if queue else list(self.readers)
 
-    @computed_field
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented way
     @property
     def sla(self) -> list[SlaClock]:
-        """The open SLA clocks (CONTRACT: `sla`); `clocks` keeps the whole record."""
+        """The open SLA clocks (docs/api.md: `sla`); `clocks` keeps the whole record."""
         return [c for c in self.clocks if c.open]
 
     @property
@@ -289,7 +289,7 @@ class Suppression(BaseModel):
 
 class LeadWorkflowInput(BaseModel):
     """Start argument of `LeadWorkflow`. The whole policy travels with the lead: that is
-    what pins its version (DOMAIN §13), and it survives continue-as-new in `carried`."""
+    what pins its version (docs/domain.md §13), and it survives continue-as-new in `carried`."""
 
     intake: LeadIntake
     policy: Policy

@@ -1,4 +1,4 @@
-"""The lifecycle transition table (DOMAIN §2): stage, event, who may do it, where it goes.
+"""The lifecycle transition table (docs/domain.md §2): stage, event, who may do it, where it goes.
 
 This table is the only place that decides whether an event is allowed in a stage: the
 workflow's update validators ask it, and so the API refuses the same things with the
@@ -40,7 +40,7 @@ def _rule(id_: str, from_: str | tuple[str, ...], event: str, to: str, actors: t
     return Rule(id_, frozenset(stages), event, to, frozenset(actors), guard)
 
 
-# Actor roles: the principal roles of DOMAIN §2 (system = the workflow itself).
+# Actor roles: the principal roles of docs/domain.md §2 (system = the workflow itself).
 TABLE: tuple[Rule, ...] = (
     _rule("T02", "inquiry", "rescore", "inquiry", ("system",), "score below the review band"),
     _rule("T03", "inquiry", "rescore", "manager_review", ("system",), "score 40-59, never auto-routed"),
@@ -73,7 +73,7 @@ TABLE: tuple[Rule, ...] = (
     _rule("touch", ("mql", "sal", "sql", "opportunity"), "touch", "same", ("sdr", "ae")),
 )
 
-# Managers may act for their team's reps (CONTRACT: managers act on their team's leads).
+# Managers may act for their team's reps (docs/api.md: managers act on their team's leads).
 _DELEGATES = {"sdr": ("sdr_manager",), "ae": ("ae_manager",)}
 
 

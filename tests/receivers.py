@@ -18,6 +18,7 @@ from tests.stack import free_port
 class Webhook:
     def __init__(self):
         self.posts: list[dict] = []
+        self.port = 0  # set when the server is bound
         self.requests = 0
         self.fail_next = 0  # answer this many requests with `fail_status` first
         self.fail_status = 500

@@ -7,8 +7,8 @@ import os
 import socket
 import uuid
 import warnings
-from datetime import date, datetime, time
 from contextlib import asynccontextmanager
+from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -23,9 +23,9 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from api.auth import Principal, TokenRecord, TokenStore, hash_token
 from handoff.devstack import ensure_search_attributes
-from handoff.settings import Settings
-from handoff.temporal import temporal_cli_path, test_server_path
 from handoff.worker import build_worker
+from infra.settings import Settings
+from infra.temporal import temporal_cli_path, test_server_path
 from workflows import search_attributes as sa
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
@@ -12,13 +12,14 @@ from psycopg_pool import AsyncConnectionPool
 from activities.read_model import AccountEngagementActivities
 from sla_policies.state import AccountStatusQuery
 
-NOW = datetime(2026, 11, 2, 15, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 2, 15, tzinfo=UTC)
 
 
 def put_lead(conn, lead_id: str, stage: str, email: str, account_domain: str | None = None) -> None:
     state = {"intake": {"account": {"domain": account_domain}}}
     conn.execute(
-        "INSERT INTO leads (lead_id, workflow_id, stage, policy_version, lead_type, email, state, created_at, updated_at)"
+        "INSERT INTO leads (lead_id, workflow_id, stage, policy_version, lead_type, email, state, created_at,"
+        " updated_at)"
         " VALUES (%s, %s, %s, 'v', 'demo_request', %s, %s, %s, %s) ON CONFLICT (lead_id) DO NOTHING",
         (lead_id, f"lead-{lead_id}", stage, email, Jsonb(state), NOW, NOW))
 

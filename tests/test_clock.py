@@ -1,4 +1,4 @@
-"""The business-hours clock: named cases from DOMAIN.md and properties that must always hold."""
+"""The business-hours clock: named cases from docs/domain.md and properties that must always hold."""
 
 from __future__ import annotations
 
@@ -30,12 +30,14 @@ YEARS = range(2025, 2030)
 US = resolve_calendar("America/New_York", country="US", years=YEARS)
 
 
-def ny(*args) -> datetime:
-    return datetime(*args, tzinfo=NY)
+def ny(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0,
+       microsecond: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, microsecond, tzinfo=NY)
 
 
-def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0,
+        microsecond: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, microsecond, tzinfo=UTC)
 
 
 # ------------------------------------------------------------------ named cases
@@ -138,7 +140,8 @@ def test_london_easter_with_uk_holidays():
     # England, Wales and Northern Ireland: without a subdivision it is a business day.
     london = ZoneInfo("Europe/London")
     gb = resolve_calendar("Europe/London", country="GB", years=YEARS)
-    assert add_business_time(datetime(2026, 4, 2, 17, 30, tzinfo=london), timedelta(hours=1), gb) == utc(2026, 4, 6, 7, 30)
+    before_easter = datetime(2026, 4, 2, 17, 30, tzinfo=london)
+    assert add_business_time(before_easter, timedelta(hours=1), gb) == utc(2026, 4, 6, 7, 30)
     gb = resolve_calendar("Europe/London", country="GB", subdivision="ENG", years=YEARS)
     start = datetime(2026, 4, 2, 17, 30, tzinfo=london)
     assert add_business_time(start, timedelta(hours=1), gb) == datetime(2026, 4, 7, 8, 30, tzinfo=london)

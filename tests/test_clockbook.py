@@ -2,8 +2,8 @@
 
 from datetime import UTC, datetime, timedelta
 
-from sla_policies.lead import LeadIntake
 from sla_policies import clockbook
+from sla_policies.lead import LeadIntake
 from sla_policies.state import LeadState, PlannedEscalation, SlaClock
 
 T0 = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)

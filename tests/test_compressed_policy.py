@@ -72,4 +72,5 @@ def test_the_clock_runs_at_night_on_weekends_and_on_public_holidays():
     assert plan.deadlines.due_at == start + timedelta(seconds=2)
     assert plan.deadlines.breach_at == start + timedelta(seconds=40)
     assert not plan.deadlines.after_hours
-    assert spec.observe_public_holidays is False and default_policy().calendars.default_calendar().observe_public_holidays
+    assert spec.observe_public_holidays is False
+    assert default_policy().calendars.default_calendar().observe_public_holidays

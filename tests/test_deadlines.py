@@ -22,7 +22,8 @@ def test_escalation_steps_are_planned_from_the_breach():
         breach=Span.parse("2h"), escalation_after=(None, Span.parse("2bd"), Span.parse("24h")), calendar=NY))
     breach = plan.deadlines.breach_at
     assert breach == datetime(2026, 3, 3, 17, 0, tzinfo=UTC)
-    assert plan.escalation_at == [breach, datetime(2026, 3, 5, 17, 0, tzinfo=UTC), datetime(2026, 3, 4, 17, 0, tzinfo=UTC)]
+    assert plan.escalation_at == [breach, datetime(2026, 3, 5, 17, 0, tzinfo=UTC),
+                                  datetime(2026, 3, 4, 17, 0, tzinfo=UTC)]
 
 
 def test_cadence_day_one_is_the_routing_instant_and_later_days_start_at_open():

@@ -1,9 +1,9 @@
-"""DOMAIN.md's numbers held against the bundled default policy: a typo in the YAML fails here.
+"""docs/domain.md's numbers held against the bundled default policy: a typo in the YAML fails here.
 
 Each row is (document path, expected value), read from the policy as the YAML states it
 (`model_dump(mode="json")`: spans as "5m"/"1bd"/"eod14", times as "10:00"). A list of
 records is addressed by its key: `scoring.signals[id=demo_request].points`. Rows are
-grouped by DOMAIN section.
+grouped by docs/domain.md section.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from handoff.cli import app as cli_app
-from handoff.settings import Settings
+from infra.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())

@@ -171,7 +171,8 @@ async def test_rej06_puts_the_domain_on_the_global_suppression_list(http):
     contact = {"first_name": "Eve", "last_name": "S", "email": "eve@sneaky-rival.io", "phone": "+1 555 0666",
                "title": "VP Sales", "timezone": "America/New_York", "country": "US"}
     state = await ingest(http, contact=contact)
-    await http.post(f"/v1/leads/{state['lead_id']}/reject", json={"reason_code": "REJ-06"}, headers=auth(state["owner"]))
+    await http.post(f"/v1/leads/{state['lead_id']}/reject", json={"reason_code": "REJ-06"},
+                    headers=auth(state["owner"]))
 
     colleague = demo_request(contact={**contact, "first_name": "Mallory", "email": "mallory@sneaky-rival.io"})
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sla_policies.calendar import holiday_names, resolve_calendar
-from sla_policies.clock import window_deadlines
+from sla_policies.clock import Basis, window_deadlines
 from sla_policies.explain import explain, span_words
 from sla_policies.loader import default_policy
 from sla_policies.span import Span
@@ -22,13 +22,15 @@ NAMES = holiday_names("US", [2026, 2027])
 
 def explained(window_id: str, start: datetime, verb: str = "arrived"):
     window = default_policy().window(window_id)
-    basis = "business" if window.clock == "business" else "calendar"
+    basis: Basis = "business" if window.clock == "business" else "calendar"
     rule = window.after_hours
-    args = dict(target=window.target, breach=window.breach, warning=window.warning, basis=basis, cal=CAL,
-                after_hours_from_next_open=rule.from_next_open if rule else None,
-                after_hours_by=rule.by_next_business_day_at if rule else None)
-    deadlines = window_deadlines(start, **args)
-    return deadlines, explain(deadlines, holiday_names=NAMES, verb=verb, **args)
+    from_next_open = rule.from_next_open if rule else None
+    by = rule.by_next_business_day_at if rule else None
+    deadlines = window_deadlines(start, target=window.target, breach=window.breach, warning=window.warning,
+                                 basis=basis, cal=CAL, after_hours_from_next_open=from_next_open, after_hours_by=by)
+    return deadlines, explain(deadlines, target=window.target, breach=window.breach, warning=window.warning,
+                              basis=basis, cal=CAL, after_hours_from_next_open=from_next_open,
+                              after_hours_by=by, holiday_names=NAMES, verb=verb)
 
 
 def test_an_after_hours_tier1_arrival_explains_the_next_open_and_the_after_hours_rule():

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from datetime import datetime, timedelta, timezone
+import subprocess
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
@@ -15,12 +16,12 @@ from temporalio.service import RPCError
 
 from activities.migrations import apply_migrations
 from handoff.devstack import TemporalDevServer, wait_for_temporal
-from handoff.temporal import connect
+from infra.temporal import connect
+from sla_policies.state import LeadState, LeadWorkflowInput
 from tests.faults import StoppablePostgres, fast_policy, kill, spawn_worker
 from tests.lifecycle import clock, demo_request, seed_roster
 from tests.stack import api_server, auth, dev_server, free_port, poll, worker
 from workflows.lead import LeadWorkflow
-from sla_policies.state import LeadState, LeadWorkflowInput
 
 pytestmark = pytest.mark.asyncio
 
@@ -28,7 +29,7 @@ QUEUE = "faults"
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 async def _past(instant: datetime) -> None:
@@ -43,7 +44,7 @@ async def _state(client: Client, lead_id: str) -> LeadState | None:
     """The lead's state, or None while no worker (or no server) can answer."""
     try:
         return await asyncio.wait_for(client.get_workflow_handle(f"lead-{lead_id}").query(LeadWorkflow.state), 10)
-    except (RPCError, asyncio.TimeoutError, RuntimeError):
+    except (TimeoutError, RPCError, RuntimeError):
         return None
 
 
@@ -71,7 +72,7 @@ class SqliteStack:
         self.env = {**{k: v for k, v in os.environ.items() if not k.startswith("HANDOFF_")},
                     "TEMPORAL_ADDRESS": self.server.address, "DATABASE_URL": postgres_url,
                     "TEMPORAL_TASK_QUEUE": QUEUE}
-        self.worker = None
+        self.worker: subprocess.Popen | None = None
         self.client: Client | None = None
         self.leads: dict[str, LeadState] = {}
 
@@ -142,7 +143,8 @@ async def test_a_restarted_temporal_server_keeps_every_lead_and_clock(sqlite_sta
         assert (kept.due_at, kept.breach_at) == (old.due_at, old.breach_at)
     # The lead from before the restart is intact too.
     for earlier_id, earlier in stack.leads.items():
-        survived = await poll(lambda: _state(stack.client, earlier_id), lambda s: s is not None, timeout=60)
+        survived = await poll(lambda lead_id=earlier_id: _state(stack.client, lead_id), lambda s: s is not None,
+                              timeout=60)
         assert survived.clocks == earlier.clocks and survived.transitions == earlier.transitions
 
 

@@ -62,7 +62,8 @@ def test_fixed_todays_are_the_days_they_claim():
     assert days == {"friday-before-spring-dst": date(2027, 3, 12), "friday-before-fall-dst": date(2027, 11, 5),
                     "christmas-eve": date(2026, 12, 24), "leap-day": date(2028, 2, 29)}
     later = fixed_todays(date(2027, 3, 13))
-    assert (later["friday-before-spring-dst"], later["friday-before-fall-dst"]) == (date(2028, 3, 10), date(2027, 11, 5))
+    assert (later["friday-before-spring-dst"], later["friday-before-fall-dst"]) == (date(2028, 3, 10),
+                                                                                      date(2027, 11, 5))
 
 
 @pytest.mark.parametrize("name", ["friday-before-spring-dst", "friday-before-fall-dst", "christmas-eve", "leap-day"])

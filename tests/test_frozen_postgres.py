@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 
 from activities.migrations import apply_migrations
@@ -29,7 +30,7 @@ async def frozen_stack(tmp_path_factory):
         yield pg, http
 
 
-async def _timed(request) -> tuple[object, float]:
+async def _timed(request) -> tuple[httpx.Response, float]:
     started = asyncio.get_running_loop().time()
     response = await request
     return response, asyncio.get_running_loop().time() - started

@@ -15,9 +15,8 @@ from pathlib import Path
 import httpx
 
 from handoff.processes import default_processes
-from tests.test_worker_processes import alive, children
-
 from tests.stack import free_port
+from tests.test_worker_processes import alive, children
 
 LEAD = {
     "lead_id": "dev-1", "lead_type": "demo_request",

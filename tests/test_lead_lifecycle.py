@@ -11,10 +11,12 @@ import psycopg
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer
 
 from handoff.worker import workflow_runner
-
+from sla_policies.commands import Accept, Actor, Handoff, OpportunityUpdate, Reject, Reroute, Review, Touch
+from sla_policies.lead import Contact, ContactPatch, EngagementEvent
 from tests.lifecycle import (
     NY,
     advance_to,
@@ -29,8 +31,6 @@ from tests.lifecycle import (
     state_when,
 )
 from tests.stack import poll, time_skipping_server, worker
-from sla_policies.lead import Contact, ContactPatch, EngagementEvent
-from sla_policies.commands import Accept, Actor, Handoff, OpportunityUpdate, Reject, Reroute, Review, Touch
 from workflows.lead import LeadWorkflow
 
 pytestmark = pytest.mark.asyncio
@@ -45,10 +45,16 @@ async def env(postgres_url):
         yield env
 
 
+def failure(error: WorkflowUpdateFailedError) -> ApplicationError:
+    """The validator's refusal inside an Update failure (type: forbidden, invalid, conflict)."""
+    assert isinstance(error.cause, ApplicationError), error
+    return error.cause
+
+
 def notifications(postgres_url, lead_id):
     with psycopg.connect(postgres_url) as conn:
-        return conn.execute("SELECT kind, recipient_role, recipient FROM notifications WHERE lead_id = %s ORDER BY at, dedup_key",
-                            (lead_id,)).fetchall()
+        return conn.execute("SELECT kind, recipient_role, recipient FROM notifications WHERE lead_id = %s"
+                            " ORDER BY at, dedup_key", (lead_id,)).fetchall()
 
 
 @pytest.mark.date_sensitive
@@ -68,7 +74,8 @@ async def test_tier1_after_hours_demo_request_escalates_on_exact_instants(env, p
     assert response.due_at == wednesday.replace(hour=8, minute=30)  # after-hours rule replaces the target
     assert response.breach_at == wednesday.replace(hour=10, minute=0)  # 2 bh from the next open
     decision = clock(state, "sal_decision")
-    assert (decision.due_at, decision.breach_at) == (wednesday.replace(hour=12), wednesday.replace(hour=8) + timedelta(days=1))
+    assert (decision.due_at, decision.breach_at) == (wednesday.replace(hour=12),
+                                                     wednesday.replace(hour=8) + timedelta(days=1))
 
     # Target missed at 08:30: the owner is warned; not yet a breach.
     await advance_to(env, wednesday.replace(hour=8, minute=31))
@@ -80,7 +87,8 @@ async def test_tier1_after_hours_demo_request_escalates_on_exact_instants(env, p
     state = await state_when(handle, lambda s: clock(s, "sdr_response.tier1").breached_at is not None)
     breached = clock(state, "sdr_response.tier1")
     assert breached.breached_at == wednesday.replace(hour=10)
-    assert [(e.role, e.rep_id, e.at) for e in breached.escalated_to] == [("sdr_manager", "sdrm-1", wednesday.replace(hour=10))]
+    escalations = [(e.role, e.rep_id, e.at) for e in breached.escalated_to]
+    assert escalations == [("sdr_manager", "sdrm-1", wednesday.replace(hour=10))]
     assert state.breached
 
     # Still nothing logged 2 bd after the breach: VP Sales, and the lead is reassigned (clocks not reset).
@@ -129,14 +137,14 @@ async def test_wrong_stage_wrong_owner_and_unknown_code_are_refused_before_histo
     stranger = Actor(id="sdr-9", role="sdr")
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(LeadWorkflow.accept, Accept(actor=stranger))
-    assert refused.value.cause.type == "forbidden"
+    assert failure(refused.value).type == "forbidden"
     owner = Actor(id=state.owner, role="sdr")
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(LeadWorkflow.reject, Reject(actor=owner, reason_code="AE-REJ-01"))
-    assert refused.value.cause.type == "invalid" and "REJ-01" in refused.value.cause.message
+    assert failure(refused.value).type == "invalid" and "REJ-01" in failure(refused.value).message
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(LeadWorkflow.handoff, Handoff(actor=owner))
-    assert refused.value.cause.type == "conflict"
+    assert failure(refused.value).type == "conflict"
     history = await handle.fetch_history()
     assert not [e for e in history.events if e.HasField("workflow_execution_update_accepted_event_attributes")]
 
@@ -182,7 +190,8 @@ async def test_full_life_to_closed_won_and_ae_rej03_returns_to_sdr(env):
     ae = Actor(id=state.owner, role="ae")
     with pytest.raises(WorkflowUpdateFailedError):
         await handle.execute_update(LeadWorkflow.accept, Accept(actor=ae))  # briefing not confirmed
-    assert (await handle.execute_update(LeadWorkflow.accept, Accept(actor=ae, briefing_read=True))).stage == "opportunity"
+    accepted = await handle.execute_update(LeadWorkflow.accept, Accept(actor=ae, briefing_read=True))
+    assert accepted.stage == "opportunity"
     state = await handle.query(LeadWorkflow.state)
     discovery = clock(state, "discovery_meeting")
     assert discovery.breach_at == local_days(discovery.started_at, 7)  # 5 bd: Monday to next Monday
@@ -277,7 +286,7 @@ async def test_manager_review_is_never_auto_routed_and_a_manager_promotes(env):
     assert 40 <= state.score <= 59 and state.owner is None
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(LeadWorkflow.review, Review(actor=SDR1, decision="promote"))
-    assert refused.value.cause.type == "forbidden"
+    assert failure(refused.value).type == "forbidden"
     await handle.execute_update(LeadWorkflow.review, Review(actor=Actor(id="sdrm-1", role="sdr_manager"),
                                                             decision="promote"))
     state = await state_when(handle, lambda s: s.owner is not None)
@@ -647,7 +656,8 @@ async def test_every_opportunity_activity_restarts_the_zero_activity_clock(env):
     await handle.execute_update(LeadWorkflow.handoff, complete_handoff(sdr, monday_9 + timedelta(days=2)))
     ae = Actor(id=(await handle.query(LeadWorkflow.state)).owner, role="ae")
     await handle.execute_update(LeadWorkflow.accept, Accept(actor=ae, briefing_read=True))
-    for update in (OpportunityUpdate(actor=ae, stage="os2"), OpportunityUpdate(actor=ae, next_step="EB call on Friday")):
+    for update in (OpportunityUpdate(actor=ae, stage="os2"),
+                   OpportunityUpdate(actor=ae, next_step="EB call on Friday")):
         await handle.execute_update(LeadWorkflow.opportunity, update)
     await handle.execute_update(LeadWorkflow.touch, Touch(actor=ae, channel="email", outcome="sent"))
     state = await handle.query(LeadWorkflow.state)
@@ -710,7 +720,8 @@ async def test_activity_logging_measures_the_dialer_timestamp_against_30_minutes
     state = await handle.query(LeadWorkflow.state)
     late = clock(state, "activity_logging")
     assert late.started_at == sent and late.breached_at == sent + timedelta(minutes=30)
-    assert [(e.role, e.rep_id, e.at) for e in late.escalated_to] == [("sdr_manager", "sdrm-1", sent + timedelta(minutes=30))]
+    late_escalations = [(e.role, e.rep_id, e.at) for e in late.escalated_to]
+    assert late_escalations == [("sdr_manager", "sdrm-1", sent + timedelta(minutes=30))]
     assert late.met_at is not None and late.status == "breached"
     # A time in the future (or before the lead existed) is refused before history.
     with pytest.raises(WorkflowUpdateFailedError) as refused:
@@ -754,7 +765,8 @@ async def test_an_account_with_an_open_opportunity_is_routed_out_at_ingest_and_a
     assert state.intake.account.open_opportunity is True
 
     # The SAL that was already being worked is routed out at its handoff instead of reaching an AE.
-    done = await waiting.execute_update(LeadWorkflow.handoff, complete_handoff(waiting_sdr, monday_9 + timedelta(days=9)))
+    done = await waiting.execute_update(LeadWorkflow.handoff,
+                                        complete_handoff(waiting_sdr, monday_9 + timedelta(days=9)))
     assert (done.stage, done.event) == ("routed_out", "T09 existing_customer")
     state = await waiting.query(LeadWorkflow.state)
     assert state.owner is None and not [c for c in state.clocks if c.open]

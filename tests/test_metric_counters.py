@@ -25,7 +25,8 @@ FULL_SCAN = {
 }
 COUNTERS = {
     "stages": "SELECT stage, sum(n)::bigint FROM stage_counts GROUP BY 1 HAVING sum(n) > 0",
-    "clocks": "SELECT kind, item, tier, sum(n)::bigint FROM metric_counts WHERE kind <> 'clock_escalated' GROUP BY 1, 2, 3",
+    "clocks": "SELECT kind, item, tier, sum(n)::bigint FROM metric_counts WHERE kind <> 'clock_escalated'"
+              " GROUP BY 1, 2, 3",
     "escalations": "SELECT item, sum(n)::bigint FROM metric_counts WHERE kind = 'clock_escalated' GROUP BY 1",
 }
 
@@ -62,7 +63,7 @@ def traffic(conn, prefix: str) -> None:
     for i in range(40):
         lead = f"{prefix}-{i}"
         write_lead(conn, lead, "mql")
-        batch = [(1, "clock_started", {"item": "sdr_response", "tier": 1 + i % 3}),
+        batch: list[tuple[int, str, dict]] = [(1, "clock_started", {"item": "sdr_response", "tier": 1 + i % 3}),
                  (2, "transition", {"to": "mql"})]
         write_events(conn, lead, batch)
         write_events(conn, lead, batch)  # the activity retried

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from handoff.telemetry import worker_runtime
-from handoff.temporal import connect
+from infra.telemetry import worker_runtime
+from infra.temporal import connect
 from tests.lifecycle import clock, demo_request, routed_lead_at, seed_roster, start, state_when
 from tests.stack import api_server, auth, free_port, poll, time_skipping_server, worker
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
@@ -15,11 +15,11 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.notify import NotificationActivities
 from activities.sinks import LogSink, SlackSink, SmtpSink, sinks_from_settings
-from handoff.settings import Settings
+from infra.settings import Settings
+from sla_policies.state import Notification
 from tests.lifecycle import demo_request, seed_roster, start, state_when
 from tests.receivers import smtp_receiver, webhook_receiver
 from tests.stack import poll, time_skipping_server, worker
-from sla_policies.state import Notification
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ async def test_retry_after_a_crash_between_sinks_never_double_posts(pool, postgr
     rep = new_rep(postgres_url, "rep@example.test")
     lead = f"n-{uuid.uuid4().hex[:8]}"
     n = Notification(seq=1, lead_id=lead, kind="breach", recipient_role="sdr", recipient=rep,
-                     at=datetime(2030, 1, 8, 15, tzinfo=timezone.utc), item="sdr_response.tier1")
+                     at=datetime(2030, 1, 8, 15, tzinfo=UTC), item="sdr_response.tier1")
     with webhook_receiver() as hook, smtp_receiver(started=False) as mailbox:
         activities = NotificationActivities(pool, sinks=[
             LogSink(), SlackSink(hook.url), SmtpSink("127.0.0.1", mailbox.port, "handoff@example.test")])
@@ -77,7 +77,7 @@ async def test_retry_after_a_crash_between_sinks_never_double_posts(pool, postgr
 async def test_a_failed_post_is_sent_again_on_retry(pool, postgres_url):
     lead = f"n-{uuid.uuid4().hex[:8]}"
     n = Notification(seq=3, lead_id=lead, kind="info", recipient_role="vp_sales",
-                     at=datetime(2030, 1, 8, 15, tzinfo=timezone.utc), item="pattern", detail="two weeks in a row")
+                     at=datetime(2030, 1, 8, 15, tzinfo=UTC), item="pattern", detail="two weeks in a row")
     with webhook_receiver() as hook:
         hook.fail_next = 1
         activities = NotificationActivities(pool, sinks=[SlackSink(hook.url)])
@@ -97,7 +97,7 @@ async def test_a_permanent_refusal_is_recorded_and_not_retried(pool, postgres_ur
     rep = new_rep(postgres_url, "gone@nowhere.test")
     lead = f"n-{uuid.uuid4().hex[:8]}"
     n = Notification(seq=2, lead_id=lead, kind="warning", recipient_role="sdr", recipient=rep,
-                     at=datetime(2030, 1, 8, 15, tzinfo=timezone.utc), item="sal_decision")
+                     at=datetime(2030, 1, 8, 15, tzinfo=UTC), item="sal_decision")
     with webhook_receiver() as hook, smtp_receiver() as mailbox:
         hook.fail_next, hook.fail_status = 1, 404
         activities = NotificationActivities(pool, sinks=[
@@ -121,7 +121,7 @@ async def test_a_role_escalation_mails_everyone_holding_the_role(pool, postgres_
     new_rep(postgres_url, "away@example.test", role, available=False)
     lead = f"n-{uuid.uuid4().hex[:8]}"
     n = Notification(seq=7, lead_id=lead, kind="escalation", recipient_role=role,
-                     at=datetime(2030, 1, 8, 15, tzinfo=timezone.utc), item="sdr_response.tier3")
+                     at=datetime(2030, 1, 8, 15, tzinfo=UTC), item="sdr_response.tier3")
     with smtp_receiver() as mailbox:
         activities = NotificationActivities(pool, sinks=[
             SmtpSink("127.0.0.1", mailbox.port, "handoff@example.test", fallback_to="ops@example.test")])

@@ -1,8 +1,8 @@
-"""Pattern escalation (DOMAIN §11.2, Q29/Q30) on hand-built weekly scorecards and records."""
+"""Pattern escalation (docs/domain.md §11.2, Q29/Q30) on hand-built weekly scorecards and records."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from sla_policies.loader import default_policy
 from sla_policies.patterns import level_for, pattern_escalations, red_streak, weekly_scorecards
@@ -82,7 +82,7 @@ def rejected_mql(lead_id: str, at: datetime) -> LeadRecord:
 
 
 def test_weekly_scorecards_from_records_find_a_two_week_quality_pattern():
-    tuesday = datetime(2027, 1, 5, 15, 0, tzinfo=timezone.utc)
+    tuesday = datetime(2027, 1, 5, 15, 0, tzinfo=UTC)
     records = [rejected_mql("p1", tuesday - timedelta(weeks=1)), rejected_mql("p2", tuesday)]
     history = weekly_scorecards(POLICY, records, MONDAY + timedelta(days=4), weeks=3)
     assert [c.period.start.date() for c in history] == [date(2026, 12, 21), date(2026, 12, 28), MONDAY]

@@ -37,7 +37,10 @@ async def ingest(http) -> dict:
     intake = demo_request()
     created = await http.post("/v1/leads", json=intake.model_dump(mode="json", exclude_none=True))
     assert created.status_code == 201, created.text
-    return await poll(lambda: _json(http.get(f"/v1/leads/{intake.lead_id}")), lambda s: s["owner"] is not None)
+    # Routed: the owner is assigned, then the response clock starts (one more local
+    # activity), so a read in between sees an owner without the clock.
+    return await poll(lambda: _json(http.get(f"/v1/leads/{intake.lead_id}")),
+                      lambda s: s["owner"] is not None and any(c["item"].startswith("sdr_response.") for c in s["sla"]))
 
 
 async def _json(request):

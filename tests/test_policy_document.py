@@ -53,7 +53,8 @@ def test_every_part_of_the_sla_has_a_section():
     "| no_activity_60d | 60 days | -20 |",
     "| competitor_domain | disqualified | permanent |",
     "| 200k_plus | $200,000–open | 80 (80–95) | 35–55% | named ae | 30 minutes | yes | 5 + intent |",
-    "| 2 | >=3 medium/high actions in trailing 30 d (Q34) | 2 business hours | by 10:00 the next business day | tier2 |",
+    "| 2 | >=3 medium/high actions in trailing 30 d (Q34) | 2 business hours | by 10:00 the next business day"
+    " | tier2 |",
     "| webinar | 4 hours | end of business day 1 (end of business day 2 if a no-show) | 3× | by score | yes |",
     "| sdr_response.tier1 | L2→L3 | sdr | 5 business minutes | at target | 2 business hours | business | "
     "30 business minutes after the next business-day open | sdr manager at the breach, then vp sales 2 business "
@@ -75,7 +76,8 @@ def test_every_part_of_the_sla_has_a_section():
     "| opp_acv_change | deal size >30% off original estimate | vp sales, revops | scope and risk review | 24 hours |",
     "No suppression is shorter than 90 days",
     "| ≥4 | tier2 | ceo |",
-    "| mql_quality_rate | % MQLs meeting all criteria (inverse of SDR rejection) | >95% | 85–95% | <85% | monthly | 95% |",
+    "| mql_quality_rate | % MQLs meeting all criteria (inverse of SDR rejection) | >95% | 85–95% | <85% | monthly"
+    " | 95% |",
     "| sla_breach_rate | % leads/deals with >=1 breach | <5% | 5–15% | >15% | weekly |",
     "| friday_pipeline_review | weekly, 60 min | vp marketing, vp sales |",
 ])

@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
+from sla_policies.commands import Actor
 from tests.lifecycle import advance_to, clock, routed_lead_at, seed_roster, state_when
 from tests.policy_variants import DEFAULT_VERSION, faster_tier1
 from tests.stack import time_skipping_server, worker
 from workflows import search_attributes as sa
-from sla_policies.commands import Actor
 from workflows.lead import LeadWorkflow
 from workflows.migration import PolicyMigration
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from sla_policies.loader import (
     PolicyError,
@@ -58,7 +58,8 @@ MISTAKES = [
     (lambda d: d["scoring"].update(bogus=1), "scoring.bogus: unknown key"),
     (_set("windows.sdr_response.tier1.target", "0m"), "windows.sdr_response.tier1.target: must be > 0"),
     (_set("windows.sal_decision.breach", "2h"), "windows.sal_decision.breach: must not be before target (4h)"),
-    (_set("windows.sal_resolution.warning", "eod15"), "windows.sal_resolution.warning: must not be after breach (eod14)"),
+    (_set("windows.sal_resolution.warning", "eod15"),
+     "windows.sal_resolution.warning: must not be after breach (eod14)"),
     (_set("reason_codes.mql_rejection.4.code", "REJ-02"),
      "reason_codes.mql_rejection[4].code: duplicate code REJ-02 (also at reason_codes.mql_rejection[1].code)"),
     (_set("windows.ae_first_touch.escalation.1.role", "vp_salez"),
@@ -83,7 +84,8 @@ MISTAKES = [
     (_set("windows.scoring_latency.breach", "1d"),
      "windows.scoring_latency.breach: 1d counts calendar days; use bd/eodN on a business clock"),
     (_set("calendars.named.default.close", "07:00"), "calendars.named.default.close: must be after open (08:00)"),
-    (_set("calendars.named.default.weekdays", ["mon", "mon"]), "calendars.named.default.weekdays[1]: mon is listed twice"),
+    (_set("calendars.named.default.weekdays", ["mon", "mon"]),
+     "calendars.named.default.weekdays[1]: mon is listed twice"),
     (_set("acv_tiers.2.min_acv", 35000),
      "acv_tiers[2].min_acv: 30k_75k starts at 35000 but 10k_30k ends at 30000: tiers must be contiguous [min, max)"),
     (_set("acv_tiers.3.committee_min_contacts", 3),
@@ -93,7 +95,8 @@ MISTAKES = [
     (_set("reason_codes.mql_rejection.5.suppression", "90d"),
      "reason_codes.mql_rejection[5].permanent: give only one of suppression, permanent and until_enriched "
      "(also suppression)"),
-    (_set("reason_codes.sal_disposition.0.maps_to", ["R9"]), "reason_codes.sal_disposition[0].maps_to[0]: unknown code 'R9'"),
+    (_set("reason_codes.sal_disposition.0.maps_to", ["R9"]),
+     "reason_codes.sal_disposition[0].maps_to[0]: unknown code 'R9'"),
     (_set("reason_codes.mql_rejection.0.path", "limbo"),
      "reason_codes.mql_rejection[0].path: Input should be 'inquiry', 'mql', 'sal', 'sql', 'opportunity', 'recycled', "
      "'disqualified', 'manager_review', 'data_hold', 'territory_hold', 'routed_out', 'plg', 'reroute' or 'reassign'"),
@@ -167,9 +170,9 @@ def test_yaml_round_trip_is_lossless():
 
 def test_the_policy_is_frozen():
     policy = default_policy()
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         policy.version = "x"  # type: ignore[misc]
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         policy.windows.sal_decision.target = Span.parse("1m")  # type: ignore[misc]
 
 

@@ -11,6 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 from activities.migrations import apply_migrations
 from api import policy_store
 from api.policy_store import BundledPolicyConflict
+from readmodel import policies
 from sla_policies.span import Span
 from tests.policy_variants import faster_tier1, faster_tier1_text
 
@@ -34,20 +35,20 @@ def _bundled(version: str, **spans: str):
 
 async def test_fresh_database_activates_the_newest_bundled_version_once(fresh_pool):
     await policy_store.sync_bundled(fresh_pool, [_bundled("2026.9.0"), _bundled("2026.11.0")])
-    status = {r.version: r.status for r in await policy_store.list_policies(fresh_pool)}
+    status = {r.version: r.status for r in await policies.list_policies(fresh_pool)}
     assert status == {"2026.9.0": "draft", "2026.11.0": "active"}
 
     # RevOps activates the older one; a restart (even with a newer bundled file) keeps that choice.
     await policy_store.activate(fresh_pool, "2026.9.0", "ops")
     await policy_store.sync_bundled(fresh_pool, [_bundled("2026.9.0"), _bundled("2026.11.0"), _bundled("2027.2.0")])
-    status = {r.version: r.status for r in await policy_store.list_policies(fresh_pool)}
+    status = {r.version: r.status for r in await policies.list_policies(fresh_pool)}
     assert status == {"2026.9.0": "active", "2026.11.0": "retired", "2027.2.0": "draft"}
 
 
 async def test_a_bundled_file_never_overwrites_a_different_stored_document(fresh_pool):
     await policy_store.sync_bundled(fresh_pool, [_bundled("2026.11.0")])
-    before = await policy_store.get_stored(fresh_pool, "2026.11.0")
+    before = await policies.get_stored(fresh_pool, "2026.11.0")
     with pytest.raises(BundledPolicyConflict, match=r"version 2026\.11\.0"):
         await policy_store.sync_bundled(fresh_pool, [_bundled("2026.11.0", target="20m")])
-    after = await policy_store.get_stored(fresh_pool, "2026.11.0")
+    after = await policies.get_stored(fresh_pool, "2026.11.0")
     assert after == before and after.policy.window("sdr_response.tier1").target == Span.parse("10m")

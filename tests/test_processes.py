@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from api.auth import Principal, create_token
-from tests.lifecycle import demo_request, seed_roster
 from handoff.processes import default_processes
+from tests.lifecycle import demo_request, seed_roster
 from tests.stack import dev_server, free_port, poll, wait_ready
 from tests.test_worker_processes import pollers
 

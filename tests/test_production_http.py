@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+
 import psycopg
 import pytest
 

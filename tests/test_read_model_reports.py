@@ -13,12 +13,12 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.digests import render_daily_flash
 from activities.read_model import ReadModelActivities
-from api.records import load_daily_flash, load_lead_records
+from readmodel.records import load_daily_flash, load_lead_records
+from sla_policies.commands import Accept, Touch
+from sla_policies.state import LeadState, ProjectionBatch, ProjectionEvent
 from tests.lifecycle import NY, advance_to, clock, complete_handoff, routed_lead_at, seed_roster, state_when
 from tests.stack import poll, time_skipping_server, worker
-from sla_policies.commands import Accept, Touch
 from workflows.lead import LeadWorkflow
-from sla_policies.state import LeadState, ProjectionBatch, ProjectionEvent
 
 pytestmark = pytest.mark.asyncio
 
@@ -102,7 +102,7 @@ async def test_retried_projection_leaves_no_duplicates_and_never_goes_back(env, 
     with psycopg.connect(postgres_url) as conn:
         real = conn.execute("SELECT seq FROM lead_events WHERE lead_id = %s AND kind = 'transition' ORDER BY seq",
                             (accepted.lead_id,)).fetchall()
-    events = [e.model_copy(update={"seq": seq}) for e, (seq,) in zip(events, real)]
+    events = [e.model_copy(update={"seq": seq}) for e, (seq,) in zip(events, real, strict=True)]
     batch = ProjectionBatch(events=events, state=accepted)
     await replay.run(activities.project_lead, batch)
     await replay.run(activities.project_lead, batch)

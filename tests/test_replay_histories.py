@@ -66,5 +66,6 @@ async def test_a_non_deterministic_change_is_caught_by_replay():
 
 
 async def test_the_same_change_behind_workflow_patched_replays():
-    results = await replayer(PatchedTimerBeforeEveryClock).replay_workflows(each(recorded()), raise_on_replay_failure=False)
+    results = await replayer(PatchedTimerBeforeEveryClock).replay_workflows(each(recorded()),
+                                                                            raise_on_replay_failure=False)
     assert dict(results.replay_failures) == {}

@@ -4,29 +4,28 @@ recorded and posted once to the roles the policy names, also when the run is rep
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from activities.reports import ReportActivities
+from activities.reports import ReportActivities, ReportRun
 from activities.sinks import LogSink, SlackSink
 from sla_policies.loader import default_policy
 from tests.receivers import webhook_receiver
-from workflows.report import ReportRun
 
 pytestmark = pytest.mark.asyncio
 
-TUESDAYS = [datetime(2001, 3, 6, 15, tzinfo=timezone.utc), datetime(2001, 3, 13, 15, tzinfo=timezone.utc)]
+TUESDAYS = [datetime(2001, 3, 6, 15, tzinfo=UTC), datetime(2001, 3, 13, 15, tzinfo=UTC)]
 LEADS = ["rpt-esc-1", "rpt-esc-2"]
 
 
 def seed(database_url: str) -> None:
     """What the projection writes for an MQL rejected REJ-02 by its SDR an hour later."""
     with psycopg.connect(database_url, autocommit=True) as conn:
-        for lead_id, at in zip(LEADS, TUESDAYS):
+        for lead_id, at in zip(LEADS, TUESDAYS, strict=True):
             conn.execute(
                 "INSERT INTO leads (lead_id, workflow_id, stage, tier, acv_tier, owner, policy_version, lead_type,"
                 " state, created_at, updated_at) VALUES (%s, %s, 'disqualified', 2, '30k_75k', 'rpt-sdr', %s,"
@@ -36,8 +35,8 @@ def seed(database_url: str) -> None:
             for seq, (when, from_stage, to_stage, actor, code) in enumerate([
                     (at, None, "inquiry", "system", None), (at, "inquiry", "mql", "system", None),
                     (at + timedelta(hours=1), "mql", "disqualified", "rpt-sdr", "REJ-02")], start=1):
-                conn.execute("INSERT INTO transitions (lead_id, seq, at, from_stage, to_stage, event, actor, reason_code)"
-                             " VALUES (%s, %s, %s, %s, %s, 'e', %s, %s)",
+                conn.execute("INSERT INTO transitions (lead_id, seq, at, from_stage, to_stage, event, actor,"
+                             " reason_code) VALUES (%s, %s, %s, %s, %s, 'e', %s, %s)",
                              (lead_id, seq, when, from_stage, to_stage, actor, code))
 
 
@@ -60,7 +59,7 @@ async def test_two_red_weeks_escalate_to_the_vps_once(postgres_url):
     try:
         with webhook_receiver() as hook:
             reports = ReportActivities(pool, sinks=[LogSink(), SlackSink(hook.url)])
-            friday = ReportRun(kind="weekly_report", at=datetime(2001, 3, 16, 13, tzinfo=timezone.utc))
+            friday = ReportRun(kind="weekly_report", at=datetime(2001, 3, 16, 13, tzinfo=UTC))
             first = await reports.send_report(friday)
             again = await reports.send_report(friday.model_copy(update={"at": friday.at + timedelta(hours=2)}))
             posts = [p["text"] for p in hook.posts]

@@ -9,12 +9,12 @@ import psycopg
 import pytest
 from temporalio.client import ScheduleOverlapPolicy, WorkflowExecutionStatus
 
+from activities.reports import ReportKind, ReportOutcome
 from activities.sinks import LogSink, SlackSink
 from handoff.schedules import CRONS, ensure_report_schedules, schedule_id
 from tests.lifecycle import ingest, seed_roster
 from tests.receivers import webhook_receiver
 from tests.stack import api_server, auth, dev_server, poll, worker
-from workflows.report import ReportOutcome
 
 pytestmark = pytest.mark.asyncio
 
@@ -41,8 +41,8 @@ async def test_scorecard_rejections_and_funnel_follow_the_dispositions(http):
     before = (await http.get("/v1/reports/sla", headers=auth("sdrm-1"))).json()
 
     accepted = await ingest(http, source=source)
-    touch = await http.post(f"/v1/leads/{accepted['lead_id']}/touches", json={"channel": "phone", "outcome": "connected"},
-                            headers=auth(accepted["owner"]))
+    touch = await http.post(f"/v1/leads/{accepted['lead_id']}/touches",
+                            json={"channel": "phone", "outcome": "connected"}, headers=auth(accepted["owner"]))
     assert touch.status_code == 200, touch.text
     assert (await http.post(f"/v1/leads/{accepted['lead_id']}/accept", json={},
                             headers=auth(accepted["owner"]))).json()["stage"] == "sal"
@@ -118,7 +118,7 @@ def report_rows(database_url: str, kind: str) -> list[tuple[str, str, str, str]]
                             " AND at > now() - interval '1 day' ORDER BY dedup_key", (kind,)).fetchall()
 
 
-async def triggered_twice(http, kind: str) -> None:
+async def triggered_twice(http, kind: ReportKind) -> None:
     """Trigger the schedule, then again once the first run is done (a repeat the same
     day), and wait until both runs have completed."""
     handle = http.temporal.get_schedule_handle(schedule_id(kind))
@@ -127,7 +127,8 @@ async def triggered_twice(http, kind: str) -> None:
         actions = (await handle.describe()).info.recent_actions
         statuses = []
         for action in actions:
-            run = http.temporal.get_workflow_handle(action.action.workflow_id, run_id=action.action.first_execution_run_id)
+            started = action.action
+            run = http.temporal.get_workflow_handle(started.workflow_id, run_id=started.first_execution_run_id)
             statuses.append((await run.describe()).status)
         return statuses
 

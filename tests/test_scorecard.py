@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -11,7 +12,7 @@ from sla_policies.records import ClockRecord, EscalationRecord, LeadRecord, Touc
 from sla_policies.scorecard import METRICS, Period, compliance, funnel, iso_week, rejection_report, scorecard
 
 POLICY = default_policy()
-T0 = datetime(2027, 1, 4, 14, 0, tzinfo=timezone.utc)  # a Monday, 09:00 in New York
+T0 = datetime(2027, 1, 4, 14, 0, tzinfo=UTC)  # a Monday, 09:00 in New York
 WEEK = Period(start=T0 - timedelta(hours=14), end=T0 + timedelta(days=7))
 
 
@@ -19,7 +20,7 @@ def at(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-def lead(lead_id: str, path: list[tuple[str, str, float, str | None]], *, tier: int | None = 1,
+def lead(lead_id: str, path: Sequence[tuple[str, str, float, str | None]], *, tier: int | None = 1,
          lead_type: str = "demo_request", acv: str | None = "30k_75k", clocks=(), touches=()) -> LeadRecord:
     """`path`: (from, to, minute, reason_code) after an inquiry created at minute 0."""
     transitions = [TransitionRecord(lead_id=lead_id, at=at(0), from_stage=None, to_stage="inquiry",

@@ -32,29 +32,31 @@ def decide(intake, now=NOW):
 def test_demo_request_with_full_fit_scores_95_and_is_a_tier1_mql():
     score = score_lead(P, lead(), NOW)
     assert score.points == 20 + 15 + 20 + 40
-    assert {l.signal for l in score.lines} == {"industry_icp", "company_size_target", "persona_economic_buyer", "demo_request"}
+    assert {line.signal for line in score.lines} == {"industry_icp", "company_size_target", "persona_economic_buyer",
+                                                     "demo_request"}
     d = decide_inquiry(P, lead(), score)
     assert (d.to_stage, d.tier, d.event) == ("mql", 1, "T05 mql_threshold_reached")
 
 
 def test_one_persona_row_only():
     s = score_lead(P, lead(contact=Contact(title="Senior Director of Ops", email="a@acme.io")), NOW)
-    assert [l.signal for l in s.lines if l.signal.startswith("persona")] == ["persona_economic_buyer"]
+    assert [line.signal for line in s.lines if line.signal.startswith("persona")] == ["persona_economic_buyer"]
 
 
 def test_same_action_scores_once_per_seven_days():
     day = timedelta(days=1)
     # -9 d counts; -3 d is 6 days after it (skipped); -1 d is 8 days after the counted one.
-    events = [("webinar_attended", NOW - 9 * day), ("webinar_attended", NOW - 3 * day), ("webinar_attended", NOW - 1 * day)]
+    events = [("webinar_attended", NOW - 9 * day), ("webinar_attended", NOW - 3 * day),
+              ("webinar_attended", NOW - 1 * day)]
     s = score_lead(P, lead("gated_content", events=events), NOW)
-    assert [l.signal for l in s.lines].count("webinar_attended") == 2
+    assert [line.signal for line in s.lines].count("webinar_attended") == 2
 
 
 @pytest.mark.parametrize("idle_days,decay", [(29, 0), (30, -10), (59, -10), (60, -20), (400, -20)])
 def test_decay_is_not_cumulative(idle_days, decay):
     intake = lead("gated_content", received=NOW - timedelta(days=idle_days))
     s = score_lead(P, intake, NOW)
-    assert sum(l.points for l in s.lines if l.signal.startswith("decay")) == decay
+    assert sum(line.points for line in s.lines if line.signal.startswith("decay")) == decay
 
 
 def test_score_floor_is_zero():
@@ -95,12 +97,14 @@ def test_score_40_to_59_without_intent_stays_in_nurture():
 
 
 def test_low_score_stays_in_nurture():
-    intake = lead("newsletter", contact=Contact(first_name="A", last_name="B", email="a@acme.io", phone="1", title="Analyst"))
+    intake = lead("newsletter", contact=Contact(first_name="A", last_name="B", email="a@acme.io", phone="1",
+                                                title="Analyst"))
     assert decide(intake).to_stage == "inquiry"
 
 
 def test_competitor_domain_is_permanently_disqualified():
-    intake = lead(contact=Contact(first_name="E", last_name="V", email="eve@rivalcorp.com", phone="1", title="VP Sales"))
+    intake = lead(contact=Contact(first_name="E", last_name="V", email="eve@rivalcorp.com", phone="1",
+                                  title="VP Sales"))
     d = decide(intake)
     assert (d.to_stage, d.permanent, d.reasons) == ("disqualified", True, ("competitor_domain",))
 

@@ -11,7 +11,6 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
-
 from sla_policies.deadlines import CalendarInputs, DeadlineRequest, compute_deadlines
 from sla_policies.loader import bundled_policy_files, default_policy
 
@@ -36,7 +35,7 @@ def at(text: str | None) -> datetime | None:
 
 
 def calendar_of(lead: dict) -> CalendarInputs:
-    """The lead's business calendar as DOMAIN Q1/Q2 define it, built here from the CSV."""
+    """The lead's business calendar as docs/domain.md Q1/Q2 define it, built here from the CSV."""
     spec = POLICY.calendars.named[POLICY.calendars.default]
     return CalendarInputs(timezone=lead["timezone"] or POLICY.calendars.fallback_timezone,
                           country=lead["country"] or None, open=spec.open, close=spec.close,
@@ -79,7 +78,7 @@ def test_generated_flow_nobody_acts_clocks_match_the_pure_clock_and_breach(postg
     with (out / "leads.csv").open() as handle:
         leads = {row["lead_id"]: row for row in csv.DictReader(handle)}
     assert len(leads) == 24
-    arrivals = sorted(at(row["arrived_at"]) for row in leads.values())
+    arrivals = sorted(datetime.fromisoformat(row["arrived_at"]) for row in leads.values())
     assert arrivals[0] >= datetime.fromisoformat("2027-01-01T00:00:00+14:00")
     assert arrivals[-1] < datetime.fromisoformat("2027-04-01T00:00:00-12:00")
     end = arrivals[-1] + timedelta(days=10)
@@ -98,7 +97,8 @@ def test_generated_flow_nobody_acts_clocks_match_the_pure_clock_and_breach(postg
         assert clock["met_at"] is None
         assert at(clock["breached_at"]) == plan.deadlines.breach_at
         window = POLICY.window(clock["item"])
-        due_steps = [(step.role, when) for step, when in zip(window.escalation, plan.escalation_at) if when <= end]
+        steps = zip(window.escalation, plan.escalation_at, strict=True)
+        due_steps = [(step.role, when) for step, when in steps if when <= end]
         assert [(e["role"], at(e["at"])) for e in clock["escalated_to"]] == due_steps
     assert any(len(c["escalated_to"]) == 2 for c in sdr_clocks if c["item"].startswith("sdr_response."))
 

@@ -3,6 +3,8 @@ and the real PostgreSQL, and its state is answered from the workflow query."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.lifecycle import seed_roster
@@ -10,7 +12,7 @@ from tests.stack import api_server, dev_server, poll, worker
 
 pytestmark = pytest.mark.asyncio
 
-DEMO_REQUEST = {
+DEMO_REQUEST: dict[str, Any] = {
     "lead_id": "sk-1",
     "lead_type": "demo_request",
     "contact": {
@@ -46,7 +48,7 @@ async def test_demo_request_reaches_mql_over_http(http, postgres_url):
 
     state = await poll(fetch, lambda s: s["stage"] == "mql" and s["owner"] is not None)
     assert state["tier"] == 1
-    # CONTRACT: the open clocks are `sla`, each with item, started_at, due_at, breach_at, status.
+    # docs/api.md: the open clocks are `sla`, each with item, started_at, due_at, breach_at, status.
     open_items = {c["item"] for c in state["sla"]}
     assert {"sdr_response.tier1", "sal_decision"} <= open_items
     assert all(c["status"] == "running" and c["due_at"] and c["breach_at"] for c in state["sla"]

@@ -3,11 +3,13 @@ out their inputs (subject on the first line, the body below)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
-from activities.digests import (
+from activities.digests import render_daily_flash, render_weekly_report
+from activities.notify import render, template_environment
+from sla_policies.digests import (
     BreachLine,
     DailyFlash,
     MetricLine,
@@ -16,13 +18,10 @@ from activities.digests import (
     RejectionPattern,
     RepeatBreach,
     WeeklyReport,
-    render_daily_flash,
-    render_weekly_report,
 )
-from activities.notify import render, template_environment
 from sla_policies.state import Notification
 
-AT = datetime(2030, 1, 8, 15, 30, tzinfo=timezone.utc)
+AT = datetime(2030, 1, 8, 15, 30, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("kind", ["routed", "touch_due", "warning", "breach", "escalation", "sql_briefing",

@@ -19,12 +19,11 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from handoff.telemetry import configure_tracing, tracing_interceptor
 from handoff.worker import workflow_runner
+from infra.telemetry import configure_tracing, tracing_interceptor
 from tests.lifecycle import demo_request, seed_roster
 from tests.stack import api_server, auth, dev_server, poll, worker
 from workflows.lead import LeadWorkflow
-
 
 HANDOFF = {
     "meddpic": {"metrics": True, "decision_process": True, "implicate_pain": True},
@@ -130,7 +129,7 @@ async def _get(http, lead_id: str) -> dict:
 
 
 def test_only_the_known_detach_noise_of_collected_workflows_is_filtered():
-    from handoff.telemetry import _CollectedWorkflowDetachFilter
+    from infra.telemetry import _CollectedWorkflowDetachFilter
 
     def record(message: str, exc: Exception | None):
         return logging.LogRecord("opentelemetry.context", logging.ERROR, __file__, 1, message, None,
@@ -158,7 +157,7 @@ class _Collector(BaseHTTPRequestHandler):
 
 
 _EMIT = """
-from handoff.telemetry import configure_tracing
+from infra.telemetry import configure_tracing
 from opentelemetry import trace
 provider = configure_tracing("handoff-api")
 with trace.get_tracer("probe").start_as_current_span("probe-span"):

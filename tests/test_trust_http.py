@@ -227,8 +227,8 @@ async def test_bad_input_gets_a_precise_problem(http):
                                     headers=auth(state["owner"])), 422)
     assert code["errors"][0]["path"] == "reason_code" and "REJ-01" in code["detail"]
     # A lead id ingest would refuse is refused for engagement too (never a 500).
-    bad_id = _problem(await http.post("/v1/leads/bad%20id/events",
-                                      json={"events": [{"type": "webinar", "occurred_at": "2026-11-23T10:00:00Z"}]}), 422)
+    webinar = {"events": [{"type": "webinar", "occurred_at": "2026-11-23T10:00:00Z"}]}
+    bad_id = _problem(await http.post("/v1/leads/bad%20id/events", json=webinar), 422)
     assert bad_id["errors"][0]["path"] == "lead_id"
     # Nothing of it started a workflow.
     assert (await http.get(f"/v1/leads/{intake['lead_id']}")).status_code == 404

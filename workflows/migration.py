@@ -1,4 +1,4 @@
-"""Moving an open lead to another policy version (DOMAIN §13: pinned unless migrated).
+"""Moving an open lead to another policy version (docs/domain.md §13: pinned unless migrated).
 
 RevOps sends `PolicyMigration` as an Update; the workflow applies it under its lock, i.e.
 between two steps, never in the middle of one. From then on every decision reads the new

@@ -1,4 +1,4 @@
--- The global suppression list (DOMAIN §7.1, T26): a REJ-06 competitor's domain for good,
+-- The global suppression list (docs/domain.md §7.1, T26): a REJ-06 competitor's domain for good,
 -- a REJ-02 company for 90 days, a REJ-03 contact (do-not-route) for 90 days.
 CREATE TABLE suppressions (
     scope       text NOT NULL CHECK (scope IN ('domain', 'company', 'contact')),

@@ -53,7 +53,7 @@ CREATE TABLE touches (
     PRIMARY KEY (lead_id, touch_no)
 );
 
--- Dispositions (DOMAIN: a recorded SDR/AE decision) are the stage changes a person made;
+-- Dispositions (docs/domain.md: a recorded SDR/AE decision) are the stage changes a person made;
 -- a view, so the fact is stored once.
 CREATE VIEW dispositions AS
     SELECT lead_id, seq, at, actor, from_stage, to_stage, event, reason_code, note

@@ -1,4 +1,4 @@
--- Policy versions (DOMAIN §13): every deployed document, who deployed and activated it.
+-- Policy versions (docs/domain.md §13): every deployed document, who deployed and activated it.
 -- A version's document never changes once stored; `content_hash` is the SHA-256 of its
 -- canonical JSON, so the same policy sent as YAML or JSON is the same deployment.
 CREATE TABLE policies (

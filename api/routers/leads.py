@@ -3,26 +3,23 @@ query for state, an Update (validated in the workflow) for each disposition."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from fastapi import APIRouter, Response
 from pydantic import ValidationError
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import Principal, PrincipalDep, require
-from api.visibility import require_read
 from api.batch import BatchBody, BatchResult, check_size, ingest_all
 from api.deps import OptionalPoolDep, PoliciesDep, SettingsDep, TemporalDep
 from api.history import TimelineEntry, timeline
-from api.metrics import disposition_timer
 from api.idempotency import update_id
+from api.metrics import disposition_timer
 from api.problems import FieldError, ProblemError
-from api.suppressions import find_account_status, find_open_lead_of_person, find_suppression
 from api.schemas import (
     AcceptBody,
     DispositionBody,
@@ -33,9 +30,8 @@ from api.schemas import (
     ReviewBody,
     TouchBody,
 )
-from sla_policies.intake_rules import country_problems, event_problems, intake_problems
-from sla_policies.lead import ContactPatch, LeadIntake
-from workflows import search_attributes as sa
+from api.suppressions import find_account_status, find_open_lead_of_person, find_suppression
+from api.visibility import require_read
 from sla_policies.commands import (
     Accept,
     Disqualify,
@@ -48,8 +44,11 @@ from sla_policies.commands import (
     Review,
     Touch,
 )
-from workflows.lead import LeadWorkflow
+from sla_policies.intake_rules import country_problems, event_problems, intake_problems
+from sla_policies.lead import ContactPatch, LeadIntake
 from sla_policies.state import DuplicateSubmission, LeadState, LeadWorkflowInput
+from workflows import search_attributes as sa
+from workflows.lead import LeadWorkflow
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 
@@ -136,9 +135,9 @@ async def _start_lead(intake: LeadIntake, temporal, settings, policies, pool) ->
             handle = temporal.get_workflow_handle(workflow_id(person))
             await handle.signal(LeadWorkflow.merge_duplicate, DuplicateSubmission(
                 lead_id=intake.lead_id, lead_type=intake.lead_type, events=intake.events,
-                at=intake.received_at or datetime.now(timezone.utc)))
+                at=intake.received_at or datetime.now(UTC)))
             return _Ingested(False, handle, person)
-        suppression = await find_suppression(pool, intake, datetime.now(timezone.utc))
+        suppression = await find_suppression(pool, intake, datetime.now(UTC))
         account = await find_account_status(pool, intake, policy)
     try:
         handle = await temporal.start_workflow(

@@ -1,4 +1,4 @@
-"""Policy versions (RevOps): deploy, activate, read, render, diff, migrate open leads (CONTRACT "Policies")."""
+"""Policy versions (RevOps): deploy, activate, read, render, diff, migrate open leads (docs/api.md "Policies")."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from api.auth import PrincipalDep, require
 from api.deps import PoliciesDep, PoolDep, TemporalDep
 from api.policy_migration import MigrationReport, MigrationRequest
 from api.policy_release import ReleaseStatus, release_status
+from api.policy_store import VersionConflict
 from api.problems import FieldError, ProblemError
-from api.policy_store import PolicyRecord, StoredPolicy, VersionConflict
+from readmodel import policies
+from readmodel.policies import PolicyRecord, StoredPolicy
 from sla_policies.diff import FieldChange, diff_policies
 from sla_policies.document import render_policy
 from sla_policies.loader import PolicyError, parse_policy
@@ -35,7 +37,7 @@ def _not_found(version: str) -> ProblemError:
 
 
 async def _stored(pool, version: str) -> StoredPolicy:
-    stored = await policy_store.get_stored(pool, version)
+    stored = await policies.get_stored(pool, version)
     if stored is None:
         raise _not_found(version)
     return stored
@@ -44,7 +46,7 @@ async def _stored(pool, version: str) -> StoredPolicy:
 @router.get("", response_model=list[PolicyRecord])
 async def list_policies(principal: PrincipalDep, pool: PoolDep) -> list[PolicyRecord]:
     """Every version, oldest first: status (draft, active, retired), who deployed and activated it, when."""
-    return await policy_store.list_policies(pool)
+    return await policies.list_policies(pool)
 
 
 @router.post("", response_model=PolicyRecord, status_code=201, responses={200: {"model": PolicyRecord}},
@@ -115,7 +117,8 @@ async def sign_policy(version: str, body: SignRequest, response: Response, princ
         raise ProblemError(409, "Conflict", f"policy {version} has no change list: there is nothing to sign")
     if body.content_hash != stored.content_hash:
         raise ProblemError(409, "Conflict", f"content_hash {body.content_hash[:12]!r} is not policy {version}'s "
-                                            f"content ({stored.content_hash[:12]}): read the current document and sign that",
+                                            f"content ({stored.content_hash[:12]}): read the current document "
+                                            "and sign that",
                            errors=[FieldError(path="content_hash", message="not this version's content")])
     created = await policy_store.sign(pool, version, principal.role, principal.id, stored.content_hash)
     response.status_code = 201 if created else 200
@@ -152,7 +155,8 @@ async def policy_document(version: str, request: Request, principal: PrincipalDe
     fmt = format or ("html" if "text/html" in request.headers.get("accept", "") else "markdown")
     media = "text/html" if fmt == "html" else "text/markdown"
     return Response(render_policy(stored.policy, fmt=fmt, signatures=[
-        (s.role, s.principal_id, s.signed_at) for s in release.signatures if s.counts]), media_type=f"{media}; charset=utf-8")
+        (s.role, s.principal_id, s.signed_at) for s in release.signatures if s.counts]),
+        media_type=f"{media}; charset=utf-8")
 
 
 @router.get("/{a}/diff/{b}", response_model=PolicyDiff)

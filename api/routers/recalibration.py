@@ -12,8 +12,15 @@ from fastapi import APIRouter, Query, Response
 from api.auth import PrincipalDep, require
 from api.deps import PoliciesDep, PoolDep
 from api.problems import FieldError, ProblemError
-from api.recalibration import QuarterReview, RecalibrationReport, ReviewRequest, previous_quarter, quarter_of, \
-    recalibration, record_review
+from api.recalibration import (
+    QuarterReview,
+    RecalibrationReport,
+    ReviewRequest,
+    previous_quarter,
+    quarter_of,
+    recalibration,
+    record_review,
+)
 from sla_policies.recalibration import quarter
 
 router = APIRouter(prefix="/v1/recalibration", tags=["recalibration"])

@@ -1,10 +1,10 @@
-"""Reports over the read model (CONTRACT "Policies, roster, reports"): the SLA scorecard,
+"""Reports over the read model (docs/api.md "Policies, roster, reports"): the SLA scorecard,
 the weekly rejection report and the funnel. The numbers are `sla_policies.scorecard`'s;
 this router only picks the period and the policy and loads the records."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
@@ -15,11 +15,19 @@ from api.auth import Principal, PrincipalDep, require
 from api.deps import PoliciesDep, PoolDep
 from api.policy_registry import PolicyRegistry
 from api.problems import FieldError, ProblemError
-from api.records import load_lead_records
 from api.visibility import sql_filter
+from readmodel.records import load_lead_records
 from sla_policies.model import Policy
-from sla_policies.scorecard import FunnelRow, Period, RejectionReport, Scorecard, funnel, iso_week, \
-    rejection_report, scorecard
+from sla_policies.scorecard import (
+    FunnelRow,
+    Period,
+    RejectionReport,
+    Scorecard,
+    funnel,
+    iso_week,
+    rejection_report,
+    scorecard,
+)
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
@@ -46,7 +54,8 @@ _EARLIEST, _LATEST = date(1970, 1, 1), date(9999, 12, 1)  # room for a week eith
 def _in_range(name: str, day: date | None) -> None:
     if day is not None and not _EARLIEST <= day <= _LATEST:
         message = f"must be between {_EARLIEST} and {_LATEST}"
-        raise ProblemError(422, "Invalid parameter", f"{name} {message}", errors=[FieldError(path=name, message=message)])
+        raise ProblemError(422, "Invalid parameter", f"{name} {message}",
+                           errors=[FieldError(path=name, message=message)])
 
 
 def days_period(policy: Policy, start: date | None, end: date | None, today: date | None = None) -> Period:
@@ -71,7 +80,7 @@ async def current_scorecard(pool: AsyncConnectionPool, policy: Policy, period: P
     """A running period is judged as of now (a target still open is not missed yet); a
     period wholly past, or ahead of this clock (leads on a test server's skipped clock),
     as of its end."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     as_of = now if now in period else period.end
     records = await load_lead_records(pool, since=period.start, until=period.end, policy_version=version,
                                       scope=sql_filter(reader))
@@ -89,7 +98,8 @@ async def sla(principal: PrincipalDep, pool: PoolDep, policies: PoliciesDep, sta
 
 @router.get("/rejections", response_model=RejectionReport)
 async def rejections(principal: PrincipalDep, pool: PoolDep, policies: PoliciesDep,
-                     week: Annotated[date | None, Query(description="any day of the ISO week; default: this week")] = None,
+                     week: Annotated[date | None,
+                                     Query(description="any day of the ISO week; default: this week")] = None,
                      policy_version: VersionQ = None) -> RejectionReport:
     """Rejection codes x lead source x ACV tier for an ISO week, with the top three patterns."""
     require(principal, *_READERS)

@@ -40,15 +40,18 @@ async def put_rep(rep_id: str, rep: RepIn, principal: PrincipalDep, pool: PoolDe
     async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         row = await (await cur.execute(
             """
-            INSERT INTO reps (rep_id, name, role, manager_id, territories, acv_tiers, capacity, available, timezone, email)
+            INSERT INTO reps (rep_id, name, role, manager_id, territories, acv_tiers, capacity, available, timezone,
+                              email)
             VALUES (%(rep_id)s, %(name)s, %(role)s, %(manager_id)s, %(territories)s, %(acv_tiers)s, %(capacity)s,
                     %(available)s, %(timezone)s, %(email)s)
             ON CONFLICT (rep_id) DO UPDATE SET name = EXCLUDED.name, role = EXCLUDED.role,
                 manager_id = EXCLUDED.manager_id, territories = EXCLUDED.territories, acv_tiers = EXCLUDED.acv_tiers,
                 capacity = EXCLUDED.capacity, available = EXCLUDED.available, timezone = EXCLUDED.timezone,
                 email = EXCLUDED.email, updated_at = now()
-            RETURNING rep_id, name, role, manager_id, territories, acv_tiers, capacity, available, timezone, email, open_leads
+            RETURNING rep_id, name, role, manager_id, territories, acv_tiers, capacity, available, timezone, email,
+                      open_leads
             """, {"rep_id": rep_id, **rep.model_dump()})).fetchone()
+    assert row is not None  # INSERT ... ON CONFLICT DO UPDATE ... RETURNING always answers the row
     return Rep(**row)
 
 

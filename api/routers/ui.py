@@ -5,8 +5,9 @@ reuses the API's own read path; errors come back as pages, not problem documents
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from typing import Any
 from urllib.parse import parse_qs, urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -17,12 +18,11 @@ from api.auth import Principal
 from api.dashboard import load_dashboard
 from api.deps import PoliciesDep, PoolDep, TemporalDep
 from api.history import timeline
-from api.recalibration import overdue_quarter, previous_quarter, quarter_of, recalibration
 from api.problems import ProblemError
+from api.recalibration import overdue_quarter, previous_quarter, quarter_of, recalibration
 from api.routers.lead_list import LeadFilters, query_leads
-from api.routers.reports import current_scorecard, days_period
 from api.routers.leads import _state, workflow_id
-from api.visibility import require_read
+from api.routers.reports import current_scorecard, days_period
 from api.ui_auth import (
     COOKIE,
     LoginRequired,
@@ -35,6 +35,7 @@ from api.ui_auth import (
     same_origin,
     set_session,
 )
+from api.visibility import require_read
 from sla_policies.document import render_policy
 from sla_policies.scorecard import iso_week
 from sla_policies.transitions import ALL_STAGES
@@ -126,7 +127,7 @@ async def recalibration_page(request: Request, principal: UiPrincipalDep, pool: 
 async def leads(request: Request, principal: UiPrincipalDep, pool: PoolDep, policies: PoliciesDep,
                 cursor: str | None = None) -> HTMLResponse:
     chosen = {k: request.query_params.get(k, "") for k in _FILTERS}
-    context = dict(chosen=chosen, stages=sorted(ALL_STAGES), versions=sorted(policies.versions))
+    context: dict[str, Any] = dict(chosen=chosen, stages=sorted(ALL_STAGES), versions=sorted(policies.versions))
     try:
         filters = LeadFilters.model_validate({k: v for k, v in chosen.items() if v})
     except ValidationError as exc:

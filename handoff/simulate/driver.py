@@ -36,18 +36,28 @@ from api.suppressions import find_suppression
 from handoff.devstack import ensure_search_attributes
 from handoff.simulate.files import InputError, LeadRow, ScriptRow
 from handoff.simulate.team import Minutes, Team
-from handoff.temporal import test_server_path
 from handoff.worker import build_worker
+from infra.temporal import test_server_path
+from sla_policies.clockbook import next_wakeup
+from sla_policies.commands import (
+    Accept,
+    Actor,
+    Briefing,
+    Disqualify,
+    Handoff,
+    Meddpic,
+    OpportunityUpdate,
+    Recycle,
+    Reject,
+    Touch,
+)
 from sla_policies.deadlines import CalendarInputs, InstantRequest, compute_instant
 from sla_policies.lead import ContactPatch, EngagementEvent
 from sla_policies.model import Policy
 from sla_policies.records import LeadRecord
 from sla_policies.span import Span
-from sla_policies.commands import (Accept, Actor, Briefing, Disqualify, Handoff, Meddpic, OpportunityUpdate, Recycle,
-                                Reject, Touch)
-from sla_policies.clockbook import next_wakeup
-from workflows.lead import TERMINAL_STAGES, LeadWorkflow
 from sla_policies.state import LeadState, LeadWorkflowInput
+from workflows.lead import TERMINAL_STAGES, LeadWorkflow
 
 TASK_QUEUE = "handoff-simulate"
 TIMER_GUARD = timedelta(seconds=2)
@@ -315,16 +325,18 @@ class Simulation:
         actor = self._actor(row.actor, state)
         if actor is None:
             self.refused.append(Refused(lead_id=row.lead_id, at=row.at, action=row.action, actor=row.actor,
-                                        detail=f"no such actor: {row.actor!r} is not on the roster, or the lead has no owner"))
+                                        detail=f"no such actor: {row.actor!r} is not on the roster,"
+                                               " or the lead has no owner"))
             return
-        model = {"accept": Accept, "reject": Reject, "touch": Touch, "handoff": Handoff, "recycle": Recycle,
-                 "disqualify": Disqualify, "opportunity": OpportunityUpdate}[row.action]
+        models: dict[str, type[BaseModel]] = {
+            "accept": Accept, "reject": Reject, "touch": Touch, "handoff": Handoff, "recycle": Recycle,
+            "disqualify": Disqualify, "opportunity": OpportunityUpdate}
         args = {"channel": "phone", "outcome": "no_answer", **row.args} if row.action == "touch" else row.args
         try:
-            command = model.model_validate({**args, "actor": actor})
+            disposition = models[row.action].model_validate({**args, "actor": actor})
         except ValidationError as exc:
             raise InputError(f"script: {row.lead_id} {row.at.isoformat()} {row.action}: {exc}") from None
-        await self._update(row.lead_id, row.action, command, actor.id)
+        await self._update(row.lead_id, row.action, disposition, actor.id)
 
     # .............................................................. team model
     def _rng(self, lead_id: str) -> random.Random:

@@ -1,4 +1,4 @@
-"""The simulation files of CONTRACT.md: what goes in (leads, script) and what comes out
+"""The simulation files of docs/api.md: what goes in (leads, script) and what comes out
 (clocks, transitions). Instants are written to the second, so that a run is repeatable:
 a workflow acts a few milliseconds of real time after the instant the driver advanced
 to, and those milliseconds must not make two runs of the same seed differ."""
@@ -158,7 +158,7 @@ def to_second(at: datetime | None) -> datetime | None:
 
 
 def clock_line(clock: ClockRecord) -> dict:
-    """A `clocks.jsonl` object: exactly the CONTRACT's fields."""
+    """A `clocks.jsonl` object: exactly docs/api.md's fields."""
     return {
         "lead_id": clock.lead_id, "item": clock.item, "tier": clock.tier,
         **{name: _iso(getattr(clock, name)) for name in ("started_at", "due_at", "breach_at", "met_at", "breached_at")},
@@ -167,14 +167,15 @@ def clock_line(clock: ClockRecord) -> dict:
 
 
 def transition_line(transition: TransitionRecord) -> dict:
-    """A `transitions.jsonl` object: exactly the CONTRACT's fields."""
+    """A `transitions.jsonl` object: exactly docs/api.md's fields."""
     return {"lead_id": transition.lead_id, "at": _iso(transition.at), "from": transition.from_stage,
             "to": transition.to_stage, "event": transition.event, "actor": transition.actor,
             "reason_code": transition.reason_code}
 
 
 def _iso(at: datetime | None) -> str | None:
-    return to_second(at).isoformat() if at is not None else None
+    second = to_second(at)
+    return second.isoformat() if second is not None else None
 
 
 def write_jsonl(path: Path, lines: list[dict]) -> None:

@@ -49,7 +49,8 @@ def _arrival(rng: random.Random, days: list[date], tz: str) -> datetime:
     # Weekdays carry ~93% of inbound; within a day, mostly 08:00-18:00 local with a tail.
     weights = [1.0 if d.weekday() < 5 else 0.15 for d in days]
     day = rng.choices(days, weights=weights)[0]
-    hour = rng.choices(range(24), weights=[1, 1, 1, 1, 1, 2, 3, 5, 9, 11, 12, 11, 9, 10, 11, 11, 9, 7, 5, 4, 3, 2, 2, 1])[0]
+    weights = [1, 1, 1, 1, 1, 2, 3, 5, 9, 11, 12, 11, 9, 10, 11, 11, 9, 7, 5, 4, 3, 2, 2, 1]
+    hour = rng.choices(range(24), weights=weights)[0]
     local = datetime.combine(day, time(hour, rng.randrange(60)), tzinfo=ZoneInfo(tz))
     return local
 

@@ -1,6 +1,6 @@
-"""The policy model: DOMAIN.md's SLA as strict, frozen pydantic documents.
+"""The policy model: docs/domain.md's SLA as strict, frozen pydantic documents.
 
-Every model forbids unknown keys and is frozen; field names are DOMAIN's canonical
+Every model forbids unknown keys and is frozen; field names are docs/domain.md's canonical
 snake_case ids, so `windows.sdr_response.tier1.target` is the same path in the YAML, the
 API, the database and every error message. One module per part of the document:
 
@@ -19,7 +19,17 @@ API, the database and every error message. One module per part of the document:
 """
 
 from sla_policies.model.base import (
-    ACV_TIER_IDS, AcvTierId, ActionTier, Band, Clock, ClockTime, PathTarget, Problems, StageId, Strict, Weekday,
+    ACV_TIER_IDS,
+    ActionTier,
+    AcvTierId,
+    Band,
+    Clock,
+    ClockTime,
+    PathTarget,
+    Problems,
+    StageId,
+    Strict,
+    Weekday,
 )
 from sla_policies.model.cadences import Cadence, CadenceFloor, Channel, OnExhausted, Touch
 from sla_policies.model.calendars import BusinessCalendarSpec, Calendars
@@ -33,7 +43,12 @@ from sla_policies.model.recycling import RecycleScenario, Recycling
 from sla_policies.model.references import cross_reference_problems
 from sla_policies.model.scoring import DecayStep, Scoring, Signal
 from sla_policies.model.windows import (
-    AfterHoursRule, EscalationStep, RoutingWindows, SdrResponseWindows, Window, Windows,
+    AfterHoursRule,
+    EscalationStep,
+    RoutingWindows,
+    SdrResponseWindows,
+    Window,
+    Windows,
 )
 
 __all__ = [

@@ -2,7 +2,7 @@
 
 `Strict` is the base of every model: unknown keys are refused (a typo must never be
 silently ignored in an SLA) and instances are frozen (a policy version never changes once
-loaded; a new version is a new document, DOMAIN §13).
+loaded; a new version is a new document, docs/domain.md §13).
 
 `Problems` is how a model-level check reports several problems at once, each at its own
 path *relative to the model that found them*; the loader joins that with pydantic's
@@ -73,11 +73,11 @@ def policy_error(message: str) -> PydanticCustomError:
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 AcvTierId = Literal["lt_10k", "10k_30k", "30k_75k", "75k_200k", "200k_plus"]
 ACV_TIER_IDS: tuple[str, ...] = get_args(AcvTierId)
-# DOMAIN §5.1 clock column: business hours/days, 24x7, a gate (the transition is refused
+# docs/domain.md §5.1 clock column: business hours/days, 24x7, a gate (the transition is refused
 # until met, nothing to time) or an event (happens at an instant, may be late).
 Clock = Literal["business", "calendar", "gate", "event"]
 ActionTier = Literal["fit", "high", "medium", "low", "decay", "negative"]
-# DOMAIN §1.1 lifecycle stages and §1.2 side states.
+# docs/domain.md §1.1 lifecycle stages and §1.2 side states.
 StageId = Literal[
     "inquiry", "mql", "sal", "sql", "opportunity",
     "recycled", "disqualified", "manager_review", "data_hold", "territory_hold", "routed_out", "plg",
@@ -123,7 +123,7 @@ class Band(Strict):
     max: int
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Band":
+    def _ordered(self) -> Band:
         if self.min > self.max:
             raise Problems([("max", f"must not be below min ({self.min})")])
         return self

@@ -1,4 +1,4 @@
-"""Outreach cadences per lead tier (DOMAIN §6: the reconciled default of §6.2, Q22/Q23)."""
+"""Outreach cadences per lead tier (docs/domain.md §6: the reconciled default of §6.2, Q22/Q23)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ class Cadence(Strict):
     floor: CadenceFloor = CadenceFloor()
 
     @model_validator(mode="after")
-    def _check(self) -> "Cadence":
+    def _check(self) -> Cadence:
         problems = Collector()
         if self.span.unit is not SpanUnit.business_day:
             problems.add("span", "must be in business days, e.g. 7bd")

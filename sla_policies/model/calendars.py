@@ -1,4 +1,4 @@
-"""Business calendars (DOMAIN §0 business hours, §14 Q1 timezone, Q2 holidays, Q29 weeks).
+"""Business calendars (docs/domain.md §0 business hours, §14 Q1 timezone, Q2 holidays, Q29 weeks).
 
 Only the description lives here; the arithmetic is sla_policies/clock.py's job.
 """
@@ -35,7 +35,7 @@ class BusinessCalendarSpec(Strict):
     observe_public_holidays: bool = True
 
     @model_validator(mode="after")
-    def _check(self) -> "BusinessCalendarSpec":
+    def _check(self) -> BusinessCalendarSpec:
         problems = Collector()
         if not self.open < self.close:
             problems.add("close", f"must be after open ({self.open:%H:%M})")
@@ -65,7 +65,7 @@ class Calendars(Strict):
         return known_timezone(value)
 
     @model_validator(mode="after")
-    def _check(self) -> "Calendars":
+    def _check(self) -> Calendars:
         problems = Collector()
         if self.default not in self.named:
             problems.add("default", f"calendar {self.default!r} is not one of named ({', '.join(self.named)})")

@@ -1,4 +1,4 @@
-"""Reason codes (DOMAIN §7): no disposition is saved without a code of that handoff's set."""
+"""Reason codes (docs/domain.md §7): no disposition is saved without a code of that handoff's set."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class ReasonCode(Strict):
     voids_response_clock: bool = False
 
     @model_validator(mode="after")
-    def _check(self) -> "ReasonCode":
+    def _check(self) -> ReasonCode:
         problems = Collector()
         given = [name for name in ("suppression", "permanent", "until_enriched") if getattr(self, name)]
         if len(given) > 1:
@@ -62,7 +62,7 @@ class ReasonCodes(Strict):
     disqualification: list[ReasonCode]
 
     @model_validator(mode="after")
-    def _check(self) -> "ReasonCodes":
+    def _check(self) -> ReasonCodes:
         problems = Collector()
         for group, pattern in CODE_SETS.items():
             for i, item in enumerate(getattr(self, group)):

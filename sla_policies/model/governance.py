@@ -1,4 +1,4 @@
-"""Pattern escalation, metrics, reviews, sign-off and defaults (DOMAIN §11.2-§14)."""
+"""Pattern escalation, metrics, reviews, sign-off and defaults (docs/domain.md §11.2-§14)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ class Metric(Strict):
     commitment: float | None = None  # a stated commitment, e.g. >=95% MQL quality
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Metric":
+    def _ordered(self) -> Metric:
         problems = Collector()
         if self.direction == "higher_is_better" and self.red > self.green:
             problems.add("red", f"must not be above green ({self.green:g}) when higher is better")

@@ -1,4 +1,4 @@
-"""Lead types, lead tiers and routing (DOMAIN §4, §2 T11, Q21, Q26)."""
+"""Lead types, lead tiers and routing (docs/domain.md §4, §2 T11, Q21, Q26)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class LeadTypeSpec(Strict):
     high_intent_routing: bool = False  # routing.high_intent (5 min) instead of routing.standard
 
     @model_validator(mode="after")
-    def _check(self) -> "LeadTypeSpec":
+    def _check(self) -> LeadTypeSpec:
         problems = Collector()
         if not self.to_sdr:
             for name in ("first_outreach", "first_outreach_if_no_show", "default_tier"):

@@ -1,4 +1,4 @@
-"""The SQL gate (DOMAIN §8) and opportunity hygiene (§9)."""
+"""The SQL gate (docs/domain.md §8) and opportunity hygiene (§9)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The policy: the whole SLA of DOMAIN.md as one strict, versioned document."""
+"""The policy: the whole SLA of docs/domain.md as one strict, versioned document."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ class Policy(Strict):
     defaults: Defaults
 
     @model_validator(mode="after")
-    def _cross_references(self) -> "Policy":
+    def _cross_references(self) -> Policy:
         problems = cross_reference_problems(self.model_dump(mode="json"))
         if problems:
             raise CrossReferenceErrors(problems)
@@ -62,7 +62,7 @@ class Policy(Strict):
     # ------------------------------------------------------------------ lookups
 
     def window(self, window_id: str) -> Window:
-        """A window by its DOMAIN id, dotted for nested ones: "sdr_response.tier1"."""
+        """A window by its docs/domain.md id, dotted for nested ones: "sdr_response.tier1"."""
         found = dict(self.windows.items()).get(window_id)
         if found is None:
             raise KeyError(f"unknown window {window_id!r}")

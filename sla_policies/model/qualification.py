@@ -1,4 +1,4 @@
-"""Who may become an MQL (DOMAIN §3.2 ACV tiers, §3.3 criteria, §3.4 disqualifiers,
+"""Who may become an MQL (docs/domain.md §3.2 ACV tiers, §3.3 criteria, §3.4 disqualifiers,
 §3.6 Committee-Engaged, Q10-Q13)."""
 
 from __future__ import annotations
@@ -8,7 +8,16 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from sla_policies.model.base import (
-    AcvTierId, Band, Collector, CountryCode, Percent, Positive, Problems, SnakeId, Strict, duplicates,
+    AcvTierId,
+    Band,
+    Collector,
+    CountryCode,
+    Percent,
+    Positive,
+    Problems,
+    SnakeId,
+    Strict,
+    duplicates,
 )
 from sla_policies.span import Span
 
@@ -32,7 +41,7 @@ class AcvTier(Strict):
     committee_requires_intent: bool = False
 
     @model_validator(mode="after")
-    def _check(self) -> "AcvTier":
+    def _check(self) -> AcvTier:
         problems = Collector()
         if self.max_acv is not None and self.max_acv <= self.min_acv:
             problems.add("max_acv", f"must be above min_acv ({self.min_acv:g})")
@@ -70,7 +79,7 @@ class Disqualifier(Strict):
     source: str
 
     @model_validator(mode="after")
-    def _check(self) -> "Disqualifier":
+    def _check(self) -> Disqualifier:
         if self.permanent and self.suppression is not None:
             raise Problems([("suppression", "a permanent outcome has no suppression window")])
         return self
@@ -110,7 +119,7 @@ class Qualification(Strict):
     committee_engaged: CommitteeEngaged
 
     @model_validator(mode="after")
-    def _check(self) -> "Qualification":
+    def _check(self) -> Qualification:
         problems = Collector()
         for name in ("criteria", "disqualifiers"):
             items = getattr(self, name)

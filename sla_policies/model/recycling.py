@@ -1,4 +1,4 @@
-"""Recycling and suppression (DOMAIN §10, Q14, Q35)."""
+"""Recycling and suppression (docs/domain.md §10, Q14, Q35)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class RecycleScenario(Strict):
     applies_minimum: bool = True
 
     @model_validator(mode="after")
-    def _check(self) -> "RecycleScenario":
+    def _check(self) -> RecycleScenario:
         problems = Collector()
         given = [name for name in ("suppression", "permanent", "until_enriched") if getattr(self, name)]
         if len(given) > 1:

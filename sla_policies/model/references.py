@@ -8,7 +8,9 @@ enough. Paths are full document paths.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from itertools import pairwise
+from typing import Any
 
 from sla_policies.model.base import ACV_TIER_IDS
 from sla_policies.model.codes import CODE_SETS
@@ -149,9 +151,9 @@ def _codes(data: dict) -> list[Problem]:
                 if ref not in seen:
                     problems.append((f"reason_codes.{group}[{i}].maps_to[{j}]", f"unknown code {ref!r}"))
     for i, dq in _rows(_map(data.get("qualification")).get("disqualifiers")):
-        ref = dq.get("reason_code")
-        if complete and isinstance(ref, str) and ref not in seen:
-            problems.append((f"qualification.disqualifiers[{i}].reason_code", f"unknown code {ref!r}"))
+        dq_code = dq.get("reason_code")
+        if complete and isinstance(dq_code, str) and dq_code not in seen:
+            problems.append((f"qualification.disqualifiers[{i}].reason_code", f"unknown code {dq_code!r}"))
     return problems
 
 
@@ -199,7 +201,7 @@ def _acv_tiers(data: dict) -> list[Problem]:
     numeric.sort(key=lambda it: it[1]["min_acv"])
     if numeric and numeric[0][1]["min_acv"] != 0:
         problems.append((f"acv_tiers[{numeric[0][0]}].min_acv", "the lowest tier must start at 0"))
-    for (_, prev), (j, nxt) in zip(numeric, numeric[1:]):
+    for (_, prev), (j, nxt) in pairwise(numeric):
         if prev.get("max_acv") != nxt["min_acv"]:
             end = prev.get("max_acv")
             end_text = f"{end:g}" if isinstance(end, (int, float)) else str(end)
@@ -234,7 +236,7 @@ def _unique_ids(data: dict) -> list[Problem]:
                 problems.append((f"{path}[{i}].id", f"duplicate id {item.get('id')!r}"))
             seen.add(item.get("id"))
     weeks = [(i, lv.get("weeks")) for i, lv in _rows(data.get("pattern_escalation"))]
-    for (_, prev), (i, cur) in zip(weeks, weeks[1:]):
+    for (_, prev), (i, cur) in pairwise(weeks):
         if isinstance(prev, int) and isinstance(cur, int) and cur <= prev:
             problems.append((f"pattern_escalation[{i}].weeks", f"must be more than the previous level ({prev})"))
     return problems

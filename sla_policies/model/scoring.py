@@ -1,4 +1,4 @@
-"""Lead scoring (DOMAIN §3.1 points and thresholds, §3.5 latency, §14 Q8/Q9 arithmetic)."""
+"""Lead scoring (docs/domain.md §3.1 points and thresholds, §3.5 latency, §14 Q8/Q9 arithmetic)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ class Scoring(Strict):
     tier_cutoffs_alt: dict[Annotated[int, Field(ge=1, le=3)], int] = {}
 
     @model_validator(mode="after")
-    def _check(self) -> "Scoring":
+    def _check(self) -> Scoring:
         problems = Collector()
         ids = [s.id for s in self.signals]
         for i in duplicates(ids):

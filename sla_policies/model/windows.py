@@ -1,8 +1,8 @@
-"""SLA windows: the master table of DOMAIN §5.1 with the ladders of §11.1.
+"""SLA windows: the master table of docs/domain.md §5.1 with the ladders of §11.1.
 
 A window is timed from its clock start (§5.3 bilateral rule): `target` is when the work
 is expected, `breach` the later limit that escalates (Q5 records both). Amounts and clock
-basis are separate, like DOMAIN's columns: `target: 2h` with `clock: business` is two
+basis are separate, like docs/domain.md's columns: `target: 2h` with `clock: business` is two
 business hours.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, model_validator
 
-from sla_policies.model.base import ClockTime, Clock, Collector, Problems, Strict, same_kind
+from sla_policies.model.base import Clock, ClockTime, Collector, Problems, Strict, same_kind
 from sla_policies.span import Span, SpanUnit
 
 
@@ -23,7 +23,7 @@ class AfterHoursRule(Strict):
     by_next_business_day_at: ClockTime | None = None
 
     @model_validator(mode="after")
-    def _exactly_one(self) -> "AfterHoursRule":
+    def _exactly_one(self) -> AfterHoursRule:
         if (self.from_next_open is None) == (self.by_next_business_day_at is None):
             raise Problems([("", "give exactly one of from_next_open and by_next_business_day_at")])
         return self
@@ -38,14 +38,14 @@ class EscalationStep(Strict):
     # A SAL disposition code the engine applies on the escalated manager's behalf when the
     # lead is still undecided at this step (§11.1: "manager forces disposition at bd 14").
     forces: str | None = None
-    proposed: bool = False  # not in the sources; DOMAIN proposes it (Q33)
+    proposed: bool = False  # not in the sources; docs/domain.md proposes it (Q33)
 
 
 _FIXED_UNITS = (SpanUnit.second, SpanUnit.minute, SpanUnit.hour)
 
 
 class Window(Strict):
-    stage: str  # DOMAIN's stage column, e.g. "L2→L3"
+    stage: str  # docs/domain.md's stage column, e.g. "L2→L3"
     owner: str  # role accountable for meeting it
     target: Span | None = None
     # When the owner is warned ahead of the breach; None: the engine warns at the target.
@@ -54,12 +54,12 @@ class Window(Strict):
     clock: Clock
     after_hours: AfterHoursRule | None = None
     escalation: list[EscalationStep] = []
-    proposed: bool = False  # the whole window is a DOMAIN proposal, not a source value
+    proposed: bool = False  # the whole window is a docs/domain.md proposal, not a source value
     source: str = "[003]"
     note: str | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> "Window":
+    def _check(self) -> Window:
         problems = Collector()
         spans = {"target": self.target, "warning": self.warning, "breach": self.breach}
         if self.clock == "gate":

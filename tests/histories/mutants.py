@@ -9,8 +9,8 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.lead import LeadWorkflow
     from sla_policies.state import LeadState, LeadWorkflowInput
+    from workflows.lead import LeadWorkflow
 
 
 @workflow.defn(name="LeadWorkflow")

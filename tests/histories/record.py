@@ -27,6 +27,7 @@ from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 from activities.migrations import apply_migrations
+from sla_policies.commands import Accept, Actor, OpportunityUpdate, Reject, Reroute, Review, Touch
 from sla_policies.lead import Contact, ContactPatch, EngagementEvent
 from tests.lifecycle import (
     advance_to,
@@ -41,7 +42,6 @@ from tests.lifecycle import (
 )
 from tests.policy_variants import faster_tier1
 from tests.stack import fresh_database, time_skipping_server, worker
-from sla_policies.commands import Accept, Actor, OpportunityUpdate, Reject, Reroute, Review, Touch
 from workflows.lead import LeadWorkflow
 from workflows.migration import PolicyMigration
 
@@ -140,6 +140,7 @@ async def ae_rej02_six_month_nurture(env, db):
     await handle.execute_update(LeadWorkflow.reject, Reject(actor=ae, reason_code="AE-REJ-02"))
     latest = env.client.get_workflow_handle(handle.id)
     state = await state_when(latest, lambda s: s.stage == "recycled" and s.counts.get("runs", 1) == 2)
+    assert state.suppressed_until is not None
     await advance_to(env, state.suppressed_until + timedelta(minutes=1))
     await state_when(latest, lambda s: s.stage != "recycled")
     return [latest]

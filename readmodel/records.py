@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from activities.digests import BreachLine, DailyFlash, OwnerBreaches, PriorityLead
+from sla_policies.digests import BreachLine, DailyFlash, OwnerBreaches, PriorityLead
 from sla_policies.records import ClockRecord, EscalationRecord, LeadRecord, TouchRecord, TransitionRecord
 
 

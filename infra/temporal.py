@@ -10,7 +10,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
 
-from handoff.telemetry import configure_tracing, tracing_interceptor
+from infra.telemetry import configure_tracing, tracing_interceptor
 
 
 async def connect(address: str, namespace: str = "default", *, service_name: str = "handoff",

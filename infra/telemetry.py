@@ -19,12 +19,12 @@ import threading
 from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.contrib.opentelemetry import (
     OpenTelemetryInterceptor,
     ReplaySafeTracerProvider,
     create_tracer_provider,
 )
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 _lock = threading.Lock()
 
@@ -60,7 +60,7 @@ def configure_tracing(service_name: str, *, exporter: SpanExporter | None = None
             # Resource.create reads OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME; the
             # process's own name applies only when neither names the service.
             resource = Resource.create()
-            if resource.attributes.get(SERVICE_NAME, "").startswith("unknown_service"):
+            if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
                 resource = resource.merge(Resource({SERVICE_NAME: service_name}))
             provider = create_tracer_provider(resource=resource)
             if _exporting():

@@ -1,4 +1,4 @@
-"""Process configuration, read from the environment only (CONTRACT.md "Environment")."""
+"""Process configuration, read from the environment only (docs/api.md "Environment")."""
 
 from __future__ import annotations
 
