@@ -90,7 +90,7 @@ async def test_scorecard_rejections_and_funnel_follow_the_dispositions(http):
 
 
 async def test_reports_refuse_reps_and_name_bad_parameters(http):
-    refused = await http.get("/v1/reports/sla", headers=auth("sdr-1"))
+    refused = await http.get("/v1/reports/rejections", headers=auth("sdr-1"))
     assert refused.status_code == 403
     assert refused.headers["content-type"].startswith("application/problem+json")
     bad_by = await http.get("/v1/reports/funnel", params={"by": "colour"}, headers=auth("ops"))
