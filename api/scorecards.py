@@ -61,14 +61,17 @@ async def load_report(pool: AsyncConnectionPool, principal: Principal, policy: P
 
 
 async def load_trend(pool: AsyncConnectionPool, principal: Principal, policy: Policy, *, weeks: int,
-                     side: Side | None, by: GroupBy | None, group: str | None) -> dict[str, list[TrendPoint]]:
-    """Each metric's weekly values over the last `weeks` ISO weeks for the company, one rep or one team."""
+                     side: Side | None, by: GroupBy | None, group: str | None,
+                     until: Period | None = None) -> dict[str, list[TrendPoint]]:
+    """Each metric's weekly values over the `weeks` ISO weeks up to `until` (this week by
+    default) for the company, one rep or one team."""
     roster = await load_roster(pool)
     by, only = scope(principal, by, roster)
     if by is not None and only is not None and group not in only:
         raise ProblemError(403, "Forbidden", f"{by} {group!r} is not yours to see")
     if by is None and principal.kind == "rep":
         raise ProblemError(403, "Forbidden", "a rep sees only their own figures")
-    now = datetime.now(timezone.utc)
-    records = await load_lead_records(pool, since=now - timedelta(weeks=weeks + 1), until=now + timedelta(seconds=1))
-    return weekly_trend(policy, records, now, weeks, side=side, by=by, group=group, roster=roster)
+    latest = as_of_for(until) if until is not None else datetime.now(timezone.utc)
+    records = await load_lead_records(pool, since=latest - timedelta(weeks=weeks + 1),
+                                      until=latest + timedelta(seconds=1))
+    return weekly_trend(policy, records, latest, weeks, side=side, by=by, group=group, roster=roster)

@@ -115,12 +115,22 @@ async def lead(lead_id: str, request: Request, principal: UiPrincipalDep, tempor
 TREND_WEEKS = 12
 
 
+def _week(week: date | None) -> str:
+    return f"?week={week.isoformat()}" if week else ""
+
+
 async def _scorecard_page(request: Request, principal: Principal, pool, policies, *, heading: str, side=None,
-                          by=None, group: str | None = None, links=(), links_title: str = "") -> HTMLResponse:
+                          by=None, group: str | None = None, links=(), links_title: str = "",
+                          week: date | None = None) -> HTMLResponse:
     policy = await policies.current()
     try:
-        report = await load_report(pool, principal, policy, days_period(policy, None, None), side=side, by=by)
-        trend = await load_trend(pool, principal, policy, weeks=TREND_WEEKS, side=side, by=by, group=group)
+        start = week and iso_week(week, policy.calendars.company_timezone).start.date()
+        period = days_period(policy, start, None)
+        report = await load_report(pool, principal, policy, period, side=side, by=by)
+        trend = await load_trend(pool, principal, policy, weeks=TREND_WEEKS, side=side, by=by, group=group,
+                                 until=period)
+    except OverflowError:
+        return _error(request, principal, ProblemError(422, "Invalid parameter", "week: not a usable day"))
     except ProblemError as exc:
         return _error(request, principal, exc)
     if by is not None:
@@ -138,7 +148,7 @@ async def _scorecard_page(request: Request, principal: Principal, pool, policies
 
 @router.get("/scorecard/{side}")
 async def side_scorecard(side: str, request: Request, principal: UiPrincipalDep, pool: PoolDep,
-                         policies: PoliciesDep) -> HTMLResponse:
+                         policies: PoliciesDep, week: date | None = None) -> HTMLResponse:
     """Marketing's or sales' scorecard this week, with each metric's trend."""
     if side not in ("marketing", "sales"):
         return _error(request, principal, ProblemError(404, "Not found", f"no side {side!r}"))
@@ -148,24 +158,27 @@ async def side_scorecard(side: str, request: Request, principal: UiPrincipalDep,
     team = principal.team or principal.id
     teams = sorted({r.team for r in roster.values() if r.team and (principal.kind != "manager" or r.team == team)})
     return await _scorecard_page(request, principal, pool, policies, heading=f"{side.capitalize()} scorecard",
-                                 side=side, links=[(f"/ui/teams/{t}", t) for t in teams], links_title="Teams")
+                                 side=side, links=[(f"/ui/teams/{t}" + _week(week), t) for t in teams],
+                                 links_title="Teams", week=week)
 
 
 @router.get("/reps/{rep_id}")
 async def rep_scorecard(rep_id: str, request: Request, principal: UiPrincipalDep, pool: PoolDep,
-                        policies: PoliciesDep) -> HTMLResponse:
-    return await _scorecard_page(request, principal, pool, policies, heading=f"Rep {rep_id}", by="rep", group=rep_id)
+                        policies: PoliciesDep, week: date | None = None) -> HTMLResponse:
+    return await _scorecard_page(request, principal, pool, policies, heading=f"Rep {rep_id}", by="rep", group=rep_id,
+                                 week=week)
 
 
 @router.get("/teams/{team_id}")
 async def team_scorecard(team_id: str, request: Request, principal: UiPrincipalDep, pool: PoolDep,
-                         policies: PoliciesDep) -> HTMLResponse:
+                         policies: PoliciesDep, week: date | None = None) -> HTMLResponse:
     if principal.kind == "rep":
         return _error(request, principal, ProblemError(403, "Forbidden", "a rep sees only their own figures"))
     roster = await load_roster(pool)
     members = sorted(r.rep_id for r in roster.values() if r.team == team_id)
     return await _scorecard_page(request, principal, pool, policies, heading=f"Team {team_id}", by="team",
-                                 group=team_id, links=[(f"/ui/reps/{m}", m) for m in members], links_title="Reps")
+                                 group=team_id, links=[(f"/ui/reps/{m}" + _week(week), m) for m in members],
+                                 links_title="Reps", week=week)
 
 
 @router.get("/patterns")
