@@ -3,6 +3,8 @@ decided or its window closed; the rest are pending, never failures."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sla_policies.facts import WORKING_STAGES, entered, left, reached, stage_at, window_closed
 from sla_policies.measure import AE, SDR, Ctx, Measure, Rule, ratio
 from sla_policies.records import ClockRecord, LeadRecord
@@ -61,7 +63,8 @@ def _live_contact(ctx: Ctx) -> Measure:
     return ratio(hits, decided, pending)
 
 
-def conversion(stage_from: str, stage_to: str, window: str, tier: int | None = None) -> "callable":
+def conversion(stage_from: str, stage_to: str, window: str,
+               tier: int | None = None) -> Callable[[Ctx], Measure]:
     """% of the period's `stage_from` entries that reached `stage_to`, counted once the lead
     left `stage_from` or its `window` closed."""
     def measure(ctx: Ctx) -> Measure:

@@ -196,7 +196,8 @@ def test_first_outreach_ae_acknowledgment_and_the_touch_floor():
 
 def test_outcome_and_joint_metrics_with_their_owners():
     won = [("mql", "sal", 10, "sdr-1", None, None), ("sal", "sql", 20, "sdr-1", None, None),
-           ("sql", "opportunity", 30, "ae-1", None, None), ("opportunity", "closed_won", 60 * 24 * 3, "ae-1", None, None)]
+           ("sql", "opportunity", 30, "ae-1", None, None),
+           ("opportunity", "closed_won", 60 * 24 * 3, "ae-1", None, None)]
     lost = won[:3] + [("opportunity", "closed_lost", 60 * 24, "ae-1", None, None)]
     records = [lead("w1", won, source="webinar", lead_type="webinar", acv=90_000.0, meeting_at=at(100),
                     meeting_held=True),

@@ -250,7 +250,8 @@ async def test_side_rep_and_team_scorecards_with_trends_and_the_pattern_ladder(s
     await context.close()
 
     # A rep sees their own figures, not the sides' scorecards.
-    context, page = await signed_in(browser, site["base"], f"{site['sdr']}-token", f"/ui/reps/{site['sdr']}?week={week}")
+    context, page = await signed_in(browser, site["base"], f"{site['sdr']}-token",
+                                    f"/ui/reps/{site['sdr']}?week={week}")
     await expect(page.locator("h1")).to_have_text(f"Rep {site['sdr']}")
     await page.goto(f"{site['base']}/ui/scorecard/sales")
     await expect(page.locator("body")).to_contain_text("only their own figures")

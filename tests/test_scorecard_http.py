@@ -41,7 +41,8 @@ def seed(database_url: str) -> None:
                 " ON CONFLICT DO NOTHING",
                 (lead_id, f"lead-{lead_id}", stage, tier, owner, default_policy().version, Jsonb(state),
                  TUESDAY, TUESDAY + timedelta(hours=2)))
-            steps = [(TUESDAY, None, "inquiry", "system", None, None), (TUESDAY, "inquiry", "mql", "system", None, None)]
+            steps = [(TUESDAY, None, "inquiry", "system", None, None),
+                     (TUESDAY, "inquiry", "mql", "system", None, None)]
             previous = "mql"
             for to, minutes, actor, code, note in path:
                 steps.append((TUESDAY + timedelta(minutes=minutes), previous, to, actor, code, note))

@@ -40,7 +40,8 @@ from sla_policies.model.windows import (
 
 __all__ = [
     "ACV_TIER_IDS", "AcvTier", "AcvTierId", "ActionTier", "AfterHoursRule", "Band", "BusinessCalendarSpec",
-    "CODE_SETS", "Cadence", "Commitments", "Side", "TrackedMetric", "VolumeTarget", "CadenceFloor", "Calendars", "Channel", "Clock", "ClockTime", "CommitteeEngaged",
+    "CODE_SETS", "Cadence", "Commitments", "Side", "TrackedMetric", "VolumeTarget",
+    "CadenceFloor", "Calendars", "Channel", "Clock", "ClockTime", "CommitteeEngaged",
     "Criterion", "CrossReferenceErrors", "DecayStep", "Defaults", "Disqualifier", "EscalationStep",
     "LeadTierSpec", "LeadTypeSpec", "Metric", "OnExhausted", "OppAlert", "OppStage", "Opportunity", "PathTarget",
     "PatternLevel", "Policy", "Problems", "Qualification", "ReasonCode", "ReasonCodes", "RecycleScenario",
