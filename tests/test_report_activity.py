@@ -72,9 +72,10 @@ async def test_two_red_weeks_escalate_to_the_vps_once(postgres_url):
     assert (first.fresh, again.fresh) == (True, False)
     ladder = {e.side: e for e in first.escalations}
     # Nobody accepted and every decided MQL was rejected: marketing red both weeks (and
-    # sales too: the rejections carry no notes, so feedback completion is 0%).
+    # sales too: the rejections carry no notes, so feedback completion is 0%, and nobody
+    # had a conversation before rejecting).
     assert {"mql_to_sal_rate", "mql_quality_rate"} <= set(ladder["marketing"].metrics)
-    assert ladder["sales"].metrics == ["rejection_feedback_rate"]
+    assert ladder["sales"].metrics == ["mql_live_contact_rate", "rejection_feedback_rate"]
     assert all((e.weeks, e.level, e.notify) == (2, "tier1", ["vp_marketing", "vp_sales"]) for e in ladder.values())
     assert [e.side for e in again.escalations] == [e.side for e in first.escalations] == ["marketing", "sales"]
 

@@ -82,7 +82,8 @@ async def test_scorecard_rejections_and_funnel_follow_the_dispositions(http):
     for metric in after["metrics"]:
         if metric["denominator"]:
             assert metric["value"] == round(100.0 * metric["numerator"] / metric["denominator"], 2)
-            assert metric["status"] in ("green", "amber", "red")
+            # A volume target of a running week can still be met: a value, no status yet.
+            assert metric["status"] in ("green", "amber", "red") or metric["note"] == "the period is still running"
     quality = next(m for m in after["metrics"] if m["id"] == "mql_quality_rate")
     assert quality["target"] == 95 and quality["red"] == 85
     if quality["value"] is not None and quality["value"] < 85:
