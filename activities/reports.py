@@ -114,7 +114,7 @@ class ReportActivities:
             top_rejections=[RejectionPattern(reason_code=p.code, source=p.source, count=p.count,
                                              acv_tier=", ".join(p.acv_tiers), action=p.action or "none listed")
                             for p in rejections.top_patterns],
-            repeat_breaches=[RepeatBreach(item=e.metric, weeks=e.weeks,
+            repeat_breaches=[RepeatBreach(item=f"{e.side} ({', '.join(e.metrics)})", weeks=e.weeks,
                                           notify=f"{e.level}: {' + '.join(e.notify)} - {e.action}")
                              for e in escalations])
         subject, body = render_weekly_report(report, self._templates)
@@ -124,7 +124,7 @@ class ReportActivities:
                                              at=at)
         for e in escalations:
             subject, body = render(self._templates, "pattern_escalation.txt.j2", e=e, week=report)
-            await self._delivery.publish(f"report:pattern_escalation:{week.start.date().isoformat()}:{e.metric}",
+            await self._delivery.publish(f"report:pattern_escalation:{week.start.date().isoformat()}:{e.side}",
                                          lead_id="", kind="pattern_escalation", roles=e.notify, subject=subject,
                                          body=body, at=at)
         return ReportOutcome(key=key, fresh=fresh, escalations=escalations)

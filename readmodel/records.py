@@ -30,7 +30,15 @@ async def load_lead_records(pool: AsyncConnectionPool, *, since: datetime, until
     async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         leads = await (await cur.execute(
             "SELECT lead_id, lead_type, state->'intake'->>'source' AS source, policy_version, stage, tier,"
-            " acv_tier, owner, created_at, updated_at FROM leads WHERE " + " AND ".join(where)
+            " acv_tier, owner, coalesce(state->>'sdr', CASE WHEN state->>'owner_role' = 'sdr' THEN owner END) AS sdr,"
+            " CASE WHEN state->>'owner_role' = 'ae' THEN owner END AS ae,"
+            " state->'intake'->'account'->>'region' AS region, state->'intake'->'account'->>'industry' AS industry,"
+            " (state->'intake'->'account'->>'employees')::int AS employees,"
+            " (state->'intake'->'account'->>'annual_revenue')::float8 AS annual_revenue,"
+            " (state->>'meeting_at')::timestamptz AS meeting_at,"
+            " coalesce((state->'opportunity'->>'discovery_held')::boolean, false) AS meeting_held,"
+            " (state->'opportunity'->>'acv')::float8 AS acv,"
+            " created_at, updated_at FROM leads WHERE " + " AND ".join(where)
             + " ORDER BY created_at, lead_id", args)).fetchall()
         ids = [row["lead_id"] for row in leads]
         clocks = await (await cur.execute(
@@ -38,7 +46,7 @@ async def load_lead_records(pool: AsyncConnectionPool, *, since: datetime, until
             " breached_at, voided_at, escalated_to FROM sla_clocks WHERE lead_id = ANY(%s)"
             " ORDER BY lead_id, clock_seq", (ids,))).fetchall()
         transitions = await (await cur.execute(
-            "SELECT lead_id, at, from_stage, to_stage, event, actor, reason_code FROM transitions"
+            "SELECT lead_id, at, from_stage, to_stage, event, actor, reason_code, note FROM transitions"
             " WHERE lead_id = ANY(%s) ORDER BY lead_id, seq", (ids,))).fetchall()
         touches = await (await cur.execute(
             "SELECT lead_id, at, actor, channel, outcome FROM touches WHERE lead_id = ANY(%s)"

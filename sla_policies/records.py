@@ -48,6 +48,7 @@ class TransitionRecord(BaseModel):
     event: str
     actor: str
     reason_code: str | None = None
+    note: str | None = None  # a rejection's notes (feedback completion, docs/domain.md §12.3); not in transitions.jsonl
 
 
 class TouchRecord(BaseModel):
@@ -70,6 +71,18 @@ class LeadRecord(BaseModel):
     tier: int | None = None
     acv_tier: str | None = None
     owner: str | None = None
+    # Who worked the lead: the SDR (kept after the handoff) and the AE, for per-rep figures.
+    sdr: str | None = None
+    ae: str | None = None
+    # The account as it stands (docs/domain.md §12.3: enrichment and regional volume targets).
+    region: str | None = None
+    industry: str | None = None
+    employees: int | None = None
+    annual_revenue: float | None = None
+    # The opportunity, for outcome and joint metrics: booked first meeting, whether it was held, deal size.
+    meeting_at: datetime | None = None
+    meeting_held: bool = False
+    acv: float | None = None
     created_at: datetime
     updated_at: datetime
     clocks: list[ClockRecord] = []

@@ -16,55 +16,35 @@ target as missed while it can still be met. Population rules:
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
-from datetime import date, datetime, time, timedelta
+from collections.abc import Iterable
+from datetime import datetime
 from itertools import pairwise
-from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel
 
+from sla_policies.commitment_rules import COMMITMENT_RULES
+from sla_policies.facts import Period, entered, iso_week
+from sla_policies.measure import Ctx, Measure, Rule
 from sla_policies.model import Policy
-from sla_policies.model.governance import Metric, Status
+from sla_policies.model.governance import Metric, Side, Status, TrackedMetric
 from sla_policies.records import ClockRecord, LeadRecord
+from sla_policies.rules import LIVE_OUTCOMES, SLA_RULES
+from sla_policies.rules import on_target as _on_target
+from sla_policies.rules import target_decided as _target_decided
+from sla_policies.tracked_rules import TRACKED_RULES
 
 __all__ = [
-    "ComplianceRow", "FunnelRow", "MetricResult", "Period", "RejectionCell", "RejectionPattern", "RejectionReport",
-    "Scorecard", "compliance", "funnel", "iso_week", "rejection_report", "scorecard", "METRICS",
+    "ComplianceRow", "FunnelRow", "LIVE_OUTCOMES", "MetricResult", "Period", "RejectionCell", "RejectionPattern",
+    "RejectionReport", "Scorecard", "SideVerdict", "compliance", "entered", "funnel", "iso_week", "rejection_report",
+    "scorecard", "METRICS", "SIDES",
 ]
 
-FUNNEL_STAGES = ("inquiry", "mql", "sal", "sql", "opportunity", "closed_won")  # won: recalibration needs it
-LIVE_OUTCOMES = frozenset({"connected", "replied", "meeting_booked"})  # "a real conversation"
+FUNNEL_STAGES = ("inquiry", "mql", "sal", "sql", "opportunity", "closed_won")  # won: the recalibration needs it
 SEGMENTS = ("source", "acv_tier", "tier", "lead_type")
-
-
-class Period(BaseModel):
-    start: datetime
-    end: datetime
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Period:
-        if self.end <= self.start:
-            raise ValueError("a period ends after it starts")
-        return self
-
-    def __contains__(self, at: datetime | None) -> bool:
-        return at is not None and self.start <= at < self.end
-
-
-def iso_week(day: date, timezone: str) -> Period:
-    """The ISO week (Monday 00:00, company timezone; Q29) that contains `day`."""
-    monday = day - timedelta(days=day.weekday())
-    zone = ZoneInfo(timezone)
-    start = datetime.combine(monday, time(0), tzinfo=zone)
-    return Period(start=start, end=datetime.combine(monday + timedelta(days=7), time(0), tzinfo=zone))
+SIDES: tuple[Side, ...] = ("marketing", "sales")
 
 
 # ---------------------------------------------------------------- facts per lead
-def entered(record: LeadRecord, stage: str) -> datetime | None:
-    """When the lead first entered `stage` (None if never)."""
-    return next((t.at for t in record.transitions if t.to_stage == stage and t.from_stage != stage), None)
-
-
 def _source(record: LeadRecord) -> str:
     return record.source or record.lead_type
 
@@ -85,38 +65,42 @@ def _segment(record: LeadRecord, by: str, policy: Policy) -> str:
     raise ValueError(f"unknown segment {by!r}: use one of {', '.join(SEGMENTS)}")
 
 
-def _on_target(clock: ClockRecord) -> bool:
-    return clock.met_at is not None and (clock.due_at is None or clock.met_at <= clock.due_at)
-
-
-def _target_decided(clock: ClockRecord, as_of: datetime) -> bool:
-    """A clock's target has a verdict: met, or its due instant has passed unmet. Voided
-    clocks have none (a coded rejection is marketing's miss, §5.3)."""
-    if clock.met_at is not None and clock.met_at <= as_of:
-        return True
-    if clock.voided_at is not None and clock.voided_at <= as_of:
-        return False
-    return clock.due_at is not None and clock.due_at <= as_of
-
-
 # ---------------------------------------------------------------- the scorecard
 class MetricResult(BaseModel):
-    """One metric of the policy over the period; `value` and `status` are None when there
-    is nothing to measure (zero denominator) or the scorecard has no rule for the id."""
+    """One metric over the period: `value` = numerator / denominator (x100 for a rate),
+    `period` the population's window. `value` and `status` are None when there is
+    nothing to measure (zero denominator); `status` also while the figure cannot be judged
+    yet (`note` says why) and always for a tracked figure (no band). `pending` counts the
+    leads whose window is still open and that no one decided yet: not in the denominator."""
 
     id: str
     definition: str
-    direction: str
+    side: Side = "joint"
+    owner: str | None = None
+    tracked: bool = False
+    direction: str | None
     unit: str
-    cadence: str
+    cadence: str | None
     value: float | None
     numerator: int
     denominator: int
-    target: float  # the green edge: strictly better is green
-    red: float  # strictly worse is red; between (edges included) is amber
+    pending: int = 0
+    period: Period | None = None
+    target: float | None  # the green edge: strictly better is green
+    red: float | None  # strictly worse is red; between (edges included) is amber
     commitment: float | None = None
     status: Status | None
+    breakdown: dict[str, tuple[int, int]] = {}  # e.g. by lead source: (numerator, denominator)
     note: str | None = None
+
+
+class SideVerdict(BaseModel):
+    """Q29: a side's week is in breach when any of that side's metrics is red."""
+
+    side: Side
+    in_breach: bool
+    red: list[str]  # the side's red metric ids
+    judged: int  # the side's metrics with a status
 
 
 class Scorecard(BaseModel):
@@ -124,123 +108,100 @@ class Scorecard(BaseModel):
     period: Period
     as_of: datetime
     leads: int
-    metrics: list[MetricResult]
+    metrics: list[MetricResult]  # the rated metrics of the policy (of one side, when asked)
+    tracked: list[MetricResult] = []  # the tracked figures (no band)
+    sides: list[SideVerdict] = []
 
     def metric(self, metric_id: str) -> MetricResult:
-        return next(m for m in self.metrics if m.id == metric_id)
+        return next(m for m in [*self.metrics, *self.tracked] if m.id == metric_id)
 
 
 Ratio = tuple[int, int]
-Rule = Callable[[Policy, list[LeadRecord], Period, datetime], Ratio]
-
-
-def _mqls(records: list[LeadRecord], period: Period, as_of: datetime) -> list[LeadRecord]:
-    return [r for r in records if (at := entered(r, "mql")) is not None and at in period and at <= as_of]
-
-
-def _response(tier: int) -> Rule:
-    """% tier-N MQLs whose first attempt met the response target (Q5: targets, not breach)."""
-    def rule(policy: Policy, records: list[LeadRecord], period: Period, as_of: datetime) -> Ratio:
-        window = policy.lead_tiers[tier].response_window
-        clocks = [c for r in records for c in r.clocks
-                  if c.item == window and c.started_at in period and _target_decided(c, as_of)]
-        return sum(_on_target(c) for c in clocks), len(clocks)
-    return rule
-
-
-def _live_contact(policy: Policy, records: list[LeadRecord], period: Period, as_of: datetime) -> Ratio:
-    mqls = _mqls(records, period, as_of)
-    live = sum(any(t.outcome in LIVE_OUTCOMES and t.at <= as_of for t in r.touches) for r in mqls)
-    return live, len(mqls)
-
-
-def _accepted_of(stage_from: str, stage_to: str) -> Rule:
-    def rule(policy: Policy, records: list[LeadRecord], period: Period, as_of: datetime) -> Ratio:
-        base = [r for r in records if (at := entered(r, stage_from)) is not None and at in period and at <= as_of]
-        done = sum((at := entered(r, stage_to)) is not None and at <= as_of for r in base)
-        return done, len(base)
-    return rule
-
-
-def _sql_acceptance(policy: Policy, records: list[LeadRecord], period: Period, as_of: datetime) -> Ratio:
-    """% SQLs accepted by the AE within the `ae_acceptance` target (4 bh)."""
-    sqls = [r for r in records if (at := entered(r, "sql")) is not None and at in period and at <= as_of]
-    decided = on_time = 0
-    for record in sqls:
-        clock = next((c for c in record.clocks if c.item == "ae_acceptance"), None)
-        if clock is None or not _target_decided(clock, as_of):
-            continue
-        decided += 1
-        accepted = entered(record, "opportunity")
-        on_time += accepted is not None and accepted <= as_of and (clock.due_at is None or accepted <= clock.due_at)
-    return on_time, decided
-
-
-def _mql_quality(policy: Policy, records: list[LeadRecord], period: Period, as_of: datetime) -> Ratio:
-    """% of dispositioned MQLs the SDR did not reject with an MQL code (the inverse of the
-    rejection rate; an MQL nobody decided on says nothing about marketing's quality)."""
-    codes = {c.code for c in policy.reason_codes.mql_codes()}
-    accepted = rejected = 0
-    for record in _mqls(records, period, as_of):
-        for t in record.transitions:
-            if t.at > as_of or t.from_stage != "mql":
-                continue
-            if t.to_stage == "sal":
-                accepted += 1
-                break
-            if t.reason_code in codes:
-                rejected += 1
-                break
-    return accepted, accepted + rejected
-
-
-def _breach_rate(policy: Policy, records: list[LeadRecord], period: Period, as_of: datetime) -> Ratio:
-    """% leads with an SLA clock in the period that had >=1 breach (Q5: breach thresholds)."""
-    clocked = [r for r in records if any(c.started_at in period and c.started_at <= as_of for c in r.clocks)]
-    breached = sum(any(c.breached_at is not None and c.breached_at <= as_of for c in r.clocks) for r in clocked)
-    return breached, len(clocked)
-
-
-METRICS: dict[str, Rule] = {
-    "mql_response_tier1": _response(1),
-    "mql_response_tier2": _response(2),
-    "mql_live_contact_rate": _live_contact,
-    "mql_to_sal_rate": _accepted_of("mql", "sal"),
-    "sal_to_sql_rate": _accepted_of("sal", "sql"),
-    "sql_acceptance_rate": _sql_acceptance,
-    "sql_to_opp_rate": _accepted_of("sql", "opportunity"),
-    "mql_quality_rate": _mql_quality,
-    "sla_breach_rate": _breach_rate,
-}
-"""How each metric id of docs/domain.md §12.1 is computed; a policy metric not listed here is
+RULES: dict[str, Rule] = {**SLA_RULES, **COMMITMENT_RULES}
+METRICS = RULES
+"""How each rated metric id (§12.1, §12.3) is computed; a policy metric not listed here is
 reported without a value (and says so) rather than left out."""
 
 
-def _result(metric: Metric, ratio: Ratio | None) -> MetricResult:
-    numerator, denominator = ratio or (0, 0)
-    value = round(100.0 * numerator / denominator, 2) if denominator else None
-    note = None
-    if ratio is None:
-        note = "no rule for this metric id in sla_policies.scorecard.METRICS"
-    elif not denominator:
-        note = "nothing to measure in this period"
-    return MetricResult(id=metric.id, definition=metric.definition, direction=metric.direction, unit=metric.unit,
-                        cadence=metric.cadence, value=value, numerator=numerator, denominator=denominator,
-                        target=metric.green, red=metric.red, commitment=metric.commitment,
-                        status=metric.status(value) if value is not None else None, note=note)
+def _value(measure: Measure) -> float | None:
+    if not measure.denominator:
+        return None
+    return round(measure.scale * measure.numerator / measure.denominator, 2)
+
+
+def _note(measure: Measure) -> str | None:
+    if measure.note:
+        return measure.note
+    if not measure.denominator:
+        return "nothing to measure in this period" + (f" ({measure.pending} pending)" if measure.pending else "")
+    return measure.unjudged
+
+
+def rated(metric: Metric, measure: Measure | None, period: Period) -> MetricResult:
+    measure = measure or Measure(0, 0, note="no rule for this metric id in sla_policies.scorecard.METRICS")
+    value = _value(measure)
+    status = metric.status(value) if value is not None and measure.unjudged is None else None
+    return MetricResult(id=metric.id, definition=metric.definition, side=metric.side, owner=metric.owner,
+                        direction=metric.direction, unit=metric.unit, cadence=metric.cadence, value=value,
+                        numerator=measure.numerator, denominator=measure.denominator, pending=measure.pending,
+                        period=measure.period or period, target=metric.green, red=metric.red,
+                        commitment=metric.commitment, status=status, breakdown=measure.breakdown,
+                        note=_note(measure))
+
+
+def tracked(figure: TrackedMetric, measure: Measure | None, period: Period) -> MetricResult:
+    measure = measure or Measure(0, 0, note="no rule for this figure id in sla_policies.tracked_rules")
+    return MetricResult(id=figure.id, definition=figure.definition, side=figure.side, owner=figure.owner,
+                        tracked=True, direction=None, unit=figure.unit, cadence=None, value=_value(measure),
+                        numerator=measure.numerator, denominator=measure.denominator, pending=measure.pending,
+                        period=measure.period or period, target=None, red=None, status=None,
+                        breakdown=measure.breakdown, note=_note(measure))
+
+
+def verdicts(metrics: list[MetricResult]) -> list[SideVerdict]:
+    """Each side's week: in breach when any of its rated metrics is red (joint ones count for neither)."""
+    found = []
+    for side in SIDES:
+        own = [m for m in metrics if m.side == side and not m.tracked]
+        red = [m.id for m in own if m.status == "red"]
+        found.append(SideVerdict(side=side, in_breach=bool(red), red=red,
+                                 judged=sum(m.status is not None for m in own)))
+    return found
+
+
+def _shown(side: Side | None, roles: frozenset[str] | None):
+    """Which metrics a card shows: a side's own and the joint ones; a rep's by role."""
+    def keep(metric_side: Side, rule: Rule | None) -> bool:
+        if side is not None and metric_side not in (side, "joint"):
+            return False
+        return roles is None or (rule is not None and bool(rule.roles & roles))
+    return keep
+
+
+def measure_all(policy: Policy, records: list[LeadRecord], period: Period, as_of: datetime, *,
+                side: Side | None = None, segment: str = "all",
+                roles: frozenset[str] | None = None) -> tuple[list[MetricResult], list[MetricResult]]:
+    """The rated metrics and the tracked figures for one population (the whole company, a
+    segment, a rep or a team: `roles` keeps the metrics about that kind of rep)."""
+    ctx = Ctx(policy=policy, records=records, period=period, as_of=as_of, segment=segment)
+    keep = _shown(side, roles)
+    metrics = [rated(m, RULES[m.id].measure(ctx) if m.id in RULES else None, period)
+               for m in policy.metrics if keep(m.side, RULES.get(m.id) if roles is not None else None)]
+    figures = [tracked(f, TRACKED_RULES[f.id].measure(ctx) if f.id in TRACKED_RULES else None, period)
+               for f in policy.tracked if keep(f.side, TRACKED_RULES.get(f.id) if roles is not None else None)]
+    return metrics, figures
 
 
 def scorecard(policy: Policy, records: Iterable[LeadRecord], period: Period,
-              as_of: datetime | None = None) -> Scorecard:
-    """Every metric of `policy.metrics`, in the policy's order, over `period`."""
+              as_of: datetime | None = None, side: Side | None = None) -> Scorecard:
+    """Every metric of `policy.metrics` (of one side, if given), in the policy's order, over
+    `period`, with the tracked figures and each side's verdict for the period."""
     records = list(records)
     as_of = as_of or period.end
-    metrics = []
-    for metric in policy.metrics:
-        rule = METRICS.get(metric.id)
-        metrics.append(_result(metric, rule(policy, records, period, as_of) if rule else None))
+    metrics, figures = measure_all(policy, records, period, as_of, side=side)
     leads = sum(r.created_at in period for r in records)
-    return Scorecard(policy_version=policy.version, period=period, as_of=as_of, leads=leads, metrics=metrics)
+    return Scorecard(policy_version=policy.version, period=period, as_of=as_of, leads=leads, metrics=metrics,
+                     tracked=figures, sides=[v for v in verdicts(metrics) if side in (None, v.side)])
 
 
 # ---------------------------------------------------------------- the rejection report

@@ -203,7 +203,15 @@ class LeadState(BaseModel):
         return LeadRecord(
             lead_id=lead, lead_type=self.intake.lead_type, source=self.intake.source,
             policy_version=self.policy_version, stage=self.stage, tier=self.tier,
-            acv_tier=self.acv_tier, owner=self.owner, created_at=self.created_at,
+            acv_tier=self.acv_tier, owner=self.owner,
+            sdr=self.sdr or (self.owner if self.owner_role == "sdr" else None),
+            ae=self.owner if self.owner_role == "ae" else None,
+            region=self.intake.account.region,
+            industry=self.intake.account.industry, employees=self.intake.account.employees,
+            annual_revenue=self.intake.account.annual_revenue, meeting_at=self.meeting_at,
+            meeting_held=bool(self.opportunity and self.opportunity.discovery_held),
+            acv=self.opportunity.acv if self.opportunity else None,
+            created_at=self.created_at,
             updated_at=self.updated_at,
             clocks=[
                 ClockRecord(
@@ -217,7 +225,7 @@ class LeadState(BaseModel):
             ],
             transitions=[
                 TransitionRecord(lead_id=lead, at=t.at, from_stage=t.from_stage, to_stage=t.to_stage,
-                                 event=t.event, actor=t.actor, reason_code=t.reason_code)
+                                 event=t.event, actor=t.actor, reason_code=t.reason_code, note=t.note)
                 for t in self.transitions
             ],
             touches=[TouchRecord(lead_id=lead, at=t.at, actor=t.actor, channel=t.channel,

@@ -14,6 +14,7 @@ import pytest
 from playwright.async_api import async_playwright, expect
 
 from sla_policies.commands import Accept, Touch
+from sla_policies.loader import default_policy
 from tests.lifecycle import advance_to, routed_lead_at, seed_roster, state_when
 from tests.stack import api_server, poll, time_skipping_server, worker
 from workflows.lead import LeadWorkflow
@@ -188,7 +189,7 @@ async def test_dashboard_shows_stages_breaches_and_due_clocks(site, browser):
     await expect(page.locator("#open-breaches")).to_contain_text(site["breached"])
     assert await page.locator("#due-soonest tbody tr").count() >= 1
     # This week's scorecard: a row per policy metric, each with its status.
-    await expect(page.locator("#scorecard-metrics tbody tr")).to_have_count(9)
+    await expect(page.locator("#scorecard-metrics tbody tr")).to_have_count(len(default_policy().metrics))
     # The week of the breached lead: its response breach makes the breach rate red.
     await page.goto(f"{site['base']}/ui/?week={site['week']}")
     breach_rate = page.locator("#scorecard-metrics tr[data-metric=sla_breach_rate]")
@@ -210,4 +211,57 @@ async def test_policy_page_is_the_sla_document(site, browser):
     await expect(page.locator("body")).to_contain_text("2026.11.0")
     await expect(page.locator("body")).to_contain_text("sdr_response")
     await page.screenshot(path=shot("policy"), full_page=True)
+    await context.close()
+
+
+async def test_side_rep_and_team_scorecards_with_trends_and_the_pattern_ladder(site, browser):
+    week = site["week"]
+    context, page = await signed_in(browser, site["base"], "sdrm-1-token", f"/ui/scorecard/sales?week={week}")
+    await expect(page.locator("h1")).to_have_text("Sales scorecard")
+    # Only sales' own metrics and the joint ones; each states numerator / denominator and its period.
+    sides = await page.locator("#metrics tbody tr[data-metric] td:nth-child(2)").all_inner_texts()
+    assert sides and set(sides) <= {"sales", "joint"}
+    response = page.locator("#metrics tr[data-metric=mql_response_tier1]")
+    await expect(response.locator("td.ratio")).to_contain_text(" / ")
+    await expect(page.locator("#sides .card")).to_have_count(1)
+    # The 12-week trend: an inline SVG per metric with its target and red edge, a dot per week with a value.
+    await expect(response.locator("svg.trend line.target")).to_have_count(1)
+    await expect(response.locator("svg.trend line.red-edge")).to_have_count(1)
+    assert await response.locator("svg.trend circle.dot").count() >= 1
+    assert await page.evaluate("[...document.scripts].filter(s => s.src).length") == 0  # nothing from elsewhere
+    await page.screenshot(path=shot("scorecard_sales"), full_page=True)
+    await page.goto(f"{site['base']}/ui/scorecard/marketing?week={week}")
+    marketing = await page.locator("#metrics tbody tr[data-metric] td:nth-child(2)").all_inner_texts()
+    assert "marketing" in marketing and "sales" not in marketing
+    await expect(page.locator("#metrics tr[data-metric=mql_volume]")).to_be_visible()
+    await page.screenshot(path=shot("scorecard_marketing"), full_page=True)
+
+    # The manager's team page links to each rep's page.
+    await page.click("#links a:has-text('sdrm-1')")
+    await expect(page.locator("h1")).to_have_text("Team sdrm-1")
+    await page.screenshot(path=shot("scorecard_team"), full_page=True)
+    await page.click(f"#links a:has-text('{site['sdr']}')")
+    await expect(page.locator("h1")).to_have_text(f"Rep {site['sdr']}")
+    rep_metrics = await page.locator("#metrics tbody tr[data-metric]").evaluate_all(
+        "rows => rows.map(r => r.dataset.metric)")
+    assert "mql_response_tier1" in rep_metrics and "sql_acceptance_rate" not in rep_metrics
+    await expect(page.locator("#tracked tr[data-metric=first_outreach_minutes]")).to_be_visible()
+    await page.screenshot(path=shot("scorecard_rep"), full_page=True)
+    # Another manager's team is not this manager's to read.
+    await page.goto(f"{site['base']}/ui/teams/aem-1?week={week}")
+    await expect(page.locator("body")).to_contain_text("not yours")
+
+    await page.goto(f"{site['base']}/ui/patterns?week={week}")
+    await expect(page.locator("section.side")).to_have_count(2)
+    await expect(page.locator("section.side[data-side=marketing] h2")).to_contain_text("in breach")
+    await expect(page.locator("#told")).to_be_visible()
+    await page.screenshot(path=shot("pattern_ladder"), full_page=True)
+    await context.close()
+
+    # A rep sees their own figures, not the sides' scorecards.
+    context, page = await signed_in(browser, site["base"], f"{site['sdr']}-token",
+                                    f"/ui/reps/{site['sdr']}?week={week}")
+    await expect(page.locator("h1")).to_have_text(f"Rep {site['sdr']}")
+    await page.goto(f"{site['base']}/ui/scorecard/sales")
+    await expect(page.locator("body")).to_contain_text("only their own figures")
     await context.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from sla_policies.loader import default_policy
-from sla_policies.patterns import level_for, pattern_escalations, red_streak, weekly_scorecards
+from sla_policies.patterns import ladder, level_for, pattern_escalations, red_streak, side_streak, weekly_scorecards
 from sla_policies.records import LeadRecord, TransitionRecord
 from sla_policies.scorecard import Scorecard, iso_week, scorecard
 
@@ -41,10 +41,10 @@ def test_the_ladder_levels_follow_the_policy():
     assert level_for(POLICY, 6).level == "tier3" and level_for(POLICY, 9).level == "tier3"
 
 
-def test_one_red_week_is_not_a_pattern_two_are_tier1():
+def test_one_red_week_is_not_a_pattern_two_are_tier1_and_name_the_side():
     assert pattern_escalations(POLICY, weeks("green", "red")) == []
     [found] = pattern_escalations(POLICY, weeks("green", "red", "red"))
-    assert (found.metric, found.weeks, found.level) == ("mql_to_sal_rate", 2, "tier1")
+    assert (found.side, found.metrics, found.weeks, found.level) == ("marketing", ["mql_to_sal_rate"], 2, "tier1")
     assert found.notify == ["vp_marketing", "vp_sales"]
     assert "corrective action" in found.action
 
@@ -55,18 +55,32 @@ def test_the_streak_counts_back_from_the_latest_week_only():
     # An empty week (no value) ends the run; amber is not red (Q30: edges are amber).
     assert red_streak(weeks("red", None, "red"), "mql_to_sal_rate") == 1
     assert red_streak(weeks("red", "amber", "red", "red"), "mql_to_sal_rate") == 2
+    assert side_streak(weeks("red", "amber", "red", "red"), "marketing") == 2
+    assert side_streak(weeks("red", "amber", "red", "red"), "sales") == 0
     assert pattern_escalations(POLICY, []) == []
 
 
-def test_four_and_six_weeks_reach_the_ceo_and_renegotiation_per_metric():
-    history = [week_card(5 - i, {"sla_breach_rate": "red", "mql_quality_rate": "red" if i >= 2 else "green"})
+def test_a_side_stays_in_breach_while_any_of_its_metrics_is_red():
+    # Q29: the side's run continues when a different one of its metrics is red each week.
+    history = [week_card(3, {"mql_quality_rate": "red"}), week_card(2, {"mql_to_sal_rate": "red"}),
+               week_card(1, {"enrichment_rate": "red"}), week_card(0, {"mql_quality_rate": "red"})]
+    [found] = pattern_escalations(POLICY, history)
+    assert (found.side, found.weeks, found.level, found.metrics) == ("marketing", 4, "tier2", ["mql_quality_rate"])
+    assert red_streak(history, "mql_quality_rate") == 1  # no single metric ran four weeks
+
+
+def test_four_and_six_weeks_reach_the_ceo_and_renegotiation_per_side():
+    history = [week_card(5 - i, {"sql_acceptance_rate": "red", "mql_quality_rate": "red" if i >= 2 else "green",
+                                 "sla_breach_rate": "red"})
                for i in range(6)]
-    found = {p.metric: p for p in pattern_escalations(POLICY, history)}
-    assert set(found) == {"mql_quality_rate", "sla_breach_rate"}
-    assert (found["mql_quality_rate"].weeks, found["mql_quality_rate"].level) == (4, "tier2")
-    assert found["mql_quality_rate"].notify == ["ceo"]
-    assert (found["sla_breach_rate"].weeks, found["sla_breach_rate"].level) == (6, "tier3")
-    assert "renegotiate" in found["sla_breach_rate"].action
+    found = {p.side: p for p in pattern_escalations(POLICY, history)}
+    assert set(found) == {"marketing", "sales"}  # sla_breach_rate is joint: it breaches neither side
+    assert (found["marketing"].weeks, found["marketing"].level, found["marketing"].notify) == (4, "tier2", ["ceo"])
+    assert (found["sales"].weeks, found["sales"].level) == (6, "tier3")
+    assert "renegotiate" in found["sales"].action
+    sides = {s.side: s for s in ladder(POLICY, history)}
+    assert [w.in_breach for w in sides["marketing"].weeks] == [False, False, True, True, True, True]
+    assert sides["sales"].red_weeks_by_metric == {"sql_acceptance_rate": 6}
 
 
 def rejected_mql(lead_id: str, at: datetime) -> LeadRecord:
@@ -87,6 +101,6 @@ def test_weekly_scorecards_from_records_find_a_two_week_quality_pattern():
     history = weekly_scorecards(POLICY, records, MONDAY + timedelta(days=4), weeks=3)
     assert [c.period.start.date() for c in history] == [date(2026, 12, 21), date(2026, 12, 28), MONDAY]
     assert [c.metric("mql_quality_rate").status for c in history] == [None, "red", "red"]
-    found = {p.metric: p for p in pattern_escalations(POLICY, history)}
-    assert found["mql_quality_rate"].weeks == 2 and found["mql_quality_rate"].level == "tier1"
-    assert found["mql_to_sal_rate"].weeks == 2  # nobody accepted either
+    found = {p.side: p for p in pattern_escalations(POLICY, history)}
+    assert found["marketing"].weeks == 2 and found["marketing"].level == "tier1"
+    assert {"mql_quality_rate", "mql_to_sal_rate"} <= set(found["marketing"].metrics)  # nobody accepted either

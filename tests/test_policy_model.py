@@ -207,7 +207,7 @@ def test_versions_sort_naturally_and_the_newest_is_the_default():
 def test_validate_summary_is_one_line():
     summary = validate_summary(default_policy())
     assert summary == ("policy 2026.11.0 (2026-11-23) is valid: 27 windows, 3 cadences, 16 scoring signals, "
-                       "28 reason codes, 9 metrics")
+                       "28 reason codes, 18 metrics")
 
 
 # ----------------------------------------------------------------------------- fuzzing

@@ -69,20 +69,25 @@ async def test_two_red_weeks_escalate_to_the_vps_once(postgres_url):
 
     assert first.key == again.key == "report:weekly_report:2001-03-12"
     assert (first.fresh, again.fresh) == (True, False)
-    ladder = {e.metric: e for e in first.escalations}
-    # Nobody accepted and every decided MQL was rejected: red both weeks.
-    assert {"mql_to_sal_rate", "mql_quality_rate"} <= set(ladder)
+    ladder = {e.side: e for e in first.escalations}
+    # Nobody accepted and every decided MQL was rejected: marketing red both weeks (and
+    # sales too: the rejections carry no notes, so feedback completion is 0%, and nobody
+    # had a conversation before rejecting).
+    assert {"mql_to_sal_rate", "mql_quality_rate"} <= set(ladder["marketing"].metrics)
+    assert ladder["sales"].metrics == ["mql_live_contact_rate", "rejection_feedback_rate"]
     assert all((e.weeks, e.level, e.notify) == (2, "tier1", ["vp_marketing", "vp_sales"]) for e in ladder.values())
-    assert [e.metric for e in again.escalations] == [e.metric for e in first.escalations]
+    assert [e.side for e in again.escalations] == [e.side for e in first.escalations] == ["marketing", "sales"]
 
     recorded = rows(postgres_url)
     escalations = {key: (role, body) for key, kind, role, body in recorded if kind == "pattern_escalation"}
-    assert set(escalations) == {f"report:pattern_escalation:2001-03-12:{m}" for m in ladder}
-    role, body = escalations["report:pattern_escalation:2001-03-12:mql_quality_rate"]
+    assert set(escalations) == {f"report:pattern_escalation:2001-03-12:{side}" for side in ladder}
+    role, body = escalations["report:pattern_escalation:2001-03-12:marketing"]
     assert role == "vp_marketing+vp_sales" and "2 consecutive weeks" in body and "corrective action" in body
+    assert "The marketing side" in body and "mql_quality_rate" in body
     [weekly] = [body for _, kind, _, body in recorded if kind == "weekly_report"]
     assert "REJ-02 from rpt-list" in weekly and "review scoring model" in weekly
-    assert "mql_quality_rate: 2 consecutive weeks - tier1: vp_marketing + vp_sales" in weekly
+    assert "marketing (" in weekly and "mql_quality_rate" in weekly
+    assert "2 consecutive weeks - tier1: vp_marketing + vp_sales" in weekly
     # The webhook got the report and each escalation once, though the run was repeated.
     assert len(posts) == 1 + len(ladder)
     assert sum("Weekly SLA report 2001-03-12" in p for p in posts) == 1

@@ -82,7 +82,8 @@ async def test_scorecard_rejections_and_funnel_follow_the_dispositions(http):
     for metric in after["metrics"]:
         if metric["denominator"]:
             assert metric["value"] == round(100.0 * metric["numerator"] / metric["denominator"], 2)
-            assert metric["status"] in ("green", "amber", "red")
+            # A volume target of a running week can still be met: a value, no status yet.
+            assert metric["status"] in ("green", "amber", "red") or metric["note"] == "the period is still running"
     quality = next(m for m in after["metrics"] if m["id"] == "mql_quality_rate")
     assert quality["target"] == 95 and quality["red"] == 85
     if quality["value"] is not None and quality["value"] < 85:
@@ -90,7 +91,7 @@ async def test_scorecard_rejections_and_funnel_follow_the_dispositions(http):
 
 
 async def test_reports_refuse_reps_and_name_bad_parameters(http):
-    refused = await http.get("/v1/reports/sla", headers=auth("sdr-1"))
+    refused = await http.get("/v1/reports/rejections", headers=auth("sdr-1"))
     assert refused.status_code == 403
     assert refused.headers["content-type"].startswith("application/problem+json")
     bad_by = await http.get("/v1/reports/funnel", params={"by": "colour"}, headers=auth("ops"))

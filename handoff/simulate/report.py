@@ -180,4 +180,27 @@ def summary_table(report: SimulationReport) -> str:
     top = [f"top rejection patterns ({r.policy_version}): " + "; ".join(
         f"{p.code} from {p.source} x{p.count}" for p in r.rejections.top_patterns) for r in runs
         if r.rejections.top_patterns]
-    return "\n".join([f"SLA scorecard, {period}", *lines, *top])
+    return "\n".join([f"SLA scorecard, {period}", *lines, *top, *side_scorecards(report)])
+
+
+def _figure(m) -> str:
+    value = "n/a" if m.value is None else f"{m.value:g} {m.unit}"
+    pending = f", {m.pending} pending" if m.pending else ""
+    return f"{value} ({m.numerator}/{m.denominator}{pending})"
+
+
+def side_scorecards(report: SimulationReport) -> list[str]:
+    """Each side's scorecard (its own metrics, then the joint ones and the tracked figures),
+    and whether its weeks over the run were in breach, for every policy run."""
+    lines = []
+    for run in report.runs:
+        card = run.scorecard
+        for verdict in card.sides:
+            state = f"in breach: {', '.join(verdict.red)} red" if verdict.in_breach else "not in breach"
+            lines += ["", f"{verdict.side} scorecard ({run.policy_version}): {state}"]
+            shown = [m for m in [*card.metrics, *card.tracked] if m.side in (verdict.side, "joint")]
+            width = max(len(m.id) for m in shown)
+            for m in shown:
+                status = m.status or ("tracked" if m.tracked else "n/a")
+                lines.append(f"  {m.id.ljust(width)}  {_figure(m)}  {status}")
+    return lines

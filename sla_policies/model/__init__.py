@@ -14,6 +14,7 @@ API, the database and every error message. One module per part of the document:
     pipeline       SQL gate, opportunity hygiene              §8, §9
     recycling      suppression and re-MQL                     §10
     governance     pattern ladder, metrics, reviews, defaults §11.2-§14
+    commitments    each side's commitments (volume, enrichment)   §12.3
     references     checks across parts (roles, ids, minimums)
     policy         the top-level Policy
 """
@@ -34,7 +35,8 @@ from sla_policies.model.base import (
 from sla_policies.model.cadences import Cadence, CadenceFloor, Channel, OnExhausted, Touch
 from sla_policies.model.calendars import BusinessCalendarSpec, Calendars
 from sla_policies.model.codes import CODE_SETS, ReasonCode, ReasonCodes
-from sla_policies.model.governance import Defaults, Metric, PatternLevel, Review, Signoff, Status
+from sla_policies.model.commitments import Commitments, VolumeTarget
+from sla_policies.model.governance import Defaults, Metric, PatternLevel, Review, Side, Signoff, Status, TrackedMetric
 from sla_policies.model.leads import LeadTierSpec, LeadTypeSpec, Routing
 from sla_policies.model.pipeline import OppAlert, Opportunity, OppStage, SqlGate
 from sla_policies.model.policy import CrossReferenceErrors, Policy
@@ -53,7 +55,8 @@ from sla_policies.model.windows import (
 
 __all__ = [
     "ACV_TIER_IDS", "AcvTier", "AcvTierId", "ActionTier", "AfterHoursRule", "Band", "BusinessCalendarSpec",
-    "CODE_SETS", "Cadence", "CadenceFloor", "Calendars", "Channel", "Clock", "ClockTime", "CommitteeEngaged",
+    "CODE_SETS", "Cadence", "Commitments", "Side", "TrackedMetric", "VolumeTarget",
+    "CadenceFloor", "Calendars", "Channel", "Clock", "ClockTime", "CommitteeEngaged",
     "Criterion", "CrossReferenceErrors", "DecayStep", "Defaults", "Disqualifier", "EscalationStep",
     "LeadTierSpec", "LeadTypeSpec", "Metric", "OnExhausted", "OppAlert", "OppStage", "Opportunity", "PathTarget",
     "PatternLevel", "Policy", "Problems", "Qualification", "ReasonCode", "ReasonCodes", "RecycleScenario",

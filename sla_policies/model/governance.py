@@ -11,6 +11,16 @@ from sla_policies.model.cadences import Channel
 from sla_policies.span import Span
 
 Status = Literal["green", "amber", "red"]
+Side = Literal["marketing", "sales", "joint"]
+
+# The side that owns each §12.1 metric when a document does not say (documents written
+# before sides existed, e.g. the policy a running lead pinned). A joint metric is shown to
+# both sides and puts neither in breach (docs/domain.md §11.2, Q29: "that side's metrics").
+DEFAULT_SIDES: dict[str, Side] = {
+    "mql_response_tier1": "sales", "mql_response_tier2": "sales", "mql_live_contact_rate": "sales",
+    "mql_to_sal_rate": "marketing", "sal_to_sql_rate": "sales", "sql_acceptance_rate": "sales",
+    "sql_to_opp_rate": "sales", "mql_quality_rate": "marketing", "sla_breach_rate": "joint",
+}
 
 
 class PatternLevel(Strict):
@@ -34,6 +44,15 @@ class Metric(Strict):
     unit: str = "%"
     cadence: Literal["daily", "weekly", "monthly"]
     commitment: float | None = None  # a stated commitment, e.g. >=95% MQL quality
+    side: Side = "joint"  # who owns it: a red week for this metric is that side's week in breach
+    owner: str | None = None  # a named owner (role), e.g. an outcome metric's
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_side(cls, data):
+        if isinstance(data, dict) and "side" not in data and data.get("id") in DEFAULT_SIDES:
+            data = {**data, "side": DEFAULT_SIDES[data["id"]]}
+        return data
 
     @model_validator(mode="after")
     def _ordered(self) -> Metric:
@@ -54,6 +73,17 @@ class Metric(Strict):
         if self._better(self.red, value):
             return "red"
         return "amber"
+
+
+class TrackedMetric(Strict):
+    """A figure tracked without a band (§12.1 "also tracked"): shown per rep, team and
+    side with its numerator, denominator and period, never red, never on the ladder."""
+
+    id: SnakeId
+    definition: str
+    side: Side
+    unit: str = "%"
+    owner: str | None = None  # the named owner (role) of an outcome metric
 
 
 class Review(Strict):

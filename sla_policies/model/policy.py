@@ -11,7 +11,8 @@ from sla_policies.model.base import Problems, Strict
 from sla_policies.model.cadences import Cadence
 from sla_policies.model.calendars import Calendars
 from sla_policies.model.codes import ReasonCodes
-from sla_policies.model.governance import Defaults, Metric, PatternLevel, Review, Signoff
+from sla_policies.model.commitments import Commitments
+from sla_policies.model.governance import Defaults, Metric, PatternLevel, Review, Signoff, TrackedMetric
 from sla_policies.model.leads import LeadTierSpec, LeadTypeSpec, Routing
 from sla_policies.model.pipeline import Opportunity, SqlGate
 from sla_policies.model.qualification import AcvTier, Qualification
@@ -49,6 +50,10 @@ class Policy(Strict):
     recycling: Recycling
     pattern_escalation: list[PatternLevel]
     metrics: list[Metric]
+    # §12.3; absent in documents older than the bilateral scorecard (their volume,
+    # enrichment and speed commitments have no target and are reported as such).
+    commitments: Commitments | None = None
+    tracked: list[TrackedMetric] = []
     reviews: list[Review] = []
     defaults: Defaults
 

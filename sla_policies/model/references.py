@@ -99,6 +99,9 @@ def _roles(data: dict) -> list[Problem]:
             check(f"reviews[{i}].who[{j}]", role)
     for i, scenario in _rows(_map(data.get("recycling")).get("scenarios")):
         check(f"recycling.scenarios[{i}].owner", scenario.get("owner"))
+    for part in ("metrics", "tracked"):
+        for i, metric in _rows(data.get(part)):
+            check(f"{part}[{i}].owner", metric.get("owner"))
     signoff = _map(data.get("signoff"))
     for field in ("mql_definition", "sql_definition"):
         for j, role in _strs(signoff.get(field)):
@@ -227,6 +230,7 @@ def _unique_ids(data: dict) -> list[Problem]:
         "opportunity.alerts": _map(data.get("opportunity")).get("alerts"),
         "recycling.scenarios": _map(data.get("recycling")).get("scenarios"),
         "metrics": data.get("metrics"),
+        "tracked": data.get("tracked"),
         "reviews": data.get("reviews"),
     }
     for path, items in lists.items():
@@ -235,6 +239,10 @@ def _unique_ids(data: dict) -> list[Problem]:
             if item.get("id") in seen:
                 problems.append((f"{path}[{i}].id", f"duplicate id {item.get('id')!r}"))
             seen.add(item.get("id"))
+    rated = {m.get("id") for _, m in _rows(data.get("metrics"))}
+    for i, item in _rows(data.get("tracked")):
+        if item.get("id") in rated:
+            problems.append((f"tracked[{i}].id", f"{item.get('id')!r} is also a rated metric (metrics)"))
     weeks = [(i, lv.get("weeks")) for i, lv in _rows(data.get("pattern_escalation"))]
     for (_, prev), (i, cur) in pairwise(weeks):
         if isinstance(prev, int) and isinstance(cur, int) and cur <= prev:
