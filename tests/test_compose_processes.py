@@ -109,3 +109,32 @@ async def test_compose_up_reaches_a_healthy_api_that_ingests_a_lead(tmp_path):
 
 async def _async(value):
     return value
+
+
+@pytest.mark.asyncio
+async def test_an_api_started_alone_on_an_empty_database_migrates_it_and_is_ready(tmp_path):
+    """No one-shot, no worker: the API migrates under the advisory lock itself."""
+    from api.auth import Principal, create_token
+    from tests.stack import dev_server, free_port, wait_ready
+
+    database_url = fresh_database(tmp_path / "pg", "handoff_alone")
+    tokens = tmp_path / "tokens.json"
+    token = create_token(tokens, Principal(id="ops", role="revops"))
+    port = free_port()
+    async with dev_server() as env:
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("HANDOFF_", "TEMPORAL_"))}
+        base.update(TEMPORAL_ADDRESS=env.client.service_client.config.target_host, DATABASE_URL=database_url,
+                    HANDOFF_API_PORT=str(port), HANDOFF_API_TOKENS_FILE=str(tokens))
+        with open(tmp_path / "api.log", "wb") as log:
+            api = subprocess.Popen([sys.executable, "-m", "handoff.cli", "api"], env=base, stdout=log,
+                                   stderr=subprocess.STDOUT)
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30,
+                                         headers={"Authorization": f"Bearer {token}"}) as http:
+                await wait_ready(http, timeout=120)
+                policies = (await http.get("/v1/policies")).json()
+                assert [p["status"] for p in policies].count("active") == 1
+        finally:
+            api.terminate()
+            api.wait(30)
+    assert "relation" not in (tmp_path / "api.log").read_text()
