@@ -10,6 +10,9 @@ COPY readmodel ./readmodel
 COPY infra ./infra
 COPY api ./api
 COPY handoff ./handoff
+# The Worker Versioning build id (default: the package version); e.g. the git commit.
+ARG HANDOFF_BUILD_ID=""
+ENV HANDOFF_BUILD_ID=${HANDOFF_BUILD_ID}
 RUN pip install . && useradd --system --uid 10001 --home-dir /app handoff
 USER handoff
 # In a container the API listens on every interface; state (tokens in dev) stays writable.

@@ -58,18 +58,37 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# The file holds SHA-256 hashes of 192-bit random tokens, never a usable secret, so it is
+# readable by other users by default: the API in a container runs as its own uid (10001) and
+# reads the operator's file through a bind mount, which keeps the host's owner and mode.
+# An operator who chmods it stricter keeps that mode across later writes.
+TOKENS_FILE_MODE = 0o644
+
+
+class TokensFileError(RuntimeError):
+    """The tokens file exists but cannot be read: say which and why, not a traceback loop."""
+
+
 def read_records(path: Path) -> list[TokenRecord]:
     if not path.exists():
         return []
-    return [TokenRecord.model_validate(r) for r in json.loads(path.read_text() or "[]")]
+    try:
+        text = path.read_text()
+    except PermissionError:
+        st = path.stat()
+        raise TokensFileError(
+            f"cannot read the tokens file {path} (owner uid {st.st_uid}, mode {st.st_mode & 0o777:o}) "
+            f"as uid {os.getuid()}: make it readable (chmod 644; it holds only token hashes)") from None
+    return [TokenRecord.model_validate(r) for r in json.loads(text or "[]")]
 
 
 def _write_records(path: Path, records: list[TokenRecord]) -> None:
     """Write-then-rename: a running API re-reading the file never sees half of it."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o777 if path.exists() else TOKENS_FILE_MODE
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     tmp.write_text(json.dumps([r.model_dump(mode="json") for r in records], indent=2))
-    tmp.chmod(0o600)
+    tmp.chmod(mode)
     os.replace(tmp, path)
 
 

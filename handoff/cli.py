@@ -58,6 +58,15 @@ def api() -> None:
     asyncio.run(run_process(run_api=True, run_worker=False))
 
 
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations to DATABASE_URL and exit (every process also does at start)."""
+    from handoff.dev import migrate as run_migrations
+
+    applied = run_migrations()
+    typer.echo(f"applied {', '.join(applied)}" if applied else "schema up to date")
+
+
 class DocFormat(str, Enum):
     markdown = "markdown"
     html = "html"

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import NamedTuple
+
+import psycopg
 
 from activities.migrations import apply_migrations
 from api.auth import Principal, create_token
@@ -12,7 +15,7 @@ from handoff import devstack
 from handoff.runner import serve
 from infra.settings import Settings, get_settings
 from infra.telemetry import worker_runtime
-from infra.temporal import connect
+from infra.temporal import configured_address, connect
 
 log = logging.getLogger("handoff.dev")
 
@@ -23,9 +26,10 @@ def _extra_workers(settings: Settings, count: int, log_file) -> list:
 
     from handoff.processes import spawn_workers
 
-    env = {**os.environ, "TEMPORAL_ADDRESS": settings.temporal_address or "",
-           "DATABASE_URL": settings.database_url or "", "TEMPORAL_TASK_QUEUE": settings.task_queue,
-           "TEMPORAL_NAMESPACE": settings.temporal_namespace}
+    env: dict[str, str] = {**os.environ, "TEMPORAL_ADDRESS": settings.temporal_address or "",
+                           "DATABASE_URL": settings.database_url or "", "TEMPORAL_TASK_QUEUE": settings.task_queue}
+    if settings.temporal_namespace:
+        env["TEMPORAL_NAMESPACE"] = settings.temporal_namespace
     return spawn_workers(count, env, first_index=1, stdout=log_file, stderr=log_file)
 
 
@@ -35,6 +39,9 @@ async def run_dev(*, demo: bool = False, settings: Settings | None = None, proce
         # The demo's compressed policy becomes the active version in its database: it gets
         # a state of its own so a later plain `handoff dev` keeps the real policy.
         settings = settings.model_copy(update={"state_dir": settings.state_dir / "demo"})
+    if "set_current" not in settings.model_fields_set:
+        # The code being edited is the build new leads should run (README "Rolling out a new build").
+        settings = settings.model_copy(update={"set_current": "always"})
     state_dir = settings.state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     extra: list = []
@@ -46,7 +53,7 @@ async def run_dev(*, demo: bool = False, settings: Settings | None = None, proce
         # A newcomer is never locked out of their own machine.
         first_token = create_token(tokens_file, Principal(id="revops", role="revops"))
     temporal_server = None
-    if settings.temporal_address is None:
+    if settings.temporal_address is None and configured_address() is None:
         temporal_server = devstack.TemporalDevServer(
             db_file=state_dir / "temporal.db", port=settings.temporal_port, ui_port=settings.temporal_ui_port
         )
@@ -65,8 +72,9 @@ async def run_dev(*, demo: bool = False, settings: Settings | None = None, proce
         client = await devstack.wait_for_temporal(
             lambda: connect(temporal_address, settings.temporal_namespace, runtime=runtime)
         )
+        temporal_address = client.service_client.config.target_host
         if temporal_server is None:
-            await devstack.ensure_search_attributes(client, settings.temporal_namespace)
+            await devstack.ensure_search_attributes(client, client.namespace)
         policies, demo_tokens, stop, background = None, None, asyncio.Event(), []
         if demo:
             from handoff import demo as demo_mode
@@ -80,7 +88,7 @@ async def run_dev(*, demo: bool = False, settings: Settings | None = None, proce
             ui = (f"http://127.0.0.1:{settings.temporal_ui_port}" if temporal_server
                   else "(your Temporal server's UI)")
             print(f"\nHandoff is running.\n  API        {api}\n  API docs   {api}/docs\n"
-                  f"  Temporal   {settings.temporal_address} (UI {ui})\n"
+                  f"  Temporal   {temporal_address} (UI {ui})\n"
                   f"  State      {state_dir}\n", flush=True)
             if first_token:
                 print(f"  RevOps API token (shown once, stored hashed in {settings.api_tokens_file}):\n"
@@ -114,25 +122,50 @@ async def run_dev(*, demo: bool = False, settings: Settings | None = None, proce
 
 class Servers(NamedTuple):
     settings: Settings
-    temporal_address: str
+    temporal_address: str | None  # None: the TEMPORAL_* variables or a temporal.toml profile name it
     database_url: str
 
 
 def check_servers() -> Servers:
     """The settings of a production process, which must name the servers it uses."""
     settings = get_settings()
-    missing = [name for name, value in (("TEMPORAL_ADDRESS", settings.temporal_address),
+    missing = [name for name, value in (("TEMPORAL_ADDRESS", configured_address()),
                                         ("DATABASE_URL", settings.database_url)) if not value]
-    if missing or settings.temporal_address is None or settings.database_url is None:
+    if missing or settings.database_url is None:
         raise SystemExit(f"set {' and '.join(missing)} (or use `handoff dev` for the embedded stack)")
     return Servers(settings, settings.temporal_address, settings.database_url)
+
+
+def wait_for_database(conninfo: str, timeout: float = 60.0) -> None:
+    """PostgreSQL may still be starting (a container's health check lags its port)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            psycopg.connect(conninfo, connect_timeout=5).close()
+            return
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def migrate() -> list[str]:
+    """`handoff migrate`: the schema of DATABASE_URL, once; the compose file's one-shot."""
+    settings = get_settings()
+    if not settings.database_url:
+        raise SystemExit("set DATABASE_URL")
+    wait_for_database(settings.database_url)
+    return apply_migrations(settings.database_url)
 
 
 async def run_process(*, run_api: bool, run_worker: bool) -> None:
     """`handoff worker` / `handoff api`: servers come from the environment, nothing embedded."""
     settings, temporal_address, database_url = check_servers()
-    if run_worker:
-        apply_migrations(database_url)
+    # Every process migrates (under an advisory lock, a no-op once done): an API replica
+    # started alone against an empty database must not fail on a missing table. The compose
+    # file also runs `handoff migrate` once before them.
+    wait_for_database(database_url)
+    apply_migrations(database_url)
     runtime = worker_runtime(settings.worker_metrics_address) if run_worker else None
     service = "handoff-worker" if not run_api else "handoff-api" if not run_worker else "handoff"
     client = await devstack.wait_for_temporal(
@@ -140,5 +173,5 @@ async def run_process(*, run_api: bool, run_worker: bool) -> None:
                         runtime=runtime)
     )
     # Both register: an API replica may start a lead (with search attributes) before any worker is up.
-    await devstack.ensure_search_attributes(client, settings.temporal_namespace)
+    await devstack.ensure_search_attributes(client, client.namespace)
     await serve(settings, client, run_api=run_api, run_worker=run_worker)

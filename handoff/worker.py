@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from psycopg_pool import AsyncConnectionPool
@@ -32,8 +33,10 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 
 
 def build_worker(client: Client, task_queue: str, pool: AsyncConnectionPool,
-                 sinks: list[Sink] | None = None, **options) -> Worker:
-    """`options` go to `Worker` as they are (the simulator raises the workflow cache)."""
+                 sinks: list[Sink] | None = None, workflows: Sequence[type] | None = None, **options) -> Worker:
+    """`options` go to `Worker` as they are (the simulator raises the workflow cache; the
+    process passes its Worker Versioning `deployment_config`). `workflows` replaces the
+    workflow classes (a test's deliberately changed build)."""
     read_model = ReadModelActivities(pool)
     roster = RosterActivities(pool)
     notifications = NotificationActivities(pool, sinks=sinks)
@@ -43,7 +46,7 @@ def build_worker(client: Client, task_queue: str, pool: AsyncConnectionPool,
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[LeadWorkflow, ReportWorkflow],
+        workflows=list(workflows or [LeadWorkflow, ReportWorkflow]),
         activities=[read_model.project_lead, roster.assign_lead, roster.release_lead,
                     notifications.notify, accounts.account_engagement, accounts.account_status, suppressions.suppress,
                     compute_deadlines, compute_instants, reports.send_report],

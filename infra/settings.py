@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -12,8 +13,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
+    # Temporal's connection (address, namespace, TLS, API key, profile) is the SDK's
+    # environment configuration, read in infra/temporal.py; these two are kept for the
+    # banner and for `handoff dev`'s own server.
     temporal_address: str | None = Field(default=None, validation_alias="TEMPORAL_ADDRESS")
-    temporal_namespace: str = Field(default="default", validation_alias="TEMPORAL_NAMESPACE")
+    temporal_namespace: str | None = Field(default=None, validation_alias="TEMPORAL_NAMESPACE")
     task_queue: str = Field(default="handoff", validation_alias="TEMPORAL_TASK_QUEUE")
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
     api_tokens_file: Path | None = Field(default=None, validation_alias="HANDOFF_API_TOKENS_FILE")
@@ -24,6 +28,13 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, validation_alias="HANDOFF_API_PORT")
     temporal_port: int = Field(default=7233, validation_alias="HANDOFF_TEMPORAL_PORT")
     temporal_ui_port: int = Field(default=8233, validation_alias="HANDOFF_TEMPORAL_UI_PORT")
+    # Worker Versioning (handoff/versioning.py): the worker's deployment version, and
+    # whether it makes itself the current one (`if-none`: only on a first deployment).
+    worker_versioning: bool = Field(default=True, validation_alias="HANDOFF_WORKER_VERSIONING")
+    deployment_name: str = Field(default="handoff", validation_alias="HANDOFF_DEPLOYMENT_NAME")
+    build_id: str | None = Field(default=None, validation_alias="HANDOFF_BUILD_ID")
+    set_current: Literal["if-none", "always", "never"] = Field(default="if-none",
+                                                               validation_alias="HANDOFF_SET_CURRENT")
     # Notification sinks (activities/sinks.py); the log sink is always on.
     slack_webhook_url: str | None = Field(default=None, validation_alias="HANDOFF_SLACK_WEBHOOK_URL")
     smtp_host: str | None = Field(default=None, validation_alias="HANDOFF_SMTP_HOST")

@@ -52,6 +52,11 @@ def test_every_dependency_waits_for_a_health_check_or_a_finished_one_shot():
 
 
 def test_the_app_starts_only_once_temporal_and_postgres_are_ready():
+    for name in APP_SERVICES:
+        # Handoff's schema first, from the one-shot (each process also migrates under a lock).
+        assert SERVICES[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert SERVICES["migrate"]["command"] == ["handoff", "migrate"]
+    assert SERVICES["migrate"]["depends_on"]["postgresql"]["condition"] == "service_healthy"
     for name in APP_SERVICES + ("temporal-ui",):
         assert SERVICES[name]["depends_on"]["temporal-namespace"]["condition"] == "service_completed_successfully"
     for name in APP_SERVICES:
@@ -86,8 +91,12 @@ def test_the_app_services_get_every_setting_they_need_and_only_known_ones():
     api = env("api")
     assert api["HANDOFF_API_HOST"] == "0.0.0.0"
     assert f"{api['HANDOFF_API_PORT']}:{api['HANDOFF_API_PORT']}" in SERVICES["api"]["ports"]
-    secret = api["HANDOFF_API_TOKENS_FILE"].removeprefix("/run/secrets/")
-    assert secret in SERVICES["api"]["secrets"] and secret in COMPOSE["secrets"]
+    # The tokens file comes through a directory bind mount (a file mount would hide a
+    # revocation's atomic replace), read-only, from the folder the README tells you to use.
+    tokens = Path(api["HANDOFF_API_TOKENS_FILE"])
+    mounts = {target: source for source, target, *_ in (v.split(":") for v in SERVICES["api"]["volumes"])}
+    assert mounts[str(tokens.parent)] == "./deploy/tokens" and (ROOT / "deploy" / "tokens").is_dir()
+    assert "secrets" not in SERVICES["api"]
 
 
 def test_traces_reach_the_collector_on_the_protocol_the_app_speaks():
@@ -111,10 +120,10 @@ def test_traces_reach_the_collector_on_the_protocol_the_app_speaks():
 def _entrypoints() -> list[list[str]]:
     cmd = re.search(r'^CMD (\[.*\])$', dockerfile(), re.MULTILINE)
     assert cmd, "the Dockerfile has an exec-form CMD"
-    return [yaml.safe_load(cmd.group(1))] + [SERVICES[name]["command"] for name in APP_SERVICES]
+    return [yaml.safe_load(cmd.group(1))] + [SERVICES[name]["command"] for name in APP_SERVICES + ("migrate",)]
 
 
-@pytest.mark.parametrize("index", range(3))
+@pytest.mark.parametrize("index", range(4))
 def test_every_entrypoint_is_a_console_script_and_a_command_of_it(index):
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     command = _entrypoints()[index]
@@ -131,5 +140,8 @@ def test_the_dockerfile_copies_every_package_and_runs_unprivileged():
         assert (ROOT / package).is_dir()
     assert re.search(r"^USER (?!root)\S+$", text, re.MULTILINE)
     assert "HANDOFF_API_HOST=0.0.0.0" in text
-    for name in APP_SERVICES:
-        assert SERVICES[name]["build"] == "." and SERVICES[name]["image"] == SERVICES["worker"]["image"]
+    for name in APP_SERVICES + ("migrate",):
+        assert SERVICES[name]["build"]["context"] == "." and SERVICES[name]["image"] == SERVICES["worker"]["image"]
+        # The image's build id is the worker's Worker Versioning build id.
+        assert SERVICES[name]["build"]["args"]["HANDOFF_BUILD_ID"] == "${HANDOFF_BUILD_ID:-}"
+    assert re.search(r"^ENV HANDOFF_BUILD_ID=\$\{HANDOFF_BUILD_ID\}$", text, re.MULTILINE)

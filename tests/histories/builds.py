@@ -1,0 +1,16 @@
+"""Which build recorded each set of histories: the git commit whose workflow code wrote
+them. Leads are pinned to the build they started on (Worker Versioning), so a build's
+histories must keep replaying on THAT build's code for as long as its workers run, even
+after the workflow code here has moved on. tests/test_replay_builds.py checks it.
+
+Add a row when a workflow change ships as a new build: move the histories it recorded into
+their folder, name the commit, then re-record today's."""
+
+from __future__ import annotations
+
+# folder under tests/histories/ -> the commit of the build that recorded it
+BUILDS = {
+    # Recorded before Worker Versioning, by the workflow code of this commit (the first
+    # lifecycle). Until the lifecycle rewrite moves them to v1/, they lie in tests/histories/.
+    "v1": "785a2c8bd85b2e00c29b5aeebc064c6a060995ae",
+}
