@@ -22,6 +22,8 @@ async def run_dev(*, demo: bool = False, settings: Settings | None = None) -> No
         # The demo's compressed policy becomes the active version in its database: it gets
         # a state of its own so a later plain `handoff dev` keeps the real policy.
         settings = settings.model_copy(update={"state_dir": settings.state_dir / "demo"})
+    # Before anything starts: a taken API port must not leave a server half up behind it.
+    devstack.ensure_port_free(settings.api_host, settings.api_port, "HANDOFF_API_PORT")
     state_dir = settings.state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
 
@@ -64,7 +66,7 @@ async def run_dev(*, demo: bool = False, settings: Settings | None = None) -> No
             api = f"http://{settings.api_host}:{settings.api_port}"
             ui = (f"http://127.0.0.1:{settings.temporal_ui_port}" if temporal_server
                   else "(your Temporal server's UI)")
-            print(f"\nHandoff is running.\n  API        {api}\n  API docs   {api}/docs\n"
+            print(f"\nHandoff is running.\n  Pages      {api}/ui/\n  API        {api}\n  API docs   {api}/docs\n"
                   f"  Temporal   {settings.temporal_address} (UI {ui})\n"
                   f"  State      {state_dir}\n", flush=True)
             if first_token:
@@ -94,6 +96,8 @@ async def run_process(*, run_api: bool, run_worker: bool) -> None:
                                         ("DATABASE_URL", settings.database_url)) if not value]
     if missing:
         raise SystemExit(f"set {' and '.join(missing)} (or use `handoff dev` for the embedded stack)")
+    if run_api:  # before waiting on Temporal: a taken port is known at once
+        devstack.ensure_port_free(settings.api_host, settings.api_port, "HANDOFF_API_PORT")
     if run_worker:
         apply_migrations(settings.database_url)
     runtime = worker_runtime(settings.worker_metrics_address) if run_worker else None
