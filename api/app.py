@@ -17,6 +17,7 @@ from api.idempotency import IdempotencyMiddleware
 from api.policy_registry import PolicyRegistry
 from api.routers import health, lead_list, leads, policies as policy_routes, reps, ui
 from api.routers import reports
+from api import viewer
 from handoff.settings import Settings
 from handoff.temporal import connect
 
@@ -69,6 +70,7 @@ def create_app(settings: Settings, *, temporal: Client | None = None,
     app.include_router(reps.router)
     app.include_router(policy_routes.router)
     app.include_router(reports.router)
+    app.include_router(viewer.router)
     ui.install(app)
 
     @app.get("/", include_in_schema=False)

@@ -11,6 +11,7 @@ from urllib.parse import quote
 from fastapi import Depends, Request, Response
 
 from api.auth import Principal
+from api.viewer import load_settings
 
 COOKIE = "handoff_session"
 
@@ -31,12 +32,14 @@ def safe_next(next_path: str | None) -> str:
     return "/ui/"
 
 
-def _ui_principal(request: Request) -> Principal:
+async def _ui_principal(request: Request) -> Principal:
     token = request.cookies.get(COOKIE)
     principal = request.app.state.tokens.lookup(token) if token else None
     if principal is None:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(path)
+    # The viewer's own time zone for every time on the page (api/ui_time.py).
+    request.state.viewer_tz = (await load_settings(request.app.state.pool, principal.id)).timezone
     return principal
 
 
