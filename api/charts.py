@@ -149,7 +149,8 @@ def funnel_chart(chart_id: str, title: str, segments: list[tuple[str, dict[str, 
             yy = y0 + i * bar_h
             parts.append(f'<rect class="stage" data-stage="{stage}" data-count="{n}" x="{label_w}" y="{yy}" '
                          f'width="{max(w, 0.5):.1f}" height="{bar_h - 1}" fill="{shade}">'
-                         f"<title>{escape(segment)}: {n} reached {escape(stage_names.get(stage, stage))}</title></rect>")
+                         f"<title>{escape(segment)}: {n} reached {escape(stage_names.get(stage, stage))}"
+                         "</title></rect>")
             parts.append(_text(label_w + w + 3, yy + bar_h - 1, str(n), size=8))
         parts.append("</g>")
     parts.append("</svg>")

@@ -17,9 +17,9 @@ from api.at_risk import Scope, load_at_risk, may_view
 from api.charts import bar_chart, funnel_chart
 from api.deps import PoliciesDep, PoolDep
 from api.problems import ProblemError
+from api.records import load_lead_records
 from api.routers.reports import days_period
 from api.routers.ui import _error, _page
-from api.records import load_lead_records
 from api.trends import breaches
 from api.ui_auth import UiPrincipalDep
 from api.viewer import ViewerSettings, save_settings
