@@ -9,19 +9,30 @@ ordinal, `sla_clocks` by the clock's seq and only rewritten by a later batch.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from temporalio import activity
 
 from readmodel import lookups
+from sla_policies.clockbook import pending
 from sla_policies.state import (
     AccountEngagement,
     AccountEngagementQuery,
     AccountStatus,
     AccountStatusQuery,
+    LeadState,
     ProjectionBatch,
     Suppression,
 )
+
+
+def next_due_at(state: LeadState) -> datetime | None:
+    """The earliest warning, due or breach instant still to fire on the lead's open clocks:
+    what an "at risk" list sorts on. Escalation steps are left out: they follow a breach."""
+    instants = [p.at for p in pending(state) if p.kind != "escalation"]
+    return min(instants) if instants else None
 
 
 class ReadModelActivities:
@@ -43,16 +54,17 @@ class ReadModelActivities:
                 """
                 INSERT INTO leads (lead_id, workflow_id, stage, score, tier, acv_tier, owner,
                     policy_version, breached, lead_type, company, email, state, readers, last_seq,
-                    created_at, updated_at)
+                    created_at, updated_at, next_due_at)
                 VALUES (%(lead_id)s, %(workflow_id)s, %(stage)s, %(score)s, %(tier)s, %(acv_tier)s,
                     %(owner)s, %(policy_version)s, %(breached)s, %(lead_type)s, %(company)s,
-                    %(email)s, %(state)s, %(readers)s, %(seq)s, %(created_at)s, %(updated_at)s)
+                    %(email)s, %(state)s, %(readers)s, %(seq)s, %(created_at)s, %(updated_at)s, %(next_due_at)s)
                 ON CONFLICT (lead_id) DO UPDATE SET
                     stage = EXCLUDED.stage, score = EXCLUDED.score, tier = EXCLUDED.tier,
                     acv_tier = EXCLUDED.acv_tier, owner = EXCLUDED.owner,
                     policy_version = EXCLUDED.policy_version, breached = EXCLUDED.breached,
                     company = EXCLUDED.company, email = EXCLUDED.email, state = EXCLUDED.state,
-                    readers = EXCLUDED.readers, last_seq = EXCLUDED.last_seq, updated_at = EXCLUDED.updated_at
+                    readers = EXCLUDED.readers, last_seq = EXCLUDED.last_seq, updated_at = EXCLUDED.updated_at,
+                    next_due_at = EXCLUDED.next_due_at
                 WHERE leads.last_seq < EXCLUDED.last_seq
                 """,
                 {
@@ -73,6 +85,7 @@ class ReadModelActivities:
                     "seq": last_seq,
                     "created_at": state.created_at,
                     "updated_at": state.updated_at,
+                    "next_due_at": next_due_at(state),
                 },
             )
             await _project_report_rows(conn, batch, last_seq)

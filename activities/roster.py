@@ -24,7 +24,10 @@ class RosterActivities:
 
     @activity.defn(name="assign_lead")
     async def assign_lead(self, request: AssignmentRequest) -> Assignment | None:
-        """The next eligible rep in rotation, or None when nobody covers the lead."""
+        """The next eligible rep in rotation, or None when nobody covers the lead. A rep
+        out of office at the instant Temporal scheduled this attempt (the workflow's time,
+        also on the time-skipping server) is skipped; the absence ends by itself at `until`."""
+        now = activity.info().current_attempt_scheduled_time
         async with self._pool.connection() as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
             await cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_ROSTER_LOCK, request.role))
             done = await (await cur.execute(
@@ -41,12 +44,13 @@ class RosterActivities:
                   AND (cardinality(territories) = 0 OR %(country)s = ANY (territories))
                   AND (cardinality(acv_tiers) = 0 OR %(acv)s = ANY (acv_tiers))
                   AND NOT (rep_id = ANY (%(exclude)s))
+                  AND NOT (away_from IS NOT NULL AND away_from <= %(now)s AND %(now)s < away_until)
                 ORDER BY last_assigned_at NULLS FIRST, rep_id
                 LIMIT 1
                 FOR UPDATE
                 """,
                 {"role": request.role, "country": request.country, "acv": request.acv_tier,
-                 "exclude": request.exclude},
+                 "exclude": request.exclude, "now": now},
             )).fetchone()
             if rep is None:
                 return None

@@ -5,9 +5,11 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi_offline import FastAPIOffline
 from temporalio.client import Client
 
-from api import observability, openapi_problems, problems
+from api import observability, openapi_problems, problems, viewer
 from api.auth import TokenStore
 from api.body_limit import BodyLimitMiddleware
 from api.database import api_pool
@@ -50,7 +52,10 @@ def create_app(settings: Settings, *, temporal: Client | None = None,
             if app.state.pool is not None:
                 await app.state.pool.close()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from assets inside the fastapi-offline package: /docs works with
+    # no internet (the default pages load them from a CDN).
+    app = FastAPIOffline(
+        static_url="/docs-assets",
         title="Handoff",
         version="0.1.0",
         summary="The marketing-to-sales lead SLA, enforced by durable workflows.",
@@ -72,5 +77,12 @@ def create_app(settings: Settings, *, temporal: Client | None = None,
     app.include_router(policy_routes.router)
     app.include_router(reports.router)
     app.include_router(recalibration.router)
+    app.include_router(viewer.router)
     ui.install(app)
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        """A browser pointed at the bare address lands on the pages."""
+        return RedirectResponse("/ui/", status_code=307)
+
     return app

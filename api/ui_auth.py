@@ -22,6 +22,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from api.auth import Principal, hash_token
 from api.problems import ProblemError
+from api.viewer import load_settings
 
 COOKIE = "handoff_session"
 LIFETIME = timedelta(hours=12)
@@ -81,6 +82,8 @@ async def _ui_principal(request: Request) -> Principal:
     if principal is None:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(path)
+    # The viewer's own time zone for every time on the page (api/ui_time.py).
+    request.state.viewer_tz = (await load_settings(request.app.state.pool, principal.id)).timezone
     return principal
 
 

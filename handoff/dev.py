@@ -39,6 +39,8 @@ async def run_dev(*, demo: bool = False, settings: Settings | None = None, proce
         # The demo's compressed policy becomes the active version in its database: it gets
         # a state of its own so a later plain `handoff dev` keeps the real policy.
         settings = settings.model_copy(update={"state_dir": settings.state_dir / "demo"})
+    # Before anything starts: a taken API port must not leave a server half up behind it.
+    devstack.ensure_port_free(settings.api_host, settings.api_port, "HANDOFF_API_PORT")
     if "set_current" not in settings.model_fields_set:
         # The code being edited is the build new leads should run (README "Rolling out a new build").
         settings = settings.model_copy(update={"set_current": "always"})
@@ -87,7 +89,7 @@ async def run_dev(*, demo: bool = False, settings: Settings | None = None, proce
             api = f"http://{settings.api_host}:{settings.api_port}"
             ui = (f"http://127.0.0.1:{settings.temporal_ui_port}" if temporal_server
                   else "(your Temporal server's UI)")
-            print(f"\nHandoff is running.\n  API        {api}\n  API docs   {api}/docs\n"
+            print(f"\nHandoff is running.\n  Pages      {api}/ui/\n  API        {api}\n  API docs   {api}/docs\n"
                   f"  Temporal   {temporal_address} (UI {ui})\n"
                   f"  State      {state_dir}\n", flush=True)
             if first_token:
@@ -161,6 +163,8 @@ def migrate() -> list[str]:
 async def run_process(*, run_api: bool, run_worker: bool) -> None:
     """`handoff worker` / `handoff api`: servers come from the environment, nothing embedded."""
     settings, temporal_address, database_url = check_servers()
+    if run_api:  # before waiting on Temporal: a taken port is known at once
+        devstack.ensure_port_free(settings.api_host, settings.api_port, "HANDOFF_API_PORT")
     # Every process migrates (under an advisory lock, a no-op once done): an API replica
     # started alone against an empty database must not fail on a missing table. The compose
     # file also runs `handoff migrate` once before them.

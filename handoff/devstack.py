@@ -32,6 +32,22 @@ _SA_TYPE_NAMES = {
 }
 
 
+class StartupError(RuntimeError):
+    """A reason not to start that the user can fix; the CLI prints it as one line."""
+
+
+def ensure_port_free(host: str, port: int, setting: str) -> None:
+    """Bind-test the port before starting anything, so a taken port is one clear sentence
+    (naming the variable that moves it) instead of a server's bind traceback."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise StartupError(f"port {port} on {host} is already in use ({exc.strerror}); "
+                               f"stop what holds it or set {setting} to another port") from None
+
+
 def _port_open(host: str, port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.2)
@@ -54,10 +70,12 @@ class TemporalDevServer:
 
     def start(self, timeout: float = 60.0) -> None:
         if _port_open(self.host, self.port):
-            raise RuntimeError(
-                f"port {self.port} is already in use: another Temporal server is running. "
-                "Stop it, or set TEMPORAL_ADDRESS to use it."
+            raise StartupError(
+                f"port {self.port} on {self.host} is already in use (another Temporal server?); stop it, "
+                "set TEMPORAL_ADDRESS to use it, or HANDOFF_TEMPORAL_PORT to start ours elsewhere"
             )
+        ensure_port_free(self.host, self.port, "HANDOFF_TEMPORAL_PORT")
+        ensure_port_free(self.host, self.ui_port, "HANDOFF_TEMPORAL_UI_PORT")
         args = [
             temporal_cli_path(), "server", "start-dev",
             "--db-filename", str(self.db_file),

@@ -14,6 +14,7 @@ from activities.reports import active_policy
 from activities.sinks import sinks_from_settings
 from api.app import create_app
 from api.policy_registry import PolicyRegistry
+from handoff.devstack import ensure_port_free
 from handoff.schedules import ensure_report_schedules
 from handoff.versioning import deployment_config, set_current
 from handoff.worker import build_worker
@@ -33,6 +34,8 @@ class _Server(uvicorn.Server):
 
 async def serve(settings: Settings, client: Client, *, run_api: bool = True, run_worker: bool = True,
                 on_ready=None, stop: asyncio.Event | None = None, policies: PolicyRegistry | None = None) -> None:
+    if run_api:
+        ensure_port_free(settings.api_host, settings.api_port, "HANDOFF_API_PORT")
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

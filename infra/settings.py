@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_state_dir() -> Path:
+    """One place per user, whatever the working directory: `handoff dev` and `handoff token
+    create` run from two different folders must still share the tokens file (issue 15).
+    XDG's state home, else ~/.local/state; HANDOFF_STATE_DIR overrides it."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "handoff"
 
 
 class Settings(BaseSettings):
@@ -23,7 +32,7 @@ class Settings(BaseSettings):
     api_tokens_file: Path | None = Field(default=None, validation_alias="HANDOFF_API_TOKENS_FILE")
     otlp_endpoint: str | None = Field(default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
     worker_metrics_address: str | None = Field(default=None, validation_alias="HANDOFF_WORKER_METRICS_ADDRESS")
-    state_dir: Path = Field(default=Path(".handoff"), validation_alias="HANDOFF_STATE_DIR")
+    state_dir: Path = Field(default_factory=default_state_dir, validation_alias="HANDOFF_STATE_DIR")
     api_host: str = Field(default="127.0.0.1", validation_alias="HANDOFF_API_HOST")
     api_port: int = Field(default=8000, validation_alias="HANDOFF_API_PORT")
     temporal_port: int = Field(default=7233, validation_alias="HANDOFF_TEMPORAL_PORT")

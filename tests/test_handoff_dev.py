@@ -56,6 +56,7 @@ def test_dev_serves_stops_cleanly_and_keeps_state(tmp_path):
     try:
         token = re.search(r"RevOps API token.*\n\s+(\S+)", output).group(1)
         assert f"http://127.0.0.1:{ports['api']}/docs" in output
+        assert f"Pages      http://127.0.0.1:{ports['api']}/ui/" in output
         assert f"http://127.0.0.1:{ports['ui']}" in output
         api = httpx.Client(base_url=f"http://127.0.0.1:{ports['api']}", headers={"Authorization": f"Bearer {token}"},
                            timeout=30)

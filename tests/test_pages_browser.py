@@ -172,7 +172,9 @@ async def test_timeline_page_shows_the_sla_clocks_and_history(site, browser):
     await page.click(f"a[href='/ui/leads/{site['breached']}']")
     await expect(page).to_have_url(f"{site['base']}/ui/leads/{site['breached']}")
     await expect(page.locator("h1")).to_have_text(f"Lead {site['breached']}")
-    response = page.locator("#clocks tr", has_text="sdr_response.tier1")
+    # The window's human name, its id on hover.
+    response = page.locator("#clocks tr", has=page.locator("abbr[title='sdr_response.tier1']"))
+    await expect(response.locator("abbr")).to_have_text("First response (tier 1)")
     await expect(response.locator("td.breached")).to_contain_text("breached")
     await expect(page.locator("#timeline")).to_contain_text("lead ingested; workflow started")
     await expect(page.locator("#timeline")).to_contain_text("sdr_response.tier1 BREACHED")

@@ -1,4 +1,4 @@
-"""The routing roster (RevOps): who takes leads, where, and how many."""
+"""The routing roster (RevOps): who takes leads, where, how many, and who is away until when."""
 
 from __future__ import annotations
 
@@ -6,13 +6,31 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter
 from psycopg.rows import dict_row
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from api.auth import PrincipalDep, require
 from api.deps import PoolDep
 from sla_policies.lead import Timezone
 
 router = APIRouter(prefix="/v1/reps", tags=["roster"])
+
+
+class OutOfOffice(BaseModel):
+    """An absence with an end: routing skips the rep while `from` <= now < `until`, and
+    takes them back at `until` without anyone switching them on again."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
+
+    from_: AwareDatetime = Field(alias="from")
+    until: AwareDatetime
+
+    @field_validator("until")
+    @classmethod
+    def _after_from(cls, until, info: ValidationInfo):
+        start = info.data.get("from_")
+        if start is not None and until <= start:
+            raise ValueError("must be after from")
+        return until
 
 
 class RepIn(BaseModel):
@@ -27,39 +45,53 @@ class RepIn(BaseModel):
     available: bool = True
     timezone: Timezone = "America/New_York"
     email: str | None = None
+    out_of_office: OutOfOffice | None = None
 
 
 class Rep(RepIn):
     rep_id: str
     open_leads: int = 0
+    away_now: bool = False  # out of office at the moment of the answer
+
+
+_COLUMNS = ("rep_id, name, role, manager_id, territories, acv_tiers, capacity, available, timezone, email,"
+            " open_leads, away_from, away_until,"
+            " coalesce(away_from <= now() AND now() < away_until, false) AS away_now")
+
+
+def _rep(row: dict) -> Rep:
+    start, until = row.pop("away_from"), row.pop("away_until")
+    away = OutOfOffice(from_=start, until=until) if start is not None else None
+    return Rep(**row, out_of_office=away)
 
 
 @router.put("/{rep_id}", response_model=Rep)
 async def put_rep(rep_id: str, rep: RepIn, principal: PrincipalDep, pool: PoolDep) -> Rep:
+    """Create or replace a rep; leaving `out_of_office` out clears an absence."""
     require(principal, "revops")
+    away = rep.out_of_office
+    values = {"rep_id": rep_id, **rep.model_dump(exclude={"out_of_office"}),
+              "away_from": away.from_ if away else None, "away_until": away.until if away else None}
     async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         row = await (await cur.execute(
             """
             INSERT INTO reps (rep_id, name, role, manager_id, territories, acv_tiers, capacity, available, timezone,
-                              email)
+                              email, away_from, away_until)
             VALUES (%(rep_id)s, %(name)s, %(role)s, %(manager_id)s, %(territories)s, %(acv_tiers)s, %(capacity)s,
-                    %(available)s, %(timezone)s, %(email)s)
+                    %(available)s, %(timezone)s, %(email)s, %(away_from)s, %(away_until)s)
             ON CONFLICT (rep_id) DO UPDATE SET name = EXCLUDED.name, role = EXCLUDED.role,
                 manager_id = EXCLUDED.manager_id, territories = EXCLUDED.territories, acv_tiers = EXCLUDED.acv_tiers,
                 capacity = EXCLUDED.capacity, available = EXCLUDED.available, timezone = EXCLUDED.timezone,
-                email = EXCLUDED.email, updated_at = now()
-            RETURNING rep_id, name, role, manager_id, territories, acv_tiers, capacity, available, timezone, email,
-                      open_leads
-            """, {"rep_id": rep_id, **rep.model_dump()})).fetchone()
+                email = EXCLUDED.email, away_from = EXCLUDED.away_from, away_until = EXCLUDED.away_until,
+                updated_at = now()
+            RETURNING """ + _COLUMNS, values)).fetchone()
     assert row is not None  # INSERT ... ON CONFLICT DO UPDATE ... RETURNING always answers the row
-    return Rep(**row)
+    return _rep(row)
 
 
 @router.get("", response_model=list[Rep])
 async def list_reps(principal: PrincipalDep, pool: PoolDep) -> list[Rep]:
     require(principal, "revops", "manager")
     async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-        rows = await (await cur.execute(
-            "SELECT rep_id, name, role, manager_id, territories, acv_tiers, capacity, available, timezone, email,"
-            " open_leads FROM reps ORDER BY rep_id")).fetchall()
-    return [Rep(**r) for r in rows]
+        rows = await (await cur.execute(f"SELECT {_COLUMNS} FROM reps ORDER BY rep_id")).fetchall()
+    return [_rep(r) for r in rows]

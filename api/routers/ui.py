@@ -4,17 +4,20 @@ reuses the API's own read path; errors come back as pages, not problem documents
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import ValidationError
 
 from api.auth import Principal
+from api.charts import trend_chart
 from api.dashboard import load_dashboard
 from api.deps import PoliciesDep, PoolDep, TemporalDep
 from api.history import timeline
@@ -25,6 +28,7 @@ from api.routers.leads import _state, workflow_id
 from api.routers.reports import current_scorecard, days_period, load_ladder
 from api.scorecards import load_report, load_roster, load_trend
 from api.trend_svg import sparkline
+from api.trends import weekly_trends
 from api.ui_auth import (
     COOKIE,
     LoginRequired,
@@ -37,8 +41,10 @@ from api.ui_auth import (
     same_origin,
     set_session,
 )
+from api.ui_time import VIEWER_TZ, when
 from api.visibility import require_read
 from sla_policies.document import render_policy
+from sla_policies.labels import metric_label, stage_label, window_label
 from sla_policies.scorecard import iso_week
 from sla_policies.transitions import ALL_STAGES
 
@@ -49,8 +55,17 @@ _pages = Environment(loader=PackageLoader("api", "templates/ui"), autoescape=sel
 _FILTERS = ("stage", "owner", "tier", "breached", "policy_version")
 
 
+_pages.globals.update(when=when, window_label=window_label, metric_label=metric_label, stage_label=stage_label)
+
+
 def _page(name: str, request: Request, principal: Principal | None, status: int = 200, **context) -> HTMLResponse:
-    html = _pages.get_template(name).render(request=request, principal=principal, **context)
+    viewer_tz = getattr(request.state, "viewer_tz", None)
+    token = VIEWER_TZ.set(viewer_tz)
+    try:
+        html = _pages.get_template(name).render(request=request, principal=principal, viewer_tz=viewer_tz,
+                                                **context)
+    finally:
+        VIEWER_TZ.reset(token)
     return HTMLResponse(html, status_code=status)
 
 
@@ -93,7 +108,7 @@ async def logout(request: Request, pool: PoolDep) -> RedirectResponse:
 async def dashboard(request: Request, principal: UiPrincipalDep, pool: PoolDep, policies: PoliciesDep,
                     week: date | None = None) -> HTMLResponse:
     """The scorecard of an ISO week (this one by default) for those who may read reports."""
-    card = None
+    card, trends = None, []
     if principal.kind != "rep":
         policy = await policies.current()
         try:
@@ -101,12 +116,13 @@ async def dashboard(request: Request, principal: UiPrincipalDep, pool: PoolDep, 
             card = await current_scorecard(pool, policy, days_period(policy, start, None), reader=principal)
         except (ProblemError, OverflowError):
             return _error(request, principal, ProblemError(422, "Invalid parameter", "week: not a usable day"))
+        trends = await weekly_trends(pool, policy, card.period.start.date(), datetime.now(UTC), reader=principal)
     overdue = None
     if principal.kind == "revops":
         policy = await policies.current()
         overdue = await overdue_quarter(pool, datetime.now(ZoneInfo(policy.calendars.company_timezone)).date())
     return _page("dashboard.html.j2", request, principal, board=await load_dashboard(pool, principal), card=card,
-                 review_overdue=overdue)
+                 trends=trends, trend_chart=trend_chart, review_overdue=overdue)
 
 
 @router.get("/recalibration")
@@ -248,4 +264,8 @@ def install(app: FastAPI) -> None:
     async def _login(_: Request, exc: LoginRequired) -> RedirectResponse:
         return RedirectResponse(login_url(exc.next_path), status_code=303)
 
+    app.mount("/ui/static", StaticFiles(directory=Path(__file__).parent.parent / "static"), name="ui-static")
     app.include_router(router)
+    from api.routers import ui_daily
+
+    app.include_router(ui_daily.router)
