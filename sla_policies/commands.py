@@ -7,6 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from sla_policies.lead import ContactPatch
+from sla_policies.model import Policy
+
 Role = Literal["sdr", "ae", "sdr_manager", "ae_manager", "revops", "marketing_ops", "integration", "system",
                "vp_sales", "vp_marketing"]
 Note = Annotated[str, StringConstraints(max_length=2000)] | None
@@ -116,6 +119,21 @@ class Reroute(_Command):
     actor: Actor
     territory: Annotated[str, StringConstraints(max_length=100)] | None = None
     note: Note = None
+
+
+class PatchLead(_Command):
+    """A data correction (T08 when the lead is on data hold); the actor comes from the token."""
+
+    actor: Actor
+    patch: ContactPatch
+
+
+class PolicyMigration(_Command):
+    """RevOps moves an open lead to another policy version (§13: pinned unless migrated)."""
+
+    actor: Actor
+    policy: Policy
+    recompute_clocks: bool = False  # running clocks: recompute under the new windows, or keep
 
 
 class Result(BaseModel):
