@@ -55,9 +55,9 @@ def _new_unsubscribe(ctx: Ctx) -> bool:
 
 
 def end_suppression(ctx: Ctx) -> None:
+    ctx.transition("suppression_over", "inquiry", "T24 suppression_over")  # the guard reads the suppression
     ctx.state.suppressed_until = None
     ctx.bump("reactivations")
-    ctx.transition("suppression_over", "inquiry", "T24 suppression_over")
 
 
 def suppressed_at_ingest(ctx: Ctx, entry: Suppression) -> None:

@@ -39,6 +39,7 @@ def enter_recycled(ctx: Ctx, code: ReasonCode, *, event: str, label: str, role: 
                    note: str | None, at: datetime | None = None, subject: object = None) -> None:
     """`at`: the instant that decided it (a deadline), when not a person's action now."""
     state = ctx.state
+    ctx.check(event, "recycled", role=role, subject=subject)
     when = at or ctx.now
     span = code.suppression or ctx.policy.recycling.minimum_suppression
     state.suppressed_until = clocks.instant(ctx, when, span)
@@ -48,7 +49,7 @@ def enter_recycled(ctx: Ctx, code: ReasonCode, *, event: str, label: str, role: 
     clocks.void_all(ctx, f"recycled with {code.code}")
     release_owner(ctx)
     ctx.transition(event, "recycled", label, role=role, actor=actor, reason_code=code.code, note=note, at=when,
-                   subject=subject)
+                   checked=True)
     ctx.continue_as_new()  # a recycled lead waits months: start that wait with a short history
 
 
