@@ -123,6 +123,7 @@ class Ctx:
         rule = table.find(self.policy, self.state.stage, event, actor.role, to=to)
         table.check_access(rule, actor, self.state)
         table.check_guard(rule, self, subject)
+        self.rules.append(f"{rule.id}:{rule.event}:{rule.to}")
         return rule
 
     def check(self, event: str, to: str, *, role: str = "system", subject: object = None) -> None:
@@ -147,7 +148,7 @@ class Ctx:
             raise LifecycleError(f"{label}: {refused.reason}") from None
         if not label.startswith(rule.id):
             raise LifecycleError(f"{label!r} is recorded under rule {rule.id}")
-        self.rules.append(f"{rule.id}:{rule.event}:{to if rule.to in ('by_code', 'by_outcome') else rule.to}")
+        self.rules.append(f"{rule.id}:{rule.event}:{rule.to}")
         transition = Transition(at=at or self.now, from_stage=from_stage, to_stage=to, event=label, actor=actor,
                                 reason_code=reason_code, note=note)
         self.state.stage = to
