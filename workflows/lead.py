@@ -76,6 +76,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import search_attributes as sa
 
+TERMINAL_STAGES = CLOSED_STAGES  # stages a lead never leaves (the simulator reads it)
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 LOCAL_TIMEOUT = timedelta(seconds=10)
 # The read model, the roster and the sinks recover: retry until they answer (the outboxes

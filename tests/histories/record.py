@@ -154,7 +154,8 @@ async def data_hold_and_patch(env, db):
         "first_name": "A", "last_name": "B", "email": "a@acme-analytics.com", "title": "VP Sales",
         "timezone": "America/New_York", "country": "US"}))
     await state_when(handle, lambda s: s.stage == "data_hold")
-    await handle.execute_update(LeadWorkflow.patch, PatchLead(actor=Actor(id="ops", role="revops"), patch=ContactPatch(contact=Contact(phone="+1 555 0199"))))
+    await handle.execute_update(LeadWorkflow.patch, PatchLead(actor=OPS, patch=ContactPatch(
+        contact=Contact(phone="+1 555 0199"))))
     await state_when(handle, lambda s: s.stage == "mql" and s.owner is not None)
     return [handle]
 
