@@ -16,12 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
-from sla_policies.commands import Actor
+from sla_policies.commands import Actor, PolicyMigration
 from sla_policies.lead import LeadId
 from sla_policies.model import Policy
 from sla_policies.state import LeadState
 from workflows.lead import LeadWorkflow
-from workflows.migration import PolicyMigration
 
 MigratableStage = Literal["inquiry", "manager_review", "mql", "sal", "sql", "opportunity", "data_hold",
                           "territory_hold", "plg", "recycled", "disqualified"]

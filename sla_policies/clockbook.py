@@ -69,7 +69,7 @@ def next_wakeup(state: LeadState) -> datetime | None:
     reminder, the end of the cadence, the end of a suppression or a check-in."""
     instants = [p.at for p in pending(state)]
     instants += [t.due_at for t in state.cadence if t.done_at is None and not t.reminded]
-    if state.stage == "sal" and state.cadence_ends_at is not None:
+    if state.stage == "sal" and state.cadence_ends_at is not None and not state.cadence_end_seen:
         instants.append(state.cadence_ends_at)
     if state.suppressed_until is not None and state.stage in ("recycled", "disqualified"):
         instants.append(state.suppressed_until)

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from sla_policies.lead import ContactPatch
+from sla_policies.model import Policy
 from sla_policies.validators import Day, Instant, Text
 
 Role = Literal["sdr", "ae", "sdr_manager", "ae_manager", "revops", "marketing_ops", "integration", "system",
@@ -118,6 +120,21 @@ class Reroute(_Command):
     actor: Actor
     territory: Annotated[Text, StringConstraints(max_length=100)] | None = None
     note: Note = None
+
+
+class PatchLead(_Command):
+    """A data correction (T08 when the lead is on data hold); the actor comes from the token."""
+
+    actor: Actor
+    patch: ContactPatch
+
+
+class PolicyMigration(_Command):
+    """RevOps moves an open lead to another policy version (§13: pinned unless migrated)."""
+
+    actor: Actor
+    policy: Policy
+    recompute_clocks: bool = False  # running clocks: recompute under the new windows, or keep
 
 
 class Result(BaseModel):

@@ -141,6 +141,10 @@ class LeadState(BaseModel):
     owner: str | None = None
     owner_role: str | None = None
     owner_manager: str | None = None
+    owner_timezone: str | None = None  # the owner's own timezone (Q1's last fallback)
+    # Who owned the lead before and their managers: they keep reading it (sla_policies/access.py).
+    previous_owners: list[str] = []
+    previous_managers: list[str] = []
     sdr: str | None = None  # the SDR who handed the lead over, kept while an AE owns it
     sdr_manager: str | None = None  # that SDR's manager: the SDR windows still escalate to them
     routed_at: datetime | None = None
@@ -157,6 +161,7 @@ class LeadState(BaseModel):
     next_touch: datetime | None = None
     cadence: list[PlannedTouch] = []
     cadence_ends_at: datetime | None = None  # the tier's recycle instant, if no SQL by then
+    cadence_end_seen: bool = False  # the end came; T15 waits only for the cadence to be completed
     touches: list[LoggedTouch] = []
     handoff_flags: list[str] = []
     committee_engaged: bool | None = None  # account-level signal (§3.6); informational by default

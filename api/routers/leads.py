@@ -37,6 +37,7 @@ from sla_policies.commands import (
     Disqualify,
     Handoff,
     OpportunityUpdate,
+    PatchLead,
     Recycle,
     Reject,
     Reroute,
@@ -242,7 +243,8 @@ async def patch_lead(lead_id: str, body: ContactPatch, principal: PrincipalDep, 
     """Correct or enrich contact/account data; unblocks the data-cleanup hold (T08)."""
     require(principal, "integration", "revops")
     _refuse_unknown(country_problems(body.contact, body.account))
-    return await _update(temporal, principal, lead_id, LeadWorkflow.patch, body)
+    return await _update(temporal, principal, lead_id, LeadWorkflow.patch,
+                         PatchLead(actor=principal.actor(), patch=body))
 
 
 @router.post("/{lead_id}/accept", response_model=Result)

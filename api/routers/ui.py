@@ -45,8 +45,8 @@ from api.ui_time import VIEWER_TZ, when
 from api.visibility import require_read
 from sla_policies.document import render_policy
 from sla_policies.labels import metric_label, stage_label, window_label
+from sla_policies.model.transitions import ALL_STAGES
 from sla_policies.scorecard import iso_week
-from sla_policies.transitions import ALL_STAGES
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 

@@ -58,11 +58,23 @@ class Calendars(Strict):
     company_timezone: str = "America/New_York"
     # When none of timezone_precedence is known for a lead.
     fallback_timezone: str = "America/New_York"
+    # Q1 "territory" precedence: the local time of each sales territory (account.territory).
+    territory_timezones: dict[str, str] = {}
+    # Q2 per lead: the account's region names the holiday subdivision (GB: ENG, SCT, ...)
+    # unless the calendar fixes one.
+    subdivision_from_region: bool = True
 
     @field_validator("company_timezone", "fallback_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
         return known_timezone(value)
+
+    @field_validator("territory_timezones")
+    @classmethod
+    def _known_territory_timezones(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value.values():
+            known_timezone(name)
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> Calendars:

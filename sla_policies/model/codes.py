@@ -28,6 +28,8 @@ class ReasonCode(Strict):
     maps_to: list[str] = []  # equivalent codes of another set (§7.2 mapping)
     # §5.3: a REJ code records marketing's miss, so the SDR's response clock ends unbreached.
     voids_response_clock: bool = False
+    # Q22 / §6.4: only once the full tier cadence is logged (R8 "no reply", T15's code).
+    requires_cadence_exhausted: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> ReasonCode:

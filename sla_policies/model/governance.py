@@ -109,4 +109,5 @@ class Defaults(Strict):
 
     default_acv_tier: AcvTierId = "30k_75k"  # Q10: no estimate, no firmographic estimate
     default_disqualification_suppression: Span  # Q35: non-permanent disqualifications
+    manager_promoted_tier: int = 3  # §4.1: a lead a manager promotes (T04) is tier 3
     first_attempt_channels: list[Channel] = ["phone", "email", "linkedin"]  # Q6

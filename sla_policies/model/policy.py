@@ -19,6 +19,7 @@ from sla_policies.model.qualification import AcvTier, Qualification
 from sla_policies.model.recycling import Recycling
 from sla_policies.model.references import cross_reference_problems
 from sla_policies.model.scoring import Scoring
+from sla_policies.model.transitions import TransitionRule, table_problems
 from sla_policies.model.windows import Window, Windows
 
 
@@ -56,10 +57,17 @@ class Policy(Strict):
     tracked: list[TrackedMetric] = []
     reviews: list[Review] = []
     defaults: Defaults
+    transitions: list[TransitionRule]  # §2: every stage change is one of these rules
 
     @model_validator(mode="after")
     def _cross_references(self) -> Policy:
         problems = cross_reference_problems(self.model_dump(mode="json"))
+        problems += table_problems(self.transitions, self.roles)
+        sal = {c.code for c in self.reason_codes.sal_disposition}
+        for name in ("cadence_exhausted_code", "unsubscribe_code"):
+            code = getattr(self.recycling, name)
+            if code not in sal:
+                problems.append((f"recycling.{name}", f"{code!r} is not a sal_disposition code"))
         if problems:
             raise CrossReferenceErrors(problems)
         return self

@@ -36,3 +36,8 @@ class Recycling(Strict):
     tier1_handraise_overrides: bool = True  # Q14: a hand-raise ends 90-d / 6-month waits, never permanent ones
     reactivated_counted_apart: bool = True  # [004]: reactivated leads are not net-new MQLs
     scenarios: list[RecycleScenario]
+    # The SAL disposition codes the engine applies by itself (sal_disposition set):
+    cadence_exhausted_code: str = "SAL-CADENCE-EXHAUSTED"  # T15 (§6.4)
+    unsubscribe_code: str = "SAL-UNSUBSCRIBED"  # T27 (Q17)
+    # Touch outcomes that count as the prospect answering: T15 needs none of them (§6.4).
+    reply_outcomes: list[str] = ["connected", "replied", "meeting_booked"]

@@ -8,6 +8,8 @@ business hours.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, model_validator
 
 from sla_policies.model.base import Clock, ClockTime, Collector, Problems, Strict, same_kind
@@ -34,6 +36,9 @@ class EscalationStep(Strict):
     # Delay after the breach as elapsed time (a bd/eod span still counts business days),
     # whatever the window's clock; None: at the breach itself.
     after: Span | None = None
+    # What `after` counts from: the breach, or the clock start (docs/domain.md §11.1 "at 48 h
+    # with nothing logged" is 48 h = 2 bd after the clock start, on the same clock, Q3/Q4).
+    measured_from: Literal["breach", "clock_start"] = "breach"
     reassign: bool = False  # also take the lead away from the late owner
     # A SAL disposition code the engine applies on the escalated manager's behalf when the
     # lead is still undecided at this step (§11.1: "manager forces disposition at bd 14").

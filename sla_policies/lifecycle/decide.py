@@ -1,0 +1,115 @@
+"""`decide`: the lifecycle of one lead as one pure function.
+
+    decide(state, input, now, policy, calendar, answers=()) -> Decision
+
+The workflow, the simulator and the tests all call it. It never reads a clock, a
+database or a package's data: `now` is the instant of the input (every clock the input
+starts starts exactly then), `calendar` is the lead's calendar snapshot, and anything
+else it needs it asks for (`Decision.ask`), to be called again with the answer appended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from sla_policies.commands import (
+    Accept,
+    Disqualify,
+    Handoff,
+    OpportunityUpdate,
+    PatchLead,
+    PolicyMigration,
+    Recycle,
+    Reject,
+    Reroute,
+    Result,
+    Review,
+    Touch,
+)
+from sla_policies.lead import LeadIntake
+from sla_policies.lifecycle import dispositions
+from sla_policies.lifecycle.context import Ctx, NeedAnswer, Refused
+from sla_policies.lifecycle.due import fire_due
+from sla_policies.lifecycle.intake import advance, evaluate_inquiry, suppressed_at_ingest
+from sla_policies.lifecycle.types import (
+    Answer,
+    Decision,
+    Duplicate,
+    Engagement,
+    Input,
+    LeadCalendar,
+    Refuse,
+    Start,
+    Tick,
+)
+from sla_policies.model import Policy
+from sla_policies.state import LeadState
+
+_COMMANDS: dict[type, Callable[[Ctx, object], str]] = {
+    Accept: dispositions.accept,  # type: ignore[dict-item]
+    Reject: dispositions.reject,  # type: ignore[dict-item]
+    Touch: dispositions.touch,  # type: ignore[dict-item]
+    Handoff: dispositions.handoff,  # type: ignore[dict-item]
+    Recycle: dispositions.recycle,  # type: ignore[dict-item]
+    Disqualify: dispositions.disqualify,  # type: ignore[dict-item]
+    OpportunityUpdate: dispositions.update_opportunity,  # type: ignore[dict-item]
+    Review: dispositions.review,  # type: ignore[dict-item]
+    Reroute: dispositions.reroute,  # type: ignore[dict-item]
+    PatchLead: dispositions.patch,  # type: ignore[dict-item]
+    PolicyMigration: dispositions.migrate,  # type: ignore[dict-item]
+}
+
+
+def new_lead(intake: LeadIntake, policy: Policy, now: datetime) -> LeadState:
+    """The state of a lead about to be created (T01 is `decide(state, Start(), ...)`)."""
+    return LeadState(lead_id=intake.lead_id, policy_version=policy.version, stage="inquiry",
+                     intake=intake.model_copy(update={"received_at": intake.received_at or now}),
+                     created_at=now, updated_at=now)
+
+
+def decide(state: LeadState, input: Input, now: datetime, policy: Policy, calendar: LeadCalendar | None = None,
+           answers: Sequence[Answer] = ()) -> Decision:
+    """The lead's next state and the effects to carry out, for one input at `now`.
+
+    The given `state` is never modified. A refused command gives the state unchanged and
+    `effects == [Refuse(...)]`."""
+    ctx = Ctx(state.model_copy(deep=True), policy, now, calendar, list(answers))
+    event: str | None = None
+    try:
+        if isinstance(input, Start):
+            # T01 and the synchronous scoring of Q9 only: the ingest answer shows where the
+            # lead went before anything is asked of the roster (routing is the next Tick).
+            ctx.transition("create", "inquiry", "T01 inquiry_created", from_none=True)
+            if input.suppression is not None:
+                suppressed_at_ingest(ctx, input.suppression)
+            if ctx.state.stage == "inquiry":
+                evaluate_inquiry(ctx, input.account)
+        elif isinstance(input, Tick):
+            _automatic(ctx)
+        elif isinstance(input, Engagement):
+            dispositions.add_engagement(ctx, input.events)
+        elif isinstance(input, Duplicate):
+            dispositions.merge_duplicate(ctx, input.submission)
+        else:
+            handler = _COMMANDS[type(input)]
+            event = handler(ctx, input)
+    except NeedAnswer as need:
+        return Decision(state=state, ask=need.question, calendar=ctx.calendar)
+    except Refused as refused:
+        return Decision(state=state, effects=[Refuse(status=refused.status, reason=refused.reason,  # type: ignore[arg-type]
+                                                     field=refused.field)], calendar=calendar)
+    result = None
+    if event is not None:
+        result = Result(lead_id=ctx.state.lead_id, stage=ctx.state.stage, event=event, at=now)
+    return Decision(state=ctx.state, effects=ctx.effects, result=result, calendar=ctx.calendar, rules=ctx.rules,
+                    policy=ctx.policy if ctx.policy is not policy else None)
+
+
+def _automatic(ctx: Ctx) -> None:
+    """What the lead does by itself at `now`: its stage's automatic steps, then every
+    instant that came due (in their own order, each at its own instant)."""
+    if ctx.state.stage in ("routed_out", "closed_won", "closed_lost"):
+        return
+    advance(ctx)
+    fire_due(ctx)

@@ -1,0 +1,181 @@
+"""What goes into and comes out of `decide`: inputs, effects, questions, the decision.
+
+Every type is data (frozen pydantic models), so a decision can be compared, logged,
+replayed and sent across the workflow boundary unchanged.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal, Union
+
+from pydantic import BaseModel, ConfigDict
+
+from sla_policies.calendar import BusinessCalendar
+from sla_policies.commands import (
+    Accept,
+    Actor,
+    Disqualify,
+    Handoff,
+    OpportunityUpdate,
+    PatchLead,
+    PolicyMigration,
+    Recycle,
+    Reject,
+    Reroute,
+    Result,
+    Review,
+    Touch,
+)
+from sla_policies.deadlines import CalendarInputs
+from sla_policies.lead import EngagementEvent
+from sla_policies.model import Policy
+from sla_policies.state import (
+    AccountEngagement,
+    AccountEngagementQuery,
+    AccountStatus,
+    AccountStatusQuery,
+    Assignment,
+    AssignmentRequest,
+    DuplicateSubmission,
+    LeadState,
+    Notification,
+    ProjectionEvent,
+    Suppression,
+)
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ----------------------------------------------------------------- inputs
+class Start(_Data):
+    """T01: the lead was created; the API's lookups at ingest travel with it."""
+
+    kind: Literal["start"] = "start"
+    suppression: Suppression | None = None
+    account: AccountStatus | None = None  # Q28's account match at ingest
+
+
+class Tick(_Data):
+    """An instant came due, or something changed: run the automatic steps up to `now`."""
+
+    kind: Literal["tick"] = "tick"
+
+
+class Engagement(_Data):
+    kind: Literal["engagement"] = "engagement"
+    events: list[EngagementEvent]
+
+
+class Duplicate(_Data):
+    kind: Literal["duplicate"] = "duplicate"
+    submission: DuplicateSubmission
+
+
+Command = Union[Accept, Reject, Touch, Handoff, Recycle, Disqualify, OpportunityUpdate, Review, Reroute,
+                PatchLead, PolicyMigration]
+Input = Union[Start, Tick, Engagement, Duplicate, Command]
+
+
+# ----------------------------------------------------------------- effects
+class Project(_Data):
+    """A change for the read model (its outbox); `event.seq` is the idempotency key."""
+
+    kind: Literal["project"] = "project"
+    event: ProjectionEvent
+
+
+class Notify(_Data):
+    kind: Literal["notify"] = "notify"
+    notification: Notification
+
+
+class Release(_Data):
+    """The rep no longer owns the lead: give back their capacity."""
+
+    kind: Literal["release"] = "release"
+    rep_id: str
+
+
+class WriteSuppression(_Data):
+    kind: Literal["write_suppression"] = "write_suppression"
+    entry: Suppression
+
+
+class ContinueAsNew(_Data):
+    """Start the lead's long wait (a recycle) in a fresh run with a short history."""
+
+    kind: Literal["continue_as_new"] = "continue_as_new"
+
+
+class Refuse(_Data):
+    """The input is refused; nothing changed. `status`: 403, 409 or 422; `field`: the body
+    field at fault, if one is."""
+
+    kind: Literal["refuse"] = "refuse"
+    status: Literal[403, 409, 422]
+    reason: str
+    field: str | None = None
+
+
+Effect = Union[Project, Notify, Release, WriteSuppression, ContinueAsNew, Refuse]
+
+
+# ----------------------------------------------------------------- questions
+class CalendarQuery(_Data):
+    """The lead's business calendar with its public holidays for local years
+    `first_year`..`last_year` (a snapshot: see `sla_policies.lifecycle.calendar`)."""
+
+    inputs: CalendarInputs
+    first_year: int
+    last_year: int
+
+
+class LeadCalendar(_Data):
+    """A calendar snapshot: the inputs it answers for, the years it covers, and the
+    resolved calendar (holidays materialized as closed dates)."""
+
+    inputs: CalendarInputs
+    first_year: int
+    last_year: int
+    calendar: BusinessCalendar
+    holiday_names: dict[date, str] = {}
+
+    def covers(self, inputs: CalendarInputs, first_year: int, last_year: int) -> bool:
+        return self.inputs == inputs and self.first_year <= first_year and last_year <= self.last_year
+
+
+Question = Union[AssignmentRequest, AccountStatusQuery, AccountEngagementQuery, CalendarQuery]
+Answer = Union[Assignment, AccountStatus, AccountEngagement, LeadCalendar, None]
+
+
+# ----------------------------------------------------------------- the decision
+class Decision(BaseModel):
+    """The answer of `decide`. Either `ask` is set (the core needs an answer before it can
+    decide: ask it, append the answer to `answers`, and call `decide` again with the same
+    input, instant and calendar; nothing else of this decision counts), or `state` and `effects` are
+    the outcome. A refusal is `effects == [Refuse(...)]` with the state unchanged."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    state: LeadState
+    effects: list[Effect] = []
+    ask: Question | None = None
+    result: Result | None = None  # what an Update answers
+    policy: Policy | None = None  # set when the lead moved to another policy version
+    calendar: LeadCalendar | None = None  # the last calendar snapshot the decision used
+    rules: list[str] = []  # the table rules applied (id:event:to), in order
+
+    @property
+    def refused(self) -> Refuse | None:
+        return next((e for e in self.effects if isinstance(e, Refuse)), None)
+
+
+__all__ = [
+    "Accept", "Actor", "Answer", "CalendarQuery", "Command", "ContinueAsNew", "Decision", "Disqualify", "Duplicate",
+    "Effect", "Engagement", "Handoff", "Input", "LeadCalendar", "Notify", "OpportunityUpdate", "PatchLead",
+    "PolicyMigration", "Project", "Question", "Recycle", "Refuse", "Reject", "Release", "Reroute", "Review",
+    "Start", "Tick", "Touch", "WriteSuppression",
+]
