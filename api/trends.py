@@ -10,8 +10,8 @@ from pydantic import BaseModel
 
 from api.auth import Principal
 from api.charts import Bar, TrendPoint
-from api.records import load_lead_records
 from api.visibility import sql_filter
+from readmodel.records import load_lead_records
 from sla_policies.labels import window_label
 from sla_policies.model import Policy
 from sla_policies.scorecard import MetricResult, Period, iso_week, scorecard

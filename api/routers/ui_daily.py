@@ -17,12 +17,12 @@ from api.at_risk import Scope, load_at_risk, may_view
 from api.charts import bar_chart, funnel_chart
 from api.deps import PoliciesDep, PoolDep
 from api.problems import ProblemError
-from api.records import load_lead_records
 from api.routers.reports import days_period
 from api.routers.ui import _error, _page
 from api.trends import breaches
 from api.ui_auth import UiPrincipalDep
 from api.viewer import ViewerSettings, save_settings
+from readmodel.records import load_lead_records
 from sla_policies.labels import stage_label
 from sla_policies.scorecard import funnel, iso_week
 
