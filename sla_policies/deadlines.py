@@ -109,7 +109,7 @@ def compute_deadlines(request: DeadlineRequest) -> ClockPlan:
             deadlines.breach_at if after is None
             else max(add_span(deadlines.clock_started_at, after, basis=request.basis, cal=cal), deadlines.breach_at)
             if start else add_span(deadlines.breach_at, after, basis="calendar", cal=cal)
-            for after, start in zip(request.escalation_after, from_start)
+            for after, start in zip(request.escalation_after, from_start, strict=False)
         ]
     return ClockPlan(deadlines=deadlines, escalation_at=escalation_at)
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 
 from sla_policies.commands import Actor, PolicyMigration
 from tests.lifecycle import advance_to, clock, routed_lead_at, seed_roster, state_when
@@ -102,7 +103,7 @@ async def test_migration_is_refused_for_the_same_version_and_for_non_revops(env)
                                     PolicyMigration(actor=sdr, policy=faster_tier1("2099.5.2")))
     # The policy's transition table says who may migrate (rule policy_migrated: revops, system).
     assert "is for revops, system, not sdr" in str(forbidden.value.cause)
-    assert forbidden.value.cause.type == "forbidden"
+    assert isinstance(forbidden.value.cause, ApplicationError) and forbidden.value.cause.type == "forbidden"
     after = await handle.query(LeadWorkflow.state)
     assert after.transitions == state.transitions and after.policy_version == DEFAULT_VERSION
 

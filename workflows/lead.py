@@ -240,7 +240,7 @@ class LeadWorkflow:
         try:
             await workflow.wait_condition(
                 lambda: self._wake, timeout=None if wake_at is None else wake_at - workflow.now())
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
     # ================================================================== the core and its effects

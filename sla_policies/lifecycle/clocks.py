@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sla_policies import clockbook
-from sla_policies.clock import add_span, clock_start, start_of_business_day, window_deadlines
+from sla_policies.clock import Basis, add_span, clock_start, start_of_business_day, window_deadlines
 from sla_policies.lifecycle.context import Ctx
 from sla_policies.span import Span
 from sla_policies.state import PlannedEscalation, PlannedTouch, SlaClock
@@ -35,7 +35,7 @@ def plan(ctx: Ctx, window_id: str, start: datetime, *, breach_override: Span | N
     """The instants of `window_id` started at `start`: (Deadlines, ladder instants)."""
     window = ctx.policy.window(window_id)
     cal = ctx.cal(start)
-    basis = "business" if window.clock == "business" else "calendar"
+    basis: Basis = "business" if window.clock == "business" else "calendar"
     d = window_deadlines(
         start, target=window.target, warning=window.warning, breach=breach_override or window.breach,
         basis=basis, cal=cal,
@@ -65,7 +65,7 @@ def start_clocks(ctx: Ctx, items: list[tuple[str, datetime, int | None]], *,
             owner=rep_for(ctx, window.owner), started_at=d.started_at, clock_started_at=d.clock_started_at,
             due_at=d.due_at, warning_at=d.warning_at, breach_at=d.breach_at,
             escalation_plan=[PlannedEscalation(role=step.role, at=at, reassign=step.reassign, forces=step.forces)
-                             for step, at in zip(window.escalation, ladder)])
+                             for step, at in zip(window.escalation, ladder, strict=False)])
         ctx.state.clocks.append(clock)
         ctx.record("clock_started", clock=clock)
         started.append(clock)
@@ -138,7 +138,7 @@ def plan_cadence(ctx: Ctx, cadence_id: str, routed_at: datetime) -> None:
            (clock_start(routed_at, cal) if t.day == 1 else start_of_business_day(routed_at, t.day, cal))
            for t in cadence.touches]
     ctx.state.cadence = [PlannedTouch(number=t.number, day=t.day, channel=t.channel, purpose=t.purpose, due_at=at)
-                         for t, at in zip(cadence.touches, due)]
+                         for t, at in zip(cadence.touches, due, strict=False)]
     ctx.state.cadence_ends_at = add_span(routed_at, cadence.recycle_at, basis="business", cal=cal)
     ctx.state.cadence_end_seen = False
     refresh_next_touch(ctx)

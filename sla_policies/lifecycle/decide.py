@@ -97,7 +97,7 @@ def decide(state: LeadState, input: Input, now: datetime, policy: Policy, calend
     except NeedAnswer as need:
         return Decision(state=state, ask=need.question, calendar=ctx.calendar)
     except Refused as refused:
-        return Decision(state=state, effects=[Refuse(status=refused.status, reason=refused.reason,  # type: ignore[arg-type]
+        return Decision(state=state, effects=[Refuse(status=refused.status, reason=refused.reason,
                                                      field=refused.field)], calendar=calendar)
     result = None
     if event is not None:

@@ -9,7 +9,7 @@ checks both lists are the same.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sla_policies.commands import Accept, Handoff
 from sla_policies.gate import missing_for_sql
@@ -87,7 +87,7 @@ def _cadence_worked_no_reply(ctx: Ctx, rule: TransitionRule, subject: object) ->
 def _reason_code(ctx: Ctx, rule: TransitionRule, subject: object) -> Refused | None:
     """The code is of this handoff's set (422 naming reason_code), and a code meaning
     "no reply" waits for the full cadence (Q22)."""
-    code, allowed, what = subject  # type: ignore[misc]
+    code, allowed, what = cast(tuple[str, list[ReasonCode], str], subject)
     found = next((c for c in allowed if c.code == code), None)
     if found is None:
         codes = ", ".join(c.code for c in allowed)

@@ -5,12 +5,14 @@ list at ingest (T26)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from sla_policies.lifecycle import clocks
 from sla_policies.lifecycle.context import Ctx
 from sla_policies.lifecycle.guards import suppression_over
 from sla_policies.lifecycle.owners import assign, routes_to_ae
 from sla_policies.lifecycle.paths import enter_recycled, routing_window
+from sla_policies.model.base import AcvTierId
 from sla_policies.model.transitions import OPEN_STAGES
 from sla_policies.qualification import decide_inquiry
 from sla_policies.scoring import persona_of, score_lead
@@ -152,7 +154,8 @@ def refresh_committee_signal(ctx: Ctx, now: datetime) -> None:
     contacts = found.contacts + 1  # the others, and this lead's own contact
     senior = found.director_plus or persona_of(policy, contact.title) == "persona_economic_buyer"
     state.account_contacts = contacts
-    state.committee_engaged = contacts >= rule.min_contacts[acv] and (senior or not rule.director_plus_required)
+    state.committee_engaged = (contacts >= rule.min_contacts[cast(AcvTierId, acv)]
+                               and (senior or not rule.director_plus_required))
 
 
 def route(ctx: Ctx, *, rerouted: bool = False) -> None:

@@ -52,7 +52,8 @@ def _recompute(ctx: Ctx) -> list[SlaClock]:
         _, d, ladder = clocks.plan(ctx, clock.item, clock.started_at, breach_override=breach)
         clock.clock_started_at, clock.due_at = d.clock_started_at, d.due_at
         clock.warning_at, clock.breach_at = d.warning_at, d.breach_at
-        clock.escalation_plan = [_planned(step, at) for step, at in zip(window.escalation, ladder)]
+        clock.escalation_plan = [_planned(step, at)
+                                 for step, at in zip(window.escalation, ladder, strict=False)]
         done.append(clock)
     return done
 

@@ -152,6 +152,7 @@ async def ae_rej02_six_month_nurture(env, db):
     await handle.execute_update(LeadWorkflow.reject, Reject(actor=ae, reason_code="AE-REJ-02"))
     latest = env.client.get_workflow_handle(handle.id)
     state = await state_when(latest, lambda s: s.stage == "recycled" and s.counts.get("runs", 1) == 2)
+    assert state.suppressed_until is not None
     await advance_to(env, state.suppressed_until + timedelta(minutes=1))
     await state_when(latest, lambda s: s.stage != "recycled")
     return [latest]
