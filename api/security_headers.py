@@ -3,7 +3,8 @@
 The pages are server-rendered HTML with inline styles and one script of the app's own
 (`api/static/handoff.js`: the at-risk list refreshing itself, times in the viewer's zone),
 so the Content-Security-Policy allows scripts and fetches from this site only (nothing
-inline, nothing from elsewhere), forms only back to this site, and no framing (`frame-ancestors 'none'`, and X-Frame-Options for older browsers). Referrer-Policy
+inline, nothing from elsewhere), forms only back to this site, and no framing
+(`frame-ancestors 'none'`, and X-Frame-Options for older browsers). Referrer-Policy
 keeps lead ids in our URLs from leaking to other sites. `/docs` and `/redoc` (Swagger UI
 and ReDoc run scripts) get every header but the CSP.
 """
