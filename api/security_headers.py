@@ -1,8 +1,10 @@
 """Headers that keep the pages out of other sites' frames and scripts out of the pages.
 
-The pages are server-rendered HTML without any script and with inline styles only, so
-the Content-Security-Policy allows no script at all, forms only back to this site, and no
-framing (`frame-ancestors 'none'`, and X-Frame-Options for older browsers). Referrer-Policy
+The pages are server-rendered HTML with inline styles and one script of the app's own
+(`api/static/handoff.js`: the at-risk list refreshing itself, times in the viewer's zone),
+so the Content-Security-Policy allows scripts and fetches from this site only (nothing
+inline, nothing from elsewhere), forms only back to this site, and no framing
+(`frame-ancestors 'none'`, and X-Frame-Options for older browsers). Referrer-Policy
 keeps lead ids in our URLs from leaking to other sites. `/docs` and `/redoc` (Swagger UI
 and ReDoc run scripts) get every header but the CSP.
 """
@@ -12,8 +14,8 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
-       "frame-ancestors 'none'; base-uri 'none'")
+CSP = ("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; "
+       "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 COMMON = {"X-Frame-Options": "DENY", "Referrer-Policy": "same-origin", "X-Content-Type-Options": "nosniff"}
 _SCRIPTED = ("/docs", "/redoc")
 

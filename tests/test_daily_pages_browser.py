@@ -34,11 +34,12 @@ ON_TARGET = [9, 9, 8, 6, 5, 7, 9, 10, 8, 5, 4]
 def _lead(conn, lead_id: str, owner: str, created: datetime, stage: str = "mql") -> None:
     conn.execute(
         "INSERT INTO leads (lead_id, workflow_id, stage, score, tier, acv_tier, owner, policy_version, breached,"
-        " lead_type, company, email, state, created_at, updated_at) VALUES (%s, %s, %s, 60, 1, '10k_30k', %s,"
-        " '2026.11.0', false, 'demo_request', 'Seeded Co', %s, %s, %s, %s)",
+        " lead_type, company, email, state, created_at, updated_at, readers) VALUES (%s, %s, %s, 60, 1, '10k_30k',"
+        " %s, '2026.11.0', false, 'demo_request', 'Seeded Co', %s, %s, %s, %s, %s)",
         (lead_id, f"lead-{lead_id}", stage, owner, f"{lead_id}@seeded.example.com",
          Jsonb({"intake": {"source": "paid_search" if lead_id[-1] in "02468" else "webinar"},
-                "owner_manager": "sdrm-1"}), created, created + timedelta(hours=1)))
+                "owner_manager": "sdrm-1"}), created, created + timedelta(hours=1),
+         [owner, "sdrm-1"]))  # who may read it, as the projection writes it (api/visibility.py)
 
 
 def _clock(conn, lead_id: str, owner: str, started: datetime, *, met: datetime | None,

@@ -40,7 +40,9 @@ class _Collector(BaseHTTPRequestHandler):
 
 
 def _spawn(command: str, env: dict[str, str], log) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "handoff.cli", command], env=env, stdout=log,
+    # One worker process: its SDK metrics are the ones on the configured port.
+    args = [command, "--processes", "1"] if command == "worker" else [command]
+    return subprocess.Popen([sys.executable, "-m", "handoff.cli", *args], env=env, stdout=log,
                             stderr=subprocess.STDOUT)
 
 

@@ -260,7 +260,8 @@ async def test_pages_send_csp_frame_and_referrer_headers(http):
     for path in ("/ui/login", "/ui/leads", "/v1/leads"):
         response = await http.get(path, headers={"Authorization": ""}, follow_redirects=True)
         csp = response.headers["content-security-policy"]
-        assert "frame-ancestors 'none'" in csp and "script-src" not in csp and "default-src 'none'" in csp
+        assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp
+        assert "script-src 'self';" in csp and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
         assert response.headers["x-frame-options"] == "DENY"
         assert response.headers["referrer-policy"] in ("same-origin", "no-referrer", "strict-origin-when-cross-origin")
 
