@@ -63,6 +63,8 @@ class SlaClock(BaseModel):
     escalated_to: list[Escalation] = []
     escalation_plan: list[PlannedEscalation] = []
     note: str | None = None
+    # Why it is due when it is, in a rep's words (sla_policies/explain.py): cited in disputes.
+    why: str | None = None
 
     @property
     def open(self) -> bool:

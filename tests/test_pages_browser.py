@@ -175,6 +175,10 @@ async def test_timeline_page_shows_the_sla_clocks_and_history(site, browser):
     response = page.locator("#clocks tr", has=page.locator("abbr[title='sdr_response.tier1']"))
     await expect(response.locator("abbr")).to_have_text("First response (tier 1)")
     await expect(response.locator("td.breached")).to_contain_text("breached")
+    # Why it was due then, in words (sla_policies/explain.py): the breach two business hours on.
+    why = page.locator("#clocks tr.why[data-item='sdr_response.tier1']")
+    await expect(why).to_contain_text("Why due then: started ")
+    await expect(why).to_contain_text("+ 2 business hours from the clock start → breach")
     await expect(page.locator("#timeline")).to_contain_text("lead ingested; workflow started")
     await expect(page.locator("#timeline")).to_contain_text("sdr_response.tier1 BREACHED")
     await page.screenshot(path=shot("lead-timeline"), full_page=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from sla_policies.calendar import resolve_calendar
+from sla_policies.calendar import holiday_names, resolve_calendar
 from sla_policies.deadlines import CalendarInputs
 from sla_policies.model import Policy
 from sla_policies.state import LeadState
@@ -81,4 +81,8 @@ def snapshot(query: CalendarQuery) -> LeadCalendar:
         years=range(query.first_year, query.last_year + 1), open=inputs.open, close=inputs.close,
         weekdays=frozenset(_WEEKDAY_NUMBERS[d] for d in inputs.weekdays),
         extra_closed_dates=inputs.extra_closed_dates)
-    return LeadCalendar(inputs=inputs, first_year=query.first_year, last_year=query.last_year, calendar=cal)
+    # The holidays' names are words for the deadline explanations (sla_policies/explain.py).
+    names = holiday_names(inputs.country, range(query.first_year, query.last_year + 1), subdivision) \
+        if inputs.country else {}
+    return LeadCalendar(inputs=inputs, first_year=query.first_year, last_year=query.last_year, calendar=cal,
+                        holiday_names={d: n for d, n in names.items() if d in cal.closed_dates})

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sla_policies import clockbook
-from sla_policies.clock import Basis, add_span, clock_start, start_of_business_day, window_deadlines
+from sla_policies.clock import Basis, Deadlines, add_span, clock_start, start_of_business_day, window_deadlines
+from sla_policies.explain import explain
 from sla_policies.lifecycle.context import Ctx
 from sla_policies.span import Span
 from sla_policies.state import PlannedEscalation, PlannedTouch, SlaClock
@@ -55,6 +56,18 @@ def plan(ctx: Ctx, window_id: str, start: datetime, *, breach_override: Span | N
     return window, d, ladder
 
 
+def why(ctx: Ctx, window_id: str, d: Deadlines, *, breach_override: Span | None = None) -> str:
+    """The deadline retold in a rep's words (sla_policies/explain.py), from the same inputs."""
+    window = ctx.policy.window(window_id)
+    basis: Basis = "business" if window.clock == "business" else "calendar"
+    rule = window.after_hours
+    return explain(d, basis=basis, cal=ctx.cal(d.started_at), target=window.target,
+                   breach=breach_override or window.breach, warning=window.warning,
+                   after_hours_from_next_open=rule.from_next_open if rule else None,
+                   after_hours_by=rule.by_next_business_day_at if rule else None,
+                   holiday_names=ctx.calendar.holiday_names if ctx.calendar else None).text
+
+
 def start_clocks(ctx: Ctx, items: list[tuple[str, datetime, int | None]], *,
                  breach_override: Span | None = None) -> list[SlaClock]:
     started = []
@@ -65,7 +78,8 @@ def start_clocks(ctx: Ctx, items: list[tuple[str, datetime, int | None]], *,
             owner=rep_for(ctx, window.owner), started_at=d.started_at, clock_started_at=d.clock_started_at,
             due_at=d.due_at, warning_at=d.warning_at, breach_at=d.breach_at,
             escalation_plan=[PlannedEscalation(role=step.role, at=at, reassign=step.reassign, forces=step.forces)
-                             for step, at in zip(window.escalation, ladder, strict=False)])
+                             for step, at in zip(window.escalation, ladder, strict=False)],
+            why=why(ctx, window_id, d, breach_override=breach_override))
         ctx.state.clocks.append(clock)
         ctx.record("clock_started", clock=clock)
         started.append(clock)

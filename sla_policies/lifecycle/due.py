@@ -33,7 +33,7 @@ def fire_due(ctx: Ctx) -> None:
         elif kind == "breach":
             clock.breached_at, clock.status = at, "breached"
             ctx.bump("breaches")
-            ctx.notify("breach", clock.owner_role, clock.owner, item=clock.item)
+            ctx.notify("breach", clock.owner_role, clock.owner, item=clock.item, detail=clock.why)
             ctx.record("clock_breached", clock=clock)
         else:
             escalate(ctx, clock, step, at)
@@ -68,7 +68,8 @@ def escalate(ctx: Ctx, clock: SlaClock, step_index: int, at: datetime) -> None:
                     other.owner = assignment.rep_id  # Q26: reassignment never resets clocks
             ctx.release(previous)
     clock.escalated_to.append(escalation)
-    ctx.notify("escalation", planned.role, rep, item=clock.item, detail="reassigned" if escalation.reassigned else None)
+    detail = "; ".join(d for d in ("reassigned" if escalation.reassigned else None, clock.why) if d) or None
+    ctx.notify("escalation", planned.role, rep, item=clock.item, detail=detail)
     ctx.record("clock_escalated", clock=clock)
     if planned.forces and state.stage == "sal" and not _cadence_exhausted_by(ctx, at):
         # (A cadence exhausted by now recycles by T15 instead: that is the lead's real outcome.)
