@@ -111,6 +111,9 @@ class Scorecard(BaseModel):
     metrics: list[MetricResult]  # the rated metrics of the policy (of one side, when asked)
     tracked: list[MetricResult] = []  # the tracked figures (no band)
     sides: list[SideVerdict] = []
+    # The period overlaps the version's diagnostic first days (§13): read it as a diagnosis,
+    # not as performance management.
+    diagnostic: bool = False
 
     def metric(self, metric_id: str) -> MetricResult:
         return next(m for m in [*self.metrics, *self.tracked] if m.id == metric_id)
@@ -200,8 +203,11 @@ def scorecard(policy: Policy, records: Iterable[LeadRecord], period: Period,
     as_of = as_of or period.end
     metrics, figures = measure_all(policy, records, period, as_of, side=side)
     leads = sum(r.created_at in period for r in records)
+    window = policy.diagnostic.window(policy.effective_date, policy.calendars.company_timezone)
+    diagnostic = window is not None and period.start < window[1] and window[0] < period.end
     return Scorecard(policy_version=policy.version, period=period, as_of=as_of, leads=leads, metrics=metrics,
-                     tracked=figures, sides=[v for v in verdicts(metrics) if side in (None, v.side)])
+                     tracked=figures, sides=[v for v in verdicts(metrics) if side in (None, v.side)],
+                     diagnostic=diagnostic)
 
 
 # ---------------------------------------------------------------- the rejection report

@@ -51,10 +51,21 @@ def _cadence_exhausted_by(ctx: Ctx, at: datetime) -> bool:
             and not replied(ctx.state, ctx.policy))
 
 
+def in_diagnostic_period(ctx: Ctx, at: datetime) -> bool:
+    """The first days of the lead's policy version, when its option is on (§13)."""
+    window = ctx.policy.diagnostic.window(ctx.policy.effective_date, ctx.policy.calendars.company_timezone)
+    return window is not None and window[0] <= at < window[1]
+
+
 def escalate(ctx: Ctx, clock: SlaClock, step_index: int, at: datetime) -> None:
     state = ctx.state
     planned = clock.escalation_plan[step_index]
     planned.done = True
+    if step_index > 0 and in_diagnostic_period(ctx, at):
+        # Diagnostic month: the breach is recorded and its manager told (the first step);
+        # the ladder goes no further, so nobody above is paged and no lead is reassigned.
+        ctx.record("clock_escalation_held", clock=clock)
+        return
     rep = clocks.manager_for(ctx, planned.role)
     escalation = Escalation(role=planned.role, rep_id=rep, at=at)
     # Reassignment moves the lead only while the late rep still owns it (not after a handoff).

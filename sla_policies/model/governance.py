@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from sla_policies.model.base import AcvTierId, Collector, Positive, SnakeId, Strict
 from sla_policies.model.cadences import Channel
@@ -94,6 +96,22 @@ class Review(Strict):
     who: list[str]  # roles
     content: str
     duration_min: Positive | None = None
+
+
+class Diagnostic(Strict):
+    """§13 "first 30 d diagnostic, not performance management": for the first `days` days
+    of a version (from its effective date, company timezone) breaches are recorded and
+    shown, but the escalation ladder stops at its first step (the owner's manager)."""
+
+    enabled: bool = False
+    days: Annotated[int, Field(ge=1, le=366)] = 30
+
+    def window(self, effective: date, timezone: str) -> tuple[datetime, datetime] | None:
+        """[start, end) of the diagnostic period, or None when the option is off."""
+        if not self.enabled:
+            return None
+        start = datetime.combine(effective, time(0), tzinfo=ZoneInfo(timezone))
+        return start, start + timedelta(days=self.days)
 
 
 class Signoff(Strict):

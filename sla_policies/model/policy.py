@@ -12,7 +12,7 @@ from sla_policies.model.cadences import Cadence
 from sla_policies.model.calendars import Calendars
 from sla_policies.model.codes import ReasonCodes
 from sla_policies.model.commitments import Commitments
-from sla_policies.model.governance import Defaults, Metric, PatternLevel, Review, Signoff, TrackedMetric
+from sla_policies.model.governance import Defaults, Diagnostic, Metric, PatternLevel, Review, Signoff, TrackedMetric
 from sla_policies.model.leads import LeadTierSpec, LeadTypeSpec, Routing
 from sla_policies.model.pipeline import Opportunity, SqlGate
 from sla_policies.model.qualification import AcvTier, Qualification
@@ -56,6 +56,7 @@ class Policy(Strict):
     commitments: Commitments | None = None
     tracked: list[TrackedMetric] = []
     reviews: list[Review] = []
+    diagnostic: Diagnostic = Diagnostic()  # off unless a version turns it on (§13)
     defaults: Defaults
     transitions: list[TransitionRule]  # §2: every stage change is one of these rules
 
