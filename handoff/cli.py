@@ -6,7 +6,7 @@ import asyncio
 import logging
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 
@@ -84,39 +84,23 @@ class DocFormat(str, Enum):
     html = "html"
 
 
-def _load(file: Path):
-    from sla_policies.loader import PolicyError, parse_policy
-
-    try:
-        text = file.read_text()
-    except OSError as exc:
-        typer.echo(f"{file}: cannot read: {exc.strerror}", err=True)
-        raise typer.Exit(1) from None
-    fmt: Literal["yaml", "json"] = "json" if file.suffix.lower() == ".json" else "yaml"
-    try:
-        return parse_policy(text, fmt=fmt)
-    except PolicyError as exc:
-        for issue in exc.errors:
-            typer.echo(f"{issue.path}: {issue.message}", err=True)
-        typer.echo(f"{file}: {len(exc.errors)} error(s)", err=True)
-        raise typer.Exit(1) from None
-
-
 @policy_app.command("validate")
 def policy_validate(file: Path) -> None:
     """Exit 0 with a one-line summary, or 1 with every error and its path."""
+    from handoff.policy_cli import load_policy_file
     from sla_policies.loader import validate_summary
 
-    typer.echo(validate_summary(_load(file)))
+    typer.echo(validate_summary(load_policy_file(file)))
 
 
 @policy_app.command("render")
 def policy_render(file: Path,
                   format: Annotated[DocFormat, typer.Option("--format", "-f")] = DocFormat.markdown) -> None:
     """Print the human-readable SLA document rendered from the policy."""
+    from handoff.policy_cli import load_policy_file
     from sla_policies.document import render_policy
 
-    typer.echo(render_policy(_load(file), fmt=format.value))
+    typer.echo(render_policy(load_policy_file(file), fmt=format.value))
 
 
 @app.command()

@@ -8,10 +8,13 @@ local files needs no server at all.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import httpx
 import typer
+
+if TYPE_CHECKING:
+    from sla_policies.model import Policy
 
 ApiOption = Annotated[str, typer.Option("--api", envvar="HANDOFF_API_URL", help="API base URL.")]
 TokenOption = Annotated[str | None, typer.Option("--token", envvar="HANDOFF_TOKEN", help="A revops bearer token.")]
@@ -88,10 +91,9 @@ def sign(version: str, api: ApiOption = DEFAULT_API, token: TokenOption = None,
 def diff(a: str, b: str, api: ApiOption = DEFAULT_API, token: TokenOption = None) -> None:
     """Field-level changes from A to B: two local files (offline) or two deployed versions."""
     if Path(a).is_file() and Path(b).is_file():
-        from handoff.cli import _load
         from sla_policies.diff import diff_policies
 
-        lines = [str(c) for c in diff_policies(_load(Path(a)), _load(Path(b)))]
+        lines = [str(c) for c in diff_policies(load_policy_file(Path(a)), load_policy_file(Path(b)))]
     else:
         with _client(api, token) as client:
             response = _send(lambda: client.get(f"/v1/policies/{a}/diff/{b}"))
@@ -101,6 +103,25 @@ def diff(a: str, b: str, api: ApiOption = DEFAULT_API, token: TokenOption = None
     for line in lines:
         typer.echo(line)
     typer.echo(f"{len(lines)} change(s)")
+
+
+def load_policy_file(file: Path) -> Policy:
+    """A local policy file, validated; every error with its path on stderr and exit 1."""
+    from sla_policies.loader import PolicyError, parse_policy
+
+    try:
+        text = file.read_text()
+    except OSError as exc:
+        typer.echo(f"{file}: cannot read: {exc.strerror}", err=True)
+        raise typer.Exit(1) from None
+    fmt: Literal["yaml", "json"] = "json" if file.suffix.lower() == ".json" else "yaml"
+    try:
+        return parse_policy(text, fmt=fmt)
+    except PolicyError as exc:
+        for issue in exc.errors:
+            typer.echo(f"{issue.path}: {issue.message}", err=True)
+        typer.echo(f"{file}: {len(exc.errors)} error(s)", err=True)
+        raise typer.Exit(1) from None
 
 
 def register(policy_app: typer.Typer) -> None:

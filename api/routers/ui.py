@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import ValidationError
 
 from api.auth import Principal
@@ -21,6 +20,7 @@ from api.charts import trend_chart
 from api.dashboard import load_dashboard
 from api.deps import PoliciesDep, PoolDep, TemporalDep
 from api.history import timeline
+from api.pages import error_page, page
 from api.problems import ProblemError
 from api.recalibration import overdue_quarter, previous_quarter, quarter_of, recalibration
 from api.routers.lead_list import LeadFilters, query_leads
@@ -41,41 +41,19 @@ from api.ui_auth import (
     same_origin,
     set_session,
 )
-from api.ui_time import VIEWER_TZ, when
 from api.visibility import require_read
 from sla_policies.document import render_policy
-from sla_policies.labels import metric_label, stage_label, window_label
 from sla_policies.model.transitions import ALL_STAGES
 from sla_policies.scorecard import iso_week
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
-_pages = Environment(loader=PackageLoader("api", "templates/ui"), autoescape=select_autoescape(["j2", "html"]),
-                     trim_blocks=True, lstrip_blocks=True)
 _FILTERS = ("stage", "owner", "tier", "breached", "policy_version")
-
-
-_pages.globals.update(when=when, window_label=window_label, metric_label=metric_label, stage_label=stage_label)
-
-
-def _page(name: str, request: Request, principal: Principal | None, status: int = 200, **context) -> HTMLResponse:
-    viewer_tz = getattr(request.state, "viewer_tz", None)
-    token = VIEWER_TZ.set(viewer_tz)
-    try:
-        html = _pages.get_template(name).render(request=request, principal=principal, viewer_tz=viewer_tz,
-                                                **context)
-    finally:
-        VIEWER_TZ.reset(token)
-    return HTMLResponse(html, status_code=status)
-
-
-def _error(request: Request, principal: Principal | None, exc: ProblemError) -> HTMLResponse:
-    return _page("error.html.j2", request, principal, status=exc.problem.status, problem=exc.problem)
 
 
 @router.get("/login")
 async def login_form(request: Request, next: str | None = None) -> HTMLResponse:
-    return _page("login.html.j2", request, None, next=safe_next(next))
+    return page("login.html.j2", request, None, next=safe_next(next))
 
 
 @router.post("/login", dependencies=[Depends(same_origin)])
@@ -83,12 +61,12 @@ async def login(request: Request, pool: PoolDep):
     try:
         text = (await request.body()).decode()
     except UnicodeDecodeError:
-        return _page("login.html.j2", request, None, status=400, next="/ui/", failed=True)
+        return page("login.html.j2", request, None, status=400, next="/ui/", failed=True)
     form = {k: v[0] for k, v in parse_qs(text).items()}
     token, next_path = form.get("token", "").strip(), safe_next(form.get("next"))
     principal = request.app.state.tokens.lookup(token) if token else None
     if principal is None:
-        return _page("login.html.j2", request, None, status=401, next=next_path, failed=True)
+        return page("login.html.j2", request, None, status=401, next=next_path, failed=True)
     response = RedirectResponse(next_path, status_code=303)
     set_session(response, await open_session(pool, token, principal), secure=request.url.scheme == "https")
     return response
@@ -115,30 +93,30 @@ async def dashboard(request: Request, principal: UiPrincipalDep, pool: PoolDep, 
             start = week and iso_week(week, policy.calendars.company_timezone).start.date()
             card = await current_scorecard(pool, policy, days_period(policy, start, None), reader=principal)
         except (ProblemError, OverflowError):
-            return _error(request, principal, ProblemError(422, "Invalid parameter", "week: not a usable day"))
+            return error_page(request, principal, ProblemError(422, "Invalid parameter", "week: not a usable day"))
         trends = await weekly_trends(pool, policy, card.period.start.date(), datetime.now(UTC), reader=principal)
     overdue = None
     if principal.kind == "revops":
         policy = await policies.current()
         overdue = await overdue_quarter(pool, datetime.now(ZoneInfo(policy.calendars.company_timezone)).date())
-    return _page("dashboard.html.j2", request, principal, board=await load_dashboard(pool, principal), card=card,
+    return page("dashboard.html.j2", request, principal, board=await load_dashboard(pool, principal), card=card,
                  trends=trends, trend_chart=trend_chart, review_overdue=overdue)
 
 
 @router.get("/recalibration")
-async def recalibration_page(request: Request, principal: UiPrincipalDep, pool: PoolDep, policies: PoliciesDep,
+async def recalibrationpage(request: Request, principal: UiPrincipalDep, pool: PoolDep, policies: PoliciesDep,
                              quarter: str | None = None) -> HTMLResponse:  # noqa: A002 - the page's word
     """Per ACV tier, this quarter against the one before, the flags, and the proposed draft."""
     if principal.kind not in ("revops", "executive"):
-        return _error(request, principal, ProblemError(403, "Forbidden", "the recalibration is for RevOps and "
+        return error_page(request, principal, ProblemError(403, "Forbidden", "the recalibration is for RevOps and "
                                                                          "the executives"))
     policy = await policies.current()
     today = datetime.now(ZoneInfo(policy.calendars.company_timezone)).date()
     try:
         report = await recalibration(pool, policy, quarter or previous_quarter(quarter_of(today)), today)
     except ValueError as exc:
-        return _error(request, principal, ProblemError(422, "Invalid parameter", str(exc)))
-    return _page("recalibration.html.j2", request, principal, report=report)
+        return error_page(request, principal, ProblemError(422, "Invalid parameter", str(exc)))
+    return page("recalibration.html.j2", request, principal, report=report)
 
 
 @router.get("/leads")
@@ -150,15 +128,15 @@ async def leads(request: Request, principal: UiPrincipalDep, pool: PoolDep, poli
         filters = LeadFilters.model_validate({k: v for k, v in chosen.items() if v})
     except ValidationError as exc:
         problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
-        return _page("leads.html.j2", request, principal, status=422, page=None, error=problems, **context)
+        return page("leads.html.j2", request, principal, status=422, page=None, error=problems, **context)
     try:
-        page = await query_leads(pool, principal, filters, limit=50, cursor=cursor)
+        listing = await query_leads(pool, principal, filters, limit=50, cursor=cursor)
     except ProblemError as exc:
-        return _error(request, principal, exc)
+        return error_page(request, principal, exc)
     older = None
-    if page.next_cursor:
-        older = "/ui/leads?" + urlencode({**{k: v for k, v in chosen.items() if v}, "cursor": page.next_cursor})
-    return _page("leads.html.j2", request, principal, page=page, older=older, error=None, **context)
+    if listing.next_cursor:
+        older = "/ui/leads?" + urlencode({**{k: v for k, v in chosen.items() if v}, "cursor": listing.next_cursor})
+    return page("leads.html.j2", request, principal, page=listing, older=older, error=None, **context)
 
 
 @router.get("/leads/{lead_id}")
@@ -167,9 +145,9 @@ async def lead(lead_id: str, request: Request, principal: UiPrincipalDep, tempor
         state = await _state(temporal.get_workflow_handle(workflow_id(lead_id)), lead_id)
         require_read(principal, state)
     except ProblemError as exc:
-        return _error(request, principal, exc)
+        return error_page(request, principal, exc)
     entries = await timeline(temporal, workflow_id(lead_id), state)
-    return _page("lead.html.j2", request, principal, state=state, entries=entries)
+    return page("lead.html.j2", request, principal, state=state, entries=entries)
 
 
 TREND_WEEKS = 12
@@ -179,7 +157,7 @@ def _week(week: date | None) -> str:
     return f"?week={week.isoformat()}" if week else ""
 
 
-async def _scorecard_page(request: Request, principal: Principal, pool, policies, *, heading: str, side=None,
+async def _scorecardpage(request: Request, principal: Principal, pool, policies, *, heading: str, side=None,
                           by=None, group: str | None = None, links=(), links_title: str = "",
                           week: date | None = None) -> HTMLResponse:
     policy = await policies.current()
@@ -190,18 +168,18 @@ async def _scorecard_page(request: Request, principal: Principal, pool, policies
         trend = await load_trend(pool, principal, policy, weeks=TREND_WEEKS, side=side, by=by, group=group,
                                  until=period)
     except OverflowError:
-        return _error(request, principal, ProblemError(422, "Invalid parameter", "week: not a usable day"))
+        return error_page(request, principal, ProblemError(422, "Invalid parameter", "week: not a usable day"))
     except ProblemError as exc:
-        return _error(request, principal, exc)
+        return error_page(request, principal, exc)
     if by is not None:
         card = next((g for g in report.groups if g.id == group), None)
         if card is None:
-            return _error(request, principal, ProblemError(404, "Not found", f"no {by} {group!r} with figures"))
+            return error_page(request, principal, ProblemError(404, "Not found", f"no {by} {group!r} with figures"))
         metrics, tracked, sides = card.metrics, card.tracked, card.sides
     else:
         metrics, tracked, sides = report.metrics, report.tracked, report.sides
     sparks = {m.id: sparkline(trend.get(m.id, []), m.target, m.red) for m in [*metrics, *tracked]}
-    return _page("scorecard.html.j2", request, principal, heading=heading, report=report, metrics=metrics,
+    return page("scorecard.html.j2", request, principal, heading=heading, report=report, metrics=metrics,
                  tracked=tracked, sides=sides, sparks=sparks, weeks=TREND_WEEKS, links=list(links),
                  links_title=links_title)
 
@@ -211,13 +189,13 @@ async def side_scorecard(side: str, request: Request, principal: UiPrincipalDep,
                          policies: PoliciesDep, week: date | None = None) -> HTMLResponse:
     """Marketing's or sales' scorecard this week, with each metric's trend."""
     if side not in ("marketing", "sales"):
-        return _error(request, principal, ProblemError(404, "Not found", f"no side {side!r}"))
+        return error_page(request, principal, ProblemError(404, "Not found", f"no side {side!r}"))
     if principal.kind == "rep":
-        return _error(request, principal, ProblemError(403, "Forbidden", "a rep sees only their own figures"))
+        return error_page(request, principal, ProblemError(403, "Forbidden", "a rep sees only their own figures"))
     roster = await load_roster(pool)
     team = principal.team or principal.id
     teams = sorted({r.team for r in roster.values() if r.team and (principal.kind != "manager" or r.team == team)})
-    return await _scorecard_page(request, principal, pool, policies, heading=f"{side.capitalize()} scorecard",
+    return await _scorecardpage(request, principal, pool, policies, heading=f"{side.capitalize()} scorecard",
                                  side=side, links=[(f"/ui/teams/{t}" + _week(week), t) for t in teams],
                                  links_title="Teams", week=week)
 
@@ -225,7 +203,7 @@ async def side_scorecard(side: str, request: Request, principal: UiPrincipalDep,
 @router.get("/reps/{rep_id}")
 async def rep_scorecard(rep_id: str, request: Request, principal: UiPrincipalDep, pool: PoolDep,
                         policies: PoliciesDep, week: date | None = None) -> HTMLResponse:
-    return await _scorecard_page(request, principal, pool, policies, heading=f"Rep {rep_id}", by="rep", group=rep_id,
+    return await _scorecardpage(request, principal, pool, policies, heading=f"Rep {rep_id}", by="rep", group=rep_id,
                                  week=week)
 
 
@@ -233,10 +211,10 @@ async def rep_scorecard(rep_id: str, request: Request, principal: UiPrincipalDep
 async def team_scorecard(team_id: str, request: Request, principal: UiPrincipalDep, pool: PoolDep,
                          policies: PoliciesDep, week: date | None = None) -> HTMLResponse:
     if principal.kind == "rep":
-        return _error(request, principal, ProblemError(403, "Forbidden", "a rep sees only their own figures"))
+        return error_page(request, principal, ProblemError(403, "Forbidden", "a rep sees only their own figures"))
     roster = await load_roster(pool)
     members = sorted(r.rep_id for r in roster.values() if r.team == team_id)
-    return await _scorecard_page(request, principal, pool, policies, heading=f"Team {team_id}", by="team",
+    return await _scorecardpage(request, principal, pool, policies, heading=f"Team {team_id}", by="team",
                                  group=team_id, links=[(f"/ui/reps/{m}" + _week(week), m) for m in members],
                                  links_title="Reps", week=week)
 
@@ -245,15 +223,15 @@ async def team_scorecard(team_id: str, request: Request, principal: UiPrincipalD
 async def pattern_ladder(request: Request, principal: UiPrincipalDep, pool: PoolDep, policies: PoliciesDep,
                          week: date | None = None) -> HTMLResponse:
     if principal.kind == "rep":
-        return _error(request, principal, ProblemError(403, "Forbidden", "the pattern ladder is for managers"))
+        return error_page(request, principal, ProblemError(403, "Forbidden", "the pattern ladder is for managers"))
     board = await load_ladder(pool, await policies.current(), week)
-    return _page("patterns.html.j2", request, principal, board=board)
+    return page("patterns.html.j2", request, principal, board=board)
 
 
 @router.get("/policies/{version}")
 async def policy(version: str, request: Request, principal: UiPrincipalDep, policies: PoliciesDep) -> HTMLResponse:
     if version not in policies.versions:
-        return _error(request, principal, ProblemError(404, "Not found", f"no policy version {version!r}"))
+        return error_page(request, principal, ProblemError(404, "Not found", f"no policy version {version!r}"))
     return HTMLResponse(render_policy(policies.get(version), "html"))
 
 

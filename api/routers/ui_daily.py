@@ -16,9 +16,9 @@ from pydantic import ValidationError
 from api.at_risk import Scope, load_at_risk, may_view
 from api.charts import bar_chart, funnel_chart
 from api.deps import PoliciesDep, PoolDep
+from api.pages import error_page, page
 from api.problems import ProblemError
 from api.routers.reports import days_period
-from api.routers.ui import _error, _page
 from api.trends import breaches
 from api.ui_auth import UiPrincipalDep
 from api.viewer import ViewerSettings, save_settings
@@ -60,11 +60,12 @@ async def at_risk_team(team_id: str, request: Request, principal: UiPrincipalDep
 
 async def _at_risk(request: Request, principal, pool, scope: Scope, hours: int, fragment: bool) -> HTMLResponse:
     if not may_view(principal, scope):
-        return _error(request, principal, ProblemError(403, "Forbidden", f"{principal.id} may not see {scope.title()}"))
+        return error_page(request, principal,
+                          ProblemError(403, "Forbidden", f"{principal.id} may not see {scope.title()}"))
     now = _now()
     rows = await load_at_risk(pool, principal, scope, now, hours=hours)
     name = "at_risk_rows.html.j2" if fragment else "at_risk.html.j2"
-    return _page(name, request, principal, rows=rows, now=now, scope=scope, hours=hours)
+    return page(name, request, principal, rows=rows, now=now, scope=scope, hours=hours)
 
 
 @router.get("/charts")
@@ -73,19 +74,19 @@ async def charts(request: Request, principal: UiPrincipalDep, pool: PoolDep, pol
                  by: Literal["source", "acv_tier", "tier", "lead_type"] = "source") -> HTMLResponse:
     """The funnel by segment and the breaches by window and by owner, for one ISO week."""
     if principal.kind == "rep":
-        return _error(request, principal, ProblemError(403, "Forbidden", "reports are for managers and RevOps"))
+        return error_page(request, principal, ProblemError(403, "Forbidden", "reports are for managers and RevOps"))
     policy = await policies.current()
     try:
         start = week and iso_week(week, policy.calendars.company_timezone).start.date()
         period = days_period(policy, start, None)
     except (ProblemError, OverflowError):
-        return _error(request, principal, ProblemError(422, "Invalid parameter", "week: not a usable day"))
+        return error_page(request, principal, ProblemError(422, "Invalid parameter", "week: not a usable day"))
     records = await load_lead_records(pool, since=period.start, until=period.end)
     rows = funnel(policy, records, period, by)
     segments = [(r.segment, r.reached) for r in rows]
     names = {s: stage_label(s) for s in _FUNNEL_STAGES}
     by_window, by_owner = await breaches(pool, principal, period)
-    return _page("charts.html.j2", request, principal, period=period, by=by,
+    return page("charts.html.j2", request, principal, period=period, by=by,
                  funnel=funnel_chart("funnel", f"Funnel by {by.replace('_', ' ')}: leads reaching each stage",
                                      segments, _FUNNEL_STAGES, names),
                  by_window=bar_chart("breaches-by-window", "Breaches by SLA window", by_window, color="#b3261e"),
@@ -94,7 +95,7 @@ async def charts(request: Request, principal: UiPrincipalDep, pool: PoolDep, pol
 
 @router.get("/settings")
 async def settings_form(request: Request, principal: UiPrincipalDep, saved: bool = False) -> HTMLResponse:
-    return _page("settings.html.j2", request, principal, zones=sorted(available_timezones()), saved=saved,
+    return page("settings.html.j2", request, principal, zones=sorted(available_timezones()), saved=saved,
                  error=None)
 
 
@@ -104,7 +105,7 @@ async def settings_save(request: Request, principal: UiPrincipalDep, pool: PoolD
     try:
         chosen = ViewerSettings(timezone=form.get("timezone") or None)
     except ValidationError:
-        return _page("settings.html.j2", request, principal, zones=sorted(available_timezones()), saved=False,
+        return page("settings.html.j2", request, principal, zones=sorted(available_timezones()), saved=False,
                      error=f"timezone: {form.get('timezone')!r} is not an IANA time zone", status=422)
     await save_settings(pool, principal.id, chosen)
     return RedirectResponse("/ui/settings?saved=true", status_code=303)
