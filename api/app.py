@@ -14,7 +14,7 @@ from api.body_limit import BodyLimitMiddleware
 from api.idempotency import IdempotencyMiddleware
 from api.policy_registry import PolicyRegistry
 from api.routers import health, lead_list, leads, policies as policy_routes, reps, ui
-from api.routers import reports
+from api.routers import connectors, reports
 from handoff.settings import Settings
 from handoff.temporal import connect
 
@@ -64,5 +64,6 @@ def create_app(settings: Settings, *, temporal: Client | None = None,
     app.include_router(reps.router)
     app.include_router(policy_routes.router)
     app.include_router(reports.router)
+    app.include_router(connectors.router)
     ui.install(app)
     return app

@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from pydantic import BaseModel
 
+from activities.crm.inbox import connector_counts
 from api.problems import ProblemError
 
 router = APIRouter(tags=["metrics"])
@@ -43,6 +44,8 @@ class ReadModelFigures(BaseModel):
     leads_by_stage: dict[str, int]
     clocks: list[ClockCount]
     escalations_by_role: dict[str, int]
+    connector_events: list[tuple[str, str, int]] = []  # (source, status, n) of the inbox
+    crm_sync: list[tuple[str, str, int]] = []  # (crm, status, n): the write-back state of linked leads
 
 
 @contextmanager
@@ -74,7 +77,9 @@ async def read_model_figures(pool) -> ReadModelFigures:
             "SELECT payload->'escalated_to'->-1->>'role', count(*) FROM lead_events"
             " WHERE kind = 'clock_escalated' GROUP BY 1")
         escalations = {role: n for role, n in await cur.fetchall() if role}
-    return ReadModelFigures(leads_by_stage=stages, clocks=clocks, escalations_by_role=escalations)
+    inbox, sync = await connector_counts(pool)
+    return ReadModelFigures(leads_by_stage=stages, clocks=clocks, escalations_by_role=escalations,
+                            connector_events=inbox, crm_sync=sync)
 
 
 class _Snapshot:
@@ -100,6 +105,16 @@ class _Snapshot:
         for role, n in sorted(self._figures.escalations_by_role.items()):
             escalations.add_metric([role], n)
         yield escalations
+        inbox = GaugeMetricFamily("handoff_connector_events", "CRM connector inbox events by source and status.",
+                                  labels=["source", "status"])
+        for source, status, n in self._figures.connector_events:
+            inbox.add_metric([source, status], n)
+        yield inbox
+        sync = GaugeMetricFamily("handoff_crm_sync_leads", "Leads linked to a CRM record by write-back status "
+                                 "(pending, done, failed).", labels=["crm", "status"])
+        for crm, status, n in self._figures.crm_sync:
+            sync.add_metric([crm, status], n)
+        yield sync
 
 
 @router.get("/metrics", include_in_schema=False)

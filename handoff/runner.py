@@ -16,7 +16,8 @@ from handoff.settings import Settings
 from activities.sinks import sinks_from_settings
 from handoff.worker import build_worker
 from activities.reports import active_policy
-from handoff.schedules import ensure_report_schedules
+from handoff.connectors import crm_config
+from handoff.schedules import ensure_connector_schedules, ensure_report_schedules
 
 
 class _Server(uvicorn.Server):
@@ -45,9 +46,13 @@ async def serve(settings: Settings, client: Client, *, run_api: bool = True, run
     server = None
     try:
         if run_worker:
-            worker = build_worker(client, settings.task_queue, pool, sinks=sinks_from_settings(settings))
+            worker = build_worker(client, settings.task_queue, pool, sinks=sinks_from_settings(settings),
+                                  crm=crm_config(settings))
             policy = await active_policy(pool)
             await ensure_report_schedules(client, settings.task_queue, policy.calendars.company_timezone)
+            await ensure_connector_schedules(client, settings.task_queue, sweep_seconds=settings.connector_sweep_seconds,
+                                             sync_seconds=settings.crm_sync_seconds,
+                                             poll_salesforce=settings.salesforce_poll)
             tasks.append(asyncio.create_task(worker.run(), name="worker"))
         if run_api:
             app = create_app(settings, temporal=client, policies=policies or PolicyRegistry.from_bundled())

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import PrincipalDep, require
@@ -27,6 +28,9 @@ class RepIn(BaseModel):
     available: bool = True
     timezone: Timezone = "America/New_York"
     email: str | None = None
+    # The rep's user in each CRM, for the write-back of the lead owner: {"hubspot": owner id,
+    # "salesforce": User Id}.
+    crm_users: dict[Literal["hubspot", "salesforce"], Annotated[str, Field(min_length=1, max_length=64)]] = {}
 
 
 class Rep(RepIn):
@@ -40,15 +44,17 @@ async def put_rep(rep_id: str, rep: RepIn, principal: PrincipalDep, pool: PoolDe
     async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         row = await (await cur.execute(
             """
-            INSERT INTO reps (rep_id, name, role, manager_id, territories, acv_tiers, capacity, available, timezone, email)
+            INSERT INTO reps (rep_id, name, role, manager_id, territories, acv_tiers, capacity, available, timezone, email,
+                              crm_users)
             VALUES (%(rep_id)s, %(name)s, %(role)s, %(manager_id)s, %(territories)s, %(acv_tiers)s, %(capacity)s,
-                    %(available)s, %(timezone)s, %(email)s)
+                    %(available)s, %(timezone)s, %(email)s, %(crm_users)s)
             ON CONFLICT (rep_id) DO UPDATE SET name = EXCLUDED.name, role = EXCLUDED.role,
                 manager_id = EXCLUDED.manager_id, territories = EXCLUDED.territories, acv_tiers = EXCLUDED.acv_tiers,
                 capacity = EXCLUDED.capacity, available = EXCLUDED.available, timezone = EXCLUDED.timezone,
-                email = EXCLUDED.email, updated_at = now()
-            RETURNING rep_id, name, role, manager_id, territories, acv_tiers, capacity, available, timezone, email, open_leads
-            """, {"rep_id": rep_id, **rep.model_dump()})).fetchone()
+                email = EXCLUDED.email, crm_users = EXCLUDED.crm_users, updated_at = now()
+            RETURNING rep_id, name, role, manager_id, territories, acv_tiers, capacity, available, timezone, email,
+                crm_users, open_leads
+            """, {"rep_id": rep_id, **rep.model_dump(), "crm_users": Jsonb(rep.crm_users)})).fetchone()
     return Rep(**row)
 
 
@@ -58,5 +64,5 @@ async def list_reps(principal: PrincipalDep, pool: PoolDep) -> list[Rep]:
     async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         rows = await (await cur.execute(
             "SELECT rep_id, name, role, manager_id, territories, acv_tiers, capacity, available, timezone, email,"
-            " open_leads FROM reps ORDER BY rep_id")).fetchall()
+            " crm_users, open_leads FROM reps ORDER BY rep_id")).fetchall()
     return [Rep(**r) for r in rows]

@@ -7,10 +7,14 @@ from __future__ import annotations
 from datetime import date
 from urllib.parse import parse_qs, urlencode
 
+import psycopg
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
+from psycopg_pool import PoolTimeout
 from pydantic import ValidationError
+
+from activities.crm.inbox import lead_sync_state
 
 from api.auth import Principal
 from api.dashboard import load_dashboard
@@ -107,7 +111,13 @@ async def lead(lead_id: str, request: Request, principal: UiPrincipalDep, tempor
     except ProblemError as exc:
         return _error(request, principal, exc)
     entries = await timeline(temporal, workflow_id(lead_id), state)
-    return _page("lead.html.j2", request, principal, state=state, entries=entries)
+    crm_sync = None  # None: unknown (no read model just now); []: not linked to a CRM record
+    if request.app.state.pool is not None:
+        try:
+            crm_sync = await lead_sync_state(request.app.state.pool, lead_id)
+        except (psycopg.Error, PoolTimeout):
+            pass  # the page still shows the lead; only its CRM sync line is missing
+    return _page("lead.html.j2", request, principal, state=state, entries=entries, crm_sync=crm_sync)
 
 
 @router.get("/policies/{version}")
