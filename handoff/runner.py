@@ -50,7 +50,8 @@ async def serve(settings: Settings, client: Client, *, run_api: bool = True, run
                                   crm=crm_config(settings))
             policy = await active_policy(pool)
             await ensure_report_schedules(client, settings.task_queue, policy.calendars.company_timezone)
-            await ensure_connector_schedules(client, settings.task_queue, sweep_seconds=settings.connector_sweep_seconds,
+            await ensure_connector_schedules(client, settings.task_queue,
+                                             sweep_seconds=settings.connector_sweep_seconds,
                                              sync_seconds=settings.crm_sync_seconds,
                                              poll_salesforce=settings.salesforce_poll)
             tasks.append(asyncio.create_task(worker.run(), name="worker"))

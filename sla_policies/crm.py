@@ -69,7 +69,8 @@ DEFAULT_MAPPING = ConnectorMapping(
         # The last form the contact converted on says what they asked for.
         lead_type_property="recent_conversion_event_name", lead_types=_FORM_TYPES, default_lead_type="gated_content",
         source="hubspot",
-        watched_properties=["lifecyclestage", "hs_lead_status", "recent_conversion_event_name", "num_conversion_events"]),
+        # Form conversions only: lifecycle stage and lead status are what Handoff writes back.
+        watched_properties=["recent_conversion_event_name", "num_conversion_events"]),
     salesforce=InboundMapping(
         contact={"first_name": "FirstName", "last_name": "LastName", "email": "Email", "phone": "Phone",
                  "title": "Title", "country": "CountryCode"},
@@ -150,7 +151,8 @@ def _lead_type(mapping: InboundMapping, value: Any) -> str:
 
 
 def map_record(mapping: InboundMapping, lead_id: str, record: Mapping[str, Any],
-               company: Mapping[str, Any] | None = None, received_at: datetime | None = None) -> MappedLead | Unmappable:
+               company: Mapping[str, Any] | None = None,
+               received_at: datetime | None = None) -> MappedLead | Unmappable:
     """One CRM record (and its company) as a `LeadIntake`, or why it cannot be one. An
     optional property that does not fit (a free-text country, a negative head count) is
     dropped and named; a missing or invalid required field makes the record unmappable."""
@@ -163,7 +165,7 @@ def map_record(mapping: InboundMapping, lead_id: str, record: Mapping[str, Any],
         account["domain"] = _domain(account["domain"])
     data: dict[str, Any] = {
         "lead_id": lead_id,
-        "lead_type": _lead_type(mapping, record.get(mapping.lead_type_property) if mapping.lead_type_property else None),
+        "lead_type": _lead_type(mapping, record.get(mapping.lead_type_property or "")),
         "contact": {k: v for k, v in contact.items() if v is not None},
         "account": {k: v for k, v in account.items() if v is not None},
         "source": mapping.source,

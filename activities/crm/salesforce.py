@@ -19,12 +19,24 @@ LEAD_FIELDS = ("Id", "FirstName", "LastName", "Email", "Phone", "Title", "Compan
 OPPORTUNITY_KEY = "Handoff_Lead_Id__c"  # an External Id field on Opportunity (README: Salesforce setup)
 
 
+class _Session(requests.Session):
+    """A session that always verifies with `ca_bundle` when one is given (requests lets
+    REQUESTS_CA_BUNDLE in the environment override a session's own `verify`)."""
+
+    def __init__(self, ca_bundle: str | None):
+        super().__init__()
+        self._ca_bundle = ca_bundle
+
+    def request(self, method, url, *args, **kwargs):  # type: ignore[override]
+        if self._ca_bundle:
+            kwargs.setdefault("verify", self._ca_bundle)
+        return super().request(method, url, *args, **kwargs)
+
+
 class SalesforceClient:
     def __init__(self, instance_url: str, token: str, version: str, ca_bundle: str | None = None,
                  usage_ceiling: float = 0.9):
-        session = requests.Session()
-        if ca_bundle:
-            session.verify = ca_bundle
+        session = _Session(ca_bundle)
         self._last = threading.local()
         session.hooks["response"].append(self._remember)
         self._usage: tuple[int, int] | None = None

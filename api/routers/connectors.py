@@ -73,7 +73,8 @@ async def hubspot_webhook(request: Request, temporal: TemporalDep, settings: Set
     body = await request.body()
     uri = str(request.url)
     if settings.public_url:  # behind a proxy: the address HubSpot called
-        uri = settings.public_url.rstrip("/") + request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        query = f"?{request.url.query}" if request.url.query else ""
+        uri = settings.public_url.rstrip("/") + request.url.path + query
     payloads.verify_hubspot(settings.hubspot_app_secret, request.method, uri, body,
                             request.headers.get("X-HubSpot-Signature-v3"),
                             request.headers.get("X-HubSpot-Request-Timestamp"))
