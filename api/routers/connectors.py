@@ -36,12 +36,13 @@ class Received(BaseModel):
 
 
 def _not_configured(what: str) -> ProblemError:
-    return ProblemError(503, "Connector not configured", f"{what} is not set", headers={"Retry-After": "300"})
+    # A connector without its secret does not exist here (a 404, like an unknown webhook source).
+    return ProblemError(404, "Not found", f"this connector is not configured: {what} is not set")
 
 
 async def _record(events: list[InboxEvent], pool, temporal, task_queue: str) -> Received:
     if pool is None:
-        raise _not_configured("DATABASE_URL")
+        raise ProblemError(503, "Service unavailable", "the read model (PostgreSQL) is not configured")
     try:
         fresh = await record_events(pool, events)
     except (psycopg.Error, PoolTimeout):
