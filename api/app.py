@@ -16,7 +16,7 @@ from api.database import api_pool
 from api.idempotency import IdempotencyMiddleware
 from api.input_guard import check_input
 from api.policy_registry import PolicyRegistry
-from api.routers import health, lead_list, leads, recalibration, reports, reps, ui
+from api.routers import connectors, health, lead_list, leads, recalibration, reports, reps, ui
 from api.routers import policies as policy_routes
 from api.security_headers import SecurityHeadersMiddleware
 from infra.settings import Settings
@@ -78,6 +78,7 @@ def create_app(settings: Settings, *, temporal: Client | None = None,
     app.include_router(reports.router)
     app.include_router(recalibration.router)
     app.include_router(viewer.router)
+    app.include_router(connectors.router)
     ui.install(app)
 
     @app.get("/", include_in_schema=False)

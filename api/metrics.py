@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from api.auth import PrincipalDep, require
 from api.problems import ProblemError
+from readmodel.connector_inbox import connector_counts
 
 router = APIRouter(tags=["metrics"])
 
@@ -46,6 +47,8 @@ class ReadModelFigures(BaseModel):
     leads_by_stage: dict[str, int]
     clocks: list[ClockCount]
     escalations_by_role: dict[str, int]
+    connector_events: list[tuple[str, str, int]] = []  # (source, status, n) of the inbox
+    crm_sync: list[tuple[str, str, int]] = []  # (crm, status, n): the write-back state of linked leads
 
 
 @contextmanager
@@ -76,7 +79,9 @@ async def read_model_figures(pool) -> ReadModelFigures:
                 clocks.append(ClockCount(change=_CLOCK_KINDS[kind], item=item, tier=tier, count=int(n)))
             elif kind == "clock_escalated":
                 escalations[item] = int(n)
-    return ReadModelFigures(leads_by_stage=stages, clocks=clocks, escalations_by_role=escalations)
+    inbox, sync = await connector_counts(pool)
+    return ReadModelFigures(leads_by_stage=stages, clocks=clocks, escalations_by_role=escalations,
+                            connector_events=inbox, crm_sync=sync)
 
 
 class _Snapshot:
@@ -102,6 +107,16 @@ class _Snapshot:
         for role, n in sorted(self._figures.escalations_by_role.items()):
             escalations.add_metric([role], n)
         yield escalations
+        inbox = GaugeMetricFamily("handoff_connector_events", "CRM connector inbox events by source and status.",
+                                  labels=["source", "status"])
+        for source, status, n in self._figures.connector_events:
+            inbox.add_metric([source, status], n)
+        yield inbox
+        sync = GaugeMetricFamily("handoff_crm_sync_leads", "Leads linked to a CRM record by write-back status "
+                                 "(pending, done, failed).", labels=["crm", "status"])
+        for crm, status, n in self._figures.crm_sync:
+            sync.add_metric([crm, status], n)
+        yield sync
 
 
 @router.get("/metrics", include_in_schema=False)

@@ -14,6 +14,8 @@ app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Handoff: the marketing-to-sales lead SLA, enforced by durable workflows.")
 policy_app = typer.Typer(no_args_is_help=True, help="Validate, render, deploy, activate and diff policies.")
 app.add_typer(policy_app, name="policy")
+connectors_app = typer.Typer(no_args_is_help=True, help="CRM connectors (HubSpot, Salesforce, Standard Webhooks).")
+app.add_typer(connectors_app, name="connectors")
 token_app = typer.Typer(no_args_is_help=True, help="API tokens (stored hashed in HANDOFF_API_TOKENS_FILE).")
 app.add_typer(token_app, name="token")
 
@@ -212,6 +214,17 @@ policy_cli.register(policy_app)
 from handoff.recalibrate_cli import recalibrate  # noqa: E402
 
 app.command("recalibrate")(recalibrate)
+
+@connectors_app.command("check")
+def connectors_check() -> None:
+    """Ask each configured connector one cheap question (environment only); exit 1 if any fails."""
+    from handoff.connectors import check
+    from infra.settings import Settings
+
+    results = asyncio.run(check(Settings()))
+    for name, ok, detail in results:
+        typer.echo(f"{'ok  ' if ok else 'FAIL'} {name}: {detail}")
+    raise typer.Exit(0 if all(ok for _, ok, _ in results) else 1)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

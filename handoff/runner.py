@@ -14,8 +14,9 @@ from activities.reports import active_policy
 from activities.sinks import sinks_from_settings
 from api.app import create_app
 from api.policy_registry import PolicyRegistry
+from handoff.connectors import crm_config
 from handoff.devstack import ensure_port_free
-from handoff.schedules import ensure_report_schedules
+from handoff.schedules import ensure_connector_schedules, ensure_report_schedules
 from handoff.versioning import deployment_config, set_current
 from handoff.worker import build_worker
 from infra.settings import Settings
@@ -54,13 +55,17 @@ async def serve(settings: Settings, client: Client, *, run_api: bool = True, run
             versioning = (deployment_config(settings.deployment_name, settings.build_id)
                           if settings.worker_versioning else None)
             worker = build_worker(client, settings.task_queue, pool, sinks=sinks_from_settings(settings),
-                                  deployment_config=versioning)
+                                  crm=crm_config(settings), deployment_config=versioning)
             tasks.append(asyncio.create_task(worker.run(), name="worker"))
             if versioning is not None:
                 # Before the schedules: their runs start on the current version.
                 await set_current(client, versioning.version, settings.set_current)
             policy = await active_policy(pool)
             await ensure_report_schedules(client, settings.task_queue, policy.calendars.company_timezone)
+            await ensure_connector_schedules(client, settings.task_queue,
+                                             sweep_seconds=settings.connector_sweep_seconds,
+                                             sync_seconds=settings.crm_sync_seconds,
+                                             poll_salesforce=settings.salesforce_poll)
         if run_api:
             app = create_app(settings, temporal=client, policies=policies or PolicyRegistry.from_bundled())
             config = uvicorn.Config(app, host=settings.api_host, port=settings.api_port,

@@ -10,12 +10,16 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.crm.inbound import ConnectorActivities
+from activities.crm.outbound import CrmSyncActivities
+from activities.crm.types import CrmConfig
 from activities.deadlines import compute_deadlines, compute_instants, lead_calendar
 from activities.notify import NotificationActivities
 from activities.read_model import AccountEngagementActivities, ReadModelActivities, SuppressionActivities
 from activities.reports import ReportActivities
 from activities.roster import RosterActivities
 from activities.sinks import Sink
+from workflows.connectors import ConnectorInboxWorkflow, ConnectorSweepWorkflow, CrmSyncWorkflow
 from workflows.lead import LeadWorkflow
 from workflows.report import ReportWorkflow
 
@@ -33,23 +37,31 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 
 
 def build_worker(client: Client, task_queue: str, pool: AsyncConnectionPool,
-                 sinks: list[Sink] | None = None, workflows: Sequence[type] | None = None, **options) -> Worker:
+                 sinks: list[Sink] | None = None, workflows: Sequence[type] | None = None,
+                 crm: CrmConfig | None = None, **options) -> Worker:
     """`options` go to `Worker` as they are (the simulator raises the workflow cache; the
     process passes its Worker Versioning `deployment_config`). `workflows` replaces the
-    workflow classes (a test's deliberately changed build)."""
+    workflow classes (a test's deliberately changed build). `crm`: the connectors'
+    configuration (none configured: the connector workflows are still known, and an event
+    waits, retried, until its connector is configured)."""
     read_model = ReadModelActivities(pool)
     roster = RosterActivities(pool)
     notifications = NotificationActivities(pool, sinks=sinks)
     accounts = AccountEngagementActivities(pool)
     suppressions = SuppressionActivities(pool)
     reports = ReportActivities(pool, sinks=sinks)
+    connectors = ConnectorActivities(pool, crm or CrmConfig())
+    crm_sync = CrmSyncActivities(pool, crm or CrmConfig())
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=list(workflows or [LeadWorkflow, ReportWorkflow]),
+        workflows=list(workflows or [LeadWorkflow, ReportWorkflow, ConnectorInboxWorkflow, ConnectorSweepWorkflow,
+                                     CrmSyncWorkflow]),
         activities=[read_model.project_lead, roster.assign_lead, roster.release_lead,
                     notifications.notify, accounts.account_engagement, accounts.account_status, suppressions.suppress,
-                    compute_deadlines, compute_instants, lead_calendar, reports.send_report],
+                    compute_deadlines, compute_instants, lead_calendar, reports.send_report,
+                    connectors.process_inbox_event, connectors.pending_inbox_events, connectors.poll_salesforce,
+                    crm_sync.plan_crm_sync, crm_sync.push_crm_update, crm_sync.record_sync_failure],
         activity_executor=ThreadPoolExecutor(max_workers=4),
         workflow_runner=workflow_runner(),
         **options,

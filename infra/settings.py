@@ -50,6 +50,28 @@ class Settings(BaseSettings):
     smtp_port: int = Field(default=25, validation_alias="HANDOFF_SMTP_PORT")
     smtp_from: str = Field(default="handoff@localhost", validation_alias="HANDOFF_SMTP_FROM")
     smtp_to: str | None = Field(default=None, validation_alias="HANDOFF_SMTP_TO")
+    # CRM connectors (README "CRM connectors"); a connector without its secret is off.
+    public_url: str | None = Field(default=None, validation_alias="HANDOFF_PUBLIC_URL")
+    connector_api_url: str | None = Field(default=None, validation_alias="HANDOFF_CONNECTOR_API_URL")
+    connector_token: str | None = Field(default=None, validation_alias="HANDOFF_CONNECTOR_TOKEN")
+    connector_mapping: Path | None = Field(default=None, validation_alias="HANDOFF_CONNECTOR_MAPPING")
+    hubspot_app_secret: str | None = Field(default=None, validation_alias="HANDOFF_HUBSPOT_APP_SECRET")
+    hubspot_token: str | None = Field(default=None, validation_alias="HANDOFF_HUBSPOT_TOKEN")
+    hubspot_api_url: str = Field(default="https://api.hubapi.com", validation_alias="HANDOFF_HUBSPOT_API_URL")
+    salesforce_org_id: str | None = Field(default=None, validation_alias="HANDOFF_SALESFORCE_ORG_ID")
+    salesforce_instance_url: str | None = Field(default=None, validation_alias="HANDOFF_SALESFORCE_INSTANCE_URL")
+    salesforce_token: str | None = Field(default=None, validation_alias="HANDOFF_SALESFORCE_TOKEN")
+    salesforce_api_version: str = Field(default="59.0", validation_alias="HANDOFF_SALESFORCE_API_VERSION")
+    salesforce_ca_bundle: str | None = Field(default=None, validation_alias="HANDOFF_SALESFORCE_CA_BUNDLE")
+    salesforce_poll: bool = Field(default=False, validation_alias="HANDOFF_SALESFORCE_POLL")
+    webhook_secrets: dict[str, str] = Field(default={}, validation_alias="HANDOFF_WEBHOOK_SECRETS")
+    crm_sync_seconds: int = Field(default=60, ge=5, validation_alias="HANDOFF_CRM_SYNC_SECONDS")
+    connector_sweep_seconds: int = Field(default=60, ge=5, validation_alias="HANDOFF_CONNECTOR_SWEEP_SECONDS")
+
+    def connector_api(self) -> str:
+        """Where the worker reaches the ingest API: the configured URL, or this process's own."""
+        host = "127.0.0.1" if self.api_host in ("0.0.0.0", "::") else self.api_host
+        return self.connector_api_url or f"http://{host}:{self.api_port}"
 
 
 @lru_cache

@@ -46,6 +46,9 @@ class RepIn(BaseModel):
     timezone: Timezone = "America/New_York"
     email: str | None = None
     out_of_office: OutOfOffice | None = None
+    # The rep's user in each CRM, for the write-back of the lead owner: {"hubspot": owner id,
+    # "salesforce": User Id}.
+    crm_users: dict[Literal["hubspot", "salesforce"], Annotated[str, Field(min_length=1, max_length=64)]] = {}
 
 
 class Rep(RepIn):
@@ -76,13 +79,14 @@ async def put_rep(rep_id: str, rep: RepIn, principal: PrincipalDep, pool: PoolDe
         row = await (await cur.execute(
             """
             INSERT INTO reps (rep_id, name, role, manager_id, territories, acv_tiers, capacity, available, timezone,
-                              email, away_from, away_until)
+                              email, away_from, away_until, crm_users)
             VALUES (%(rep_id)s, %(name)s, %(role)s, %(manager_id)s, %(territories)s, %(acv_tiers)s, %(capacity)s,
-                    %(available)s, %(timezone)s, %(email)s, %(away_from)s, %(away_until)s)
+                    %(available)s, %(timezone)s, %(email)s, %(away_from)s, %(away_until)s, %(crm_users)s)
             ON CONFLICT (rep_id) DO UPDATE SET name = EXCLUDED.name, role = EXCLUDED.role,
                 manager_id = EXCLUDED.manager_id, territories = EXCLUDED.territories, acv_tiers = EXCLUDED.acv_tiers,
                 capacity = EXCLUDED.capacity, available = EXCLUDED.available, timezone = EXCLUDED.timezone,
                 email = EXCLUDED.email, away_from = EXCLUDED.away_from, away_until = EXCLUDED.away_until,
+                crm_users = EXCLUDED.crm_users,
                 updated_at = now()
             RETURNING """ + _COLUMNS, values)).fetchone()
     assert row is not None  # INSERT ... ON CONFLICT DO UPDATE ... RETURNING always answers the row

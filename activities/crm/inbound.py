@@ -1,0 +1,208 @@
+"""Processing one inbox event: fetch the CRM record when the delivery only names it
+(HubSpot), map it (`sla_policies.crm`), ingest it through the one ingest path, link the
+lead to its CRM record for the write-back, and record the outcome. Every step is
+idempotent, so the activity is simply retried (and the sweep may run it again)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from datetime import UTC, datetime, timedelta
+
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.crm.errors import CrmNotFound, PermanentCrmError
+from activities.crm.hubspot import HubSpotClient
+from activities.crm.ingest import IngestRefused, ingest
+from activities.crm.salesforce import SalesforceClient
+from activities.crm.types import CrmConfig, InboxOutcome
+from readmodel.connector_inbox import pending_keys, record_events
+from sla_policies.crm import InboundMapping, InboxEvent, InboxKey, MappedLead, map_record
+
+log = logging.getLogger("handoff.connectors")
+
+SWEEP_AGE = timedelta(minutes=2)  # a pending event older than this lost its workflow start: the sweep runs it
+SALESFORCE_WATERMARK = "salesforce_leads"
+
+
+def _crm(source: str) -> str | None:
+    return source if source in ("hubspot", "salesforce") else None
+
+
+class ConnectorActivities:
+    def __init__(self, pool: AsyncConnectionPool, config: CrmConfig):
+        self._pool = pool
+        self._config = config
+
+    # ------------------------------------------------------------------ process
+    @activity.defn
+    async def process_inbox_event(self, key: InboxKey) -> InboxOutcome:
+        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(
+                "UPDATE connector_inbox SET attempts = attempts + 1 WHERE source = %s AND event_id = %s"
+                " RETURNING source, event_id, kind, object_id, payload, status, reason, lead_id",
+                (key.source, key.event_id))
+            row = await cur.fetchone()
+        if row is None:
+            return InboxOutcome(key=key, status="ignored", reason="no such inbox event")
+        if row["status"] != "pending":  # done by an earlier attempt, or by the sweep
+            return InboxOutcome(key=key, status=row["status"], lead_id=row["lead_id"], reason=row["reason"])
+        event = InboxEvent(**{k: row[k] for k in ("source", "event_id", "kind", "object_id", "payload")})
+        try:
+            outcome = await self._resolve_and_ingest(event)
+        except (PermanentCrmError, IngestRefused) as exc:
+            outcome = InboxOutcome(key=key, status="unmappable", reason=str(exc))
+        await self._finish(event, outcome)
+        if outcome.status == "unmappable":
+            log.warning("connector event %s/%s unmappable: %s", key.source, key.event_id, outcome.reason)
+        return outcome
+
+    async def _resolve_and_ingest(self, event: InboxEvent) -> InboxOutcome:
+        key = InboxKey(source=event.source, event_id=event.event_id)
+        mapping, record, company = await self._record(event)
+        if record is None:
+            return InboxOutcome(key=key, status="ignored", reason="no change to a watched property")
+        lead_id = await self._lead_id(event)
+        mapped = map_record(mapping, lead_id, record, company)
+        if not isinstance(mapped, MappedLead):
+            return InboxOutcome(key=key, status="unmappable", reason=mapped.reason)
+        if not (self._config.api_url and self._config.api_token):
+            raise ApplicationError("HANDOFF_CONNECTOR_API_URL / HANDOFF_CONNECTOR_TOKEN are not set: "
+                                   "mapped leads cannot be ingested (retried until they are)")
+        body = mapped.intake.model_dump_json(exclude_none=True).encode()
+        idem = f"crm:{event.source}:{event.event_id}:{hashlib.sha256(body).hexdigest()[:12]}"[:255]
+        done = await ingest(self._config.api_url, self._config.api_token, mapped.intake, idem)
+        reason = "; ".join(mapped.dropped) or None
+        return InboxOutcome(key=key, status="ingested", lead_id=done.lead_id, reason=reason)
+
+    async def _record(self, event: InboxEvent) -> tuple[InboundMapping, dict | None, dict | None]:
+        """The record's properties (and its company's), or None when there is nothing to ingest."""
+        mappings = self._config.mapping
+        if event.source == "hubspot":
+            if not self._config.hubspot:
+                raise ApplicationError("HANDOFF_HUBSPOT_TOKEN is not set: HubSpot contacts cannot be fetched")
+            m = mappings.hubspot
+            client = HubSpotClient(self._config.hubspot_token or "", self._config.hubspot_api_url)
+            props = sorted({*m.contact.values(), *m.account.values(), *([m.lead_type_property] if m.lead_type_property
+                                                                         else [])})
+            try:
+                record, company = await asyncio.to_thread(client.contact_with_company, event.object_id or "", props,
+                                                          sorted(m.account.values()))
+            except CrmNotFound as exc:
+                raise PermanentCrmError(str(exc)) from None
+            return m, record, company
+        if event.source == "salesforce":
+            m = mappings.salesforce
+            record = event.payload.get("fields") or {}
+            if await self._linked(event) and not await self._watched_changed(event, m):
+                return m, None, None
+            return m, record, None
+        return mappings.webhook, event.payload.get("data") or {}, None
+
+    async def _linked(self, event: InboxEvent) -> str | None:
+        crm = _crm(event.source)
+        if crm is None or event.object_id is None:
+            return None
+        async with self._pool.connection() as conn, conn.cursor() as cur:
+            await cur.execute("SELECT lead_id FROM crm_sync WHERE crm = %s AND object_id = %s LIMIT 1",
+                              (crm, event.object_id))
+            row = await cur.fetchone()
+        return row[0] if row else None
+
+    async def _watched_changed(self, event: InboxEvent, mapping: InboundMapping) -> bool:
+        """A Salesforce message carries the whole record on every update (including the
+        ones Handoff's own write-back causes); only a change to a watched field (LeadSource
+        by default, the form a person came through) is a new submission."""
+        watched = mapping.watched_properties or ([mapping.lead_type_property] if mapping.lead_type_property else [])
+        async with self._pool.connection() as conn, conn.cursor() as cur:
+            await cur.execute(
+                "SELECT payload FROM connector_inbox WHERE source = %s AND object_id = %s AND status = 'ingested'"
+                " AND event_id <> %s ORDER BY processed_at DESC LIMIT 1",
+                (event.source, event.object_id, event.event_id))
+            row = await cur.fetchone()
+        if row is None:
+            return True
+        before = row[0].get("fields") or {}
+        now = event.payload.get("fields") or {}
+        return any(before.get(p) != now.get(p) for p in watched)
+
+    async def _lead_id(self, event: InboxEvent) -> str:
+        """The record's first submission is lead `<source>-<object>`; a later one (a form
+        conversion, a changed lead source) gets its own submission id, which the ingest
+        merges into the person's open lead (R7) or starts as a new lead if none is open."""
+        prefix = event.source.replace(":", "-")
+        base = f"{prefix}-{event.object_id or event.event_id}"
+        if event.object_id is None or not await self._linked_or_ingested(event):
+            return base[:200]
+        digest = hashlib.sha256(event.event_id.encode()).hexdigest()[:16]
+        return f"{base}-{digest}"[:200]
+
+    async def _linked_or_ingested(self, event: InboxEvent) -> bool:
+        if await self._linked(event):
+            return True
+        async with self._pool.connection() as conn, conn.cursor() as cur:
+            await cur.execute(
+                "SELECT 1 FROM connector_inbox WHERE source = %s AND object_id = %s AND status = 'ingested'"
+                " AND event_id <> %s LIMIT 1", (event.source, event.object_id, event.event_id))
+            return await cur.fetchone() is not None
+
+    async def _finish(self, event: InboxEvent, outcome: InboxOutcome) -> None:
+        async with self._pool.connection() as conn, conn.transaction():
+            await conn.execute(
+                "UPDATE connector_inbox SET status = %s, reason = %s, lead_id = %s, processed_at = now()"
+                " WHERE source = %s AND event_id = %s AND status = 'pending'",
+                (outcome.status, outcome.reason, outcome.lead_id, event.source, event.event_id))
+            crm = _crm(event.source)
+            if outcome.status == "ingested" and crm and event.object_id and outcome.lead_id:
+                # The lead's CRM record, for the write-back; the first link of a lead stays.
+                await conn.execute(
+                    "INSERT INTO crm_sync (lead_id, crm, object_id) VALUES (%s, %s, %s)"
+                    " ON CONFLICT (lead_id, crm) DO NOTHING", (outcome.lead_id, crm, event.object_id))
+
+    # ------------------------------------------------------------------ sweep and polling
+    @activity.defn
+    async def pending_inbox_events(self) -> list[InboxKey]:
+        """Events recorded but not processed after `SWEEP_AGE`: their workflow could not be
+        started (Temporal was down when the webhook was answered)."""
+        async with self._pool.connection() as conn, conn.cursor() as cur:
+            await cur.execute(
+                "SELECT source, event_id FROM connector_inbox WHERE status = 'pending' AND received_at < %s"
+                " ORDER BY received_at LIMIT 500", (datetime.now(UTC) - SWEEP_AGE,))
+            return [InboxKey(source=s, event_id=e) for s, e in await cur.fetchall()]
+
+    @activity.defn
+    async def poll_salesforce(self) -> list[InboxKey]:
+        """Polling mode: Salesforce leads changed since the stored watermark become inbox
+        events (keyed by record id and SystemModstamp, so a re-poll adds nothing twice);
+        the watermark moves only after they are recorded."""
+        if not self._config.salesforce:
+            return []
+        async with self._pool.connection() as conn, conn.cursor() as cur:
+            await cur.execute("SELECT watermark FROM connector_watermarks WHERE name = %s", (SALESFORCE_WATERMARK,))
+            row = await cur.fetchone()
+        since = row[0] if row else datetime.now(UTC) - timedelta(days=1)
+        client = self._salesforce()
+        records = await asyncio.to_thread(client.changed_leads, since)
+        events = [InboxEvent(source="salesforce", event_id=f"poll:{r['Id']}:{r.get('SystemModstamp')}",
+                             kind="lead.polled", object_id=r["Id"], payload={"fields": r}) for r in records]
+        if not records:
+            return []
+        newest = max(datetime.fromisoformat(str(r["SystemModstamp"]).replace("Z", "+00:00").replace("+0000", "+00:00"))
+                     for r in records)
+        fresh = pending_keys(await record_events(self._pool, events))
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                "INSERT INTO connector_watermarks (name, watermark) VALUES (%s, %s) ON CONFLICT (name)"
+                " DO UPDATE SET watermark = greatest(connector_watermarks.watermark, EXCLUDED.watermark),"
+                " updated_at = now()", (SALESFORCE_WATERMARK, newest))
+        return fresh
+
+    def _salesforce(self) -> SalesforceClient:
+        c = self._config
+        return SalesforceClient(c.salesforce_instance_url or "", c.salesforce_token or "", c.salesforce_api_version,
+                                c.salesforce_ca_bundle, c.salesforce_usage_ceiling)
+

@@ -1,0 +1,62 @@
+"""The durable inbox (`connector_inbox`): the API records each delivery here before it
+answers 2xx; the connector workflow processes it. `(source, event_id)` is the primary
+key, so a redelivery or a replay is recognised by the insert itself."""
+
+from __future__ import annotations
+
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+from sla_policies.crm import InboxEvent, InboxKey
+
+
+async def record_events(pool: AsyncConnectionPool, events: list[InboxEvent]) -> list[InboxEvent]:
+    """Insert the deliveries in one transaction; returns those that were new (a key
+    already present is a duplicate delivery and is left as it is)."""
+    fresh: list[InboxEvent] = []
+    async with pool.connection(timeout=5) as conn, conn.transaction(), conn.cursor() as cur:
+        for e in events:
+            await cur.execute(
+                "INSERT INTO connector_inbox (source, event_id, kind, object_id, payload, status, reason,"
+                " processed_at) VALUES (%s, %s, %s, %s, %s, %s, %s,"
+                " CASE WHEN %s = 'pending' THEN NULL ELSE now() END)"
+                " ON CONFLICT (source, event_id) DO NOTHING RETURNING event_id",
+                (e.source, e.event_id, e.kind, e.object_id, Jsonb(e.payload), e.status, e.reason, e.status))
+            if await cur.fetchone() is not None:
+                fresh.append(e)
+    return fresh
+
+
+def pending_keys(events: list[InboxEvent]) -> list[InboxKey]:
+    return [InboxKey(source=e.source, event_id=e.event_id) for e in events if e.status == "pending"]
+
+
+async def list_events(pool: AsyncConnectionPool, status: str | None, source: str | None, limit: int) -> list[dict]:
+    async with pool.connection(timeout=5) as conn, conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "SELECT source, event_id, kind, object_id, status, reason, lead_id, attempts, received_at, processed_at"
+            " FROM connector_inbox WHERE (%(status)s::text IS NULL OR status = %(status)s)"
+            " AND (%(source)s::text IS NULL OR source = %(source)s)"
+            " ORDER BY received_at DESC, event_id LIMIT %(limit)s",
+            {"status": status, "source": source, "limit": limit})
+        return await cur.fetchall()
+
+
+async def lead_sync_state(pool: AsyncConnectionPool, lead_id: str) -> list[dict]:
+    async with pool.connection(timeout=5) as conn, conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "SELECT crm, object_id, status, reason, desired, attempts, updated_at, synced_at FROM crm_sync"
+            " WHERE lead_id = %s ORDER BY crm", (lead_id,))
+        return await cur.fetchall()
+
+
+async def connector_counts(pool: AsyncConnectionPool) -> tuple[list[tuple[str, str, int]], list[tuple[str, str, int]]]:
+    """(source, status, n) of the inbox and (crm, status, n) of the sync, for /metrics."""
+    async with pool.connection(timeout=5) as conn, conn.cursor() as cur:
+        await cur.execute("SELECT source, status, count(*) FROM connector_inbox GROUP BY 1, 2 ORDER BY 1, 2")
+        inbox = [(str(a), str(b), int(n)) for a, b, n in await cur.fetchall()]
+        await cur.execute("SELECT crm, status, count(*) FROM crm_sync GROUP BY 1, 2 ORDER BY 1, 2")
+        sync = [(str(a), str(b), int(n)) for a, b, n in await cur.fetchall()]
+    return inbox, sync
+
