@@ -23,7 +23,7 @@ from sla_policies.loader import default_policy
 from sla_policies.scorecard import iso_week
 from tests.lifecycle import ingest, seed_roster
 from tests.stack import api_server, auth, dev_server, fresh_database, worker
-from tests.test_pages_browser import browser, shot, signed_in  # noqa: F401 - the shared browser fixture
+from tests.test_pages_browser import shot, signed_in
 
 pytestmark = pytest.mark.asyncio
 
@@ -91,7 +91,7 @@ async def site(tmp_path_factory):
         yield {"base": str(http.base_url).rstrip("/"), "http": http, "url": url, "lead": lead}
 
 
-async def login(browser, base: str, token: str, path: str):  # noqa: F811
+async def login(browser, base: str, token: str, path: str):
     """Sign in through the form, wherever `path` then redirects."""
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
@@ -106,7 +106,7 @@ def at_risk_rows(page):
     return page.locator("#at-risk tbody tr[data-lead]")
 
 
-async def test_at_risk_page_per_rep_refreshes_by_itself(site, browser):  # noqa: F811
+async def test_at_risk_page_per_rep_refreshes_by_itself(site, browser):
     context, page = await login(browser, site["base"], "sdr-1-token", "/ui/at-risk")
     await expect(page).to_have_url(re.compile(r"/ui/at-risk/reps/sdr-1\?hours=8$"))  # a rep lands on their own
     breached = page.locator("#at-risk tr[data-lead=risk-breached]")
@@ -136,7 +136,7 @@ async def test_at_risk_page_per_rep_refreshes_by_itself(site, browser):  # noqa:
     await context.close()
 
 
-async def test_at_risk_page_per_team_for_the_manager(site, browser):  # noqa: F811
+async def test_at_risk_page_per_team_for_the_manager(site, browser):
     context, page = await login(browser, site["base"], "sdrm-1-token", "/ui/at-risk")
     await expect(page).to_have_url(re.compile(r"/ui/at-risk/teams/sdrm-1\?hours=8$"))
     await expect(page.locator("h1")).to_have_text("At risk: team sdrm-1")
@@ -155,7 +155,7 @@ async def test_at_risk_page_per_team_for_the_manager(site, browser):  # noqa: F8
     await context.close()
 
 
-async def test_times_show_in_the_browser_zone_then_the_chosen_one_with_utc_on_hover(site, browser):  # noqa: F811
+async def test_times_show_in_the_browser_zone_then_the_chosen_one_with_utc_on_hover(site, browser):
     context = await browser.new_context(timezone_id="Asia/Tokyo", viewport={"width": 1280, "height": 900})
     page = await context.new_page()
     await page.goto(site["base"] + "/ui/login?next=%2Fui%2Fat-risk%2Freps%2Fsdr-1")
@@ -191,7 +191,7 @@ async def test_times_show_in_the_browser_zone_then_the_chosen_one_with_utc_on_ho
     await context.close()
 
 
-async def test_dashboard_trend_charts_with_target_and_red_edge(site, browser):  # noqa: F811
+async def test_dashboard_trend_charts_with_target_and_red_edge(site, browser):
     context, page = await signed_in(browser, site["base"], "ops-token", "/ui/")
     charts = page.locator("#trends svg.trend")
     await expect(charts).to_have_count(len(default_policy().metrics))
@@ -212,7 +212,7 @@ async def test_dashboard_trend_charts_with_target_and_red_edge(site, browser):  
     await context.close()
 
 
-async def test_charts_funnel_by_segment_and_breaches_by_window_and_owner(site, browser):  # noqa: F811
+async def test_charts_funnel_by_segment_and_breaches_by_window_and_owner(site, browser):
     last_week = (datetime.now(UTC) - timedelta(weeks=1)).date().isoformat()
     context, page = await signed_in(browser, site["base"], "sdrm-1-token", f"/ui/charts?week={last_week}")
     funnel = page.locator("svg#funnel")
@@ -244,7 +244,7 @@ async def test_charts_funnel_by_segment_and_breaches_by_window_and_owner(site, b
     await context.close()
 
 
-async def test_lead_page_shows_the_contact_to_the_owner_only(site, browser):  # noqa: F811
+async def test_lead_page_shows_the_contact_to_the_owner_only(site, browser):
     lead, owner = site["lead"]["lead_id"], site["lead"]["owner"]
     context, page = await signed_in(browser, site["base"], f"{owner}-token", f"/ui/leads/{lead}")
     contact = site["lead"]["intake"]["contact"]
@@ -258,7 +258,7 @@ async def test_lead_page_shows_the_contact_to_the_owner_only(site, browser):  # 
     await context.close()
 
 
-async def test_root_and_docs_work_with_the_internet_cut_off(site, browser):  # noqa: F811
+async def test_root_and_docs_work_with_the_internet_cut_off(site, browser):
     context = await browser.new_context()
     page = await context.new_page()
     outside: list[str] = []

@@ -7,10 +7,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 
 from tests.stack import api_server, dev_server
-from tests.test_pages_browser import ARGS, CHROMIUM, shot, signed_in
+from tests.test_pages_browser import shot, signed_in
 from tests.test_recalibration_http import seed
 
 pytestmark = pytest.mark.asyncio
@@ -21,17 +21,6 @@ async def base(postgres_url):
     seed(postgres_url, year=1997, tag=uuid.uuid4().hex[:6])
     async with dev_server() as env, api_server(env.client, postgres_url) as http:
         yield str(http.base_url).rstrip("/")
-
-
-@pytest.fixture(scope="module")
-async def browser():
-    assert CHROMIUM.exists(), "chromium is missing: run sh tests/install-browser.sh"
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 async def test_the_recalibration_page_flags_the_shifted_tier_with_its_evidence(base, browser):

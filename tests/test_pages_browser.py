@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import psycopg
 import pytest
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 
 from sla_policies.commands import Accept, Touch
 from sla_policies.loader import default_policy
@@ -19,9 +19,6 @@ from tests.lifecycle import advance_to, routed_lead_at, seed_roster, state_when
 from tests.stack import api_server, poll, time_skipping_server, worker
 from workflows.lead import LeadWorkflow
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
@@ -52,17 +49,6 @@ async def site(postgres_url):
         await poll(fetch, lambda r: r.get(ids["breached"], "").endswith("true")
                    and r.get(ids["accepted"]) == "sal:false")
         yield {"base": str(http.base_url).rstrip("/"), "sdr": sdr.id, "week": at.date().isoformat(), **ids}
-
-
-@pytest.fixture(scope="module")
-async def browser():
-    assert CHROMIUM.exists(), "chromium is missing: run sh tests/install-browser.sh"
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 async def signed_in(browser, base: str, token: str, path: str = "/ui/"):
