@@ -23,7 +23,11 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.deadlines import lead_calendar
     from activities.notify import NotificationActivities
-    from activities.read_model import AccountEngagementActivities, ReadModelActivities, SuppressionActivities
+    from activities.read_model import (
+        AccountEngagementActivities,
+        ReadModelActivities,
+        SuppressionActivities,
+    )
     from activities.roster import RosterActivities
     from sla_policies import clockbook
     from sla_policies.commands import (
@@ -111,10 +115,10 @@ def _refusal(refused: Refuse) -> ApplicationError:
 def _command_update(name: str, command: type):
     """The Update `name` taking `command`: its handler decides the command under the lock,
     its validator refuses what `decide` refuses on the current state."""
-    async def handler(self: "LeadWorkflow", cmd) -> Result:
+    async def handler(self: LeadWorkflow, cmd) -> Result:
         return await self._command(cmd)
 
-    def validator(self: "LeadWorkflow", cmd) -> None:
+    def validator(self: LeadWorkflow, cmd) -> None:
         self._validate(cmd)
 
     handler.__name__ = handler.__qualname__ = name
@@ -240,7 +244,7 @@ class LeadWorkflow:
         try:
             await workflow.wait_condition(
                 lambda: self._wake, timeout=None if wake_at is None else wake_at - workflow.now())
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
     # ================================================================== the core and its effects
