@@ -23,7 +23,11 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.deadlines import lead_calendar
     from activities.notify import NotificationActivities
-    from activities.read_model import AccountEngagementActivities, ReadModelActivities, SuppressionActivities
+    from activities.read_model import (
+        AccountEngagementActivities,
+        ReadModelActivities,
+        SuppressionActivities,
+    )
     from activities.roster import RosterActivities
     from sla_policies import clockbook
     from sla_policies.commands import (

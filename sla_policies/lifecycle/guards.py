@@ -16,7 +16,13 @@ from sla_policies.gate import missing_for_sql
 from sla_policies.model import ReasonCode
 from sla_policies.model.transitions import TransitionRule
 from sla_policies.qualification import InquiryDecision
-from sla_policies.state import AccountStatus, Assignment, LeadState, PlannedEscalation, Suppression
+from sla_policies.state import (
+    AccountStatus,
+    Assignment,
+    LeadState,
+    PlannedEscalation,
+    Suppression,
+)
 
 if TYPE_CHECKING:
     from sla_policies.lifecycle.context import Ctx, Refused

@@ -6,7 +6,7 @@ from sla_policies.lifecycle.context import Ctx
 from sla_policies.state import Assignment, AssignmentRequest
 
 
-def _remember_owner(ctx: Ctx) -> None:
+def remember_owner(ctx: Ctx) -> None:
     """A previous owner and its manager keep reading the lead (sla_policies/access.py)."""
     state = ctx.state
     if state.owner is not None and state.owner not in state.previous_owners:
@@ -29,7 +29,7 @@ def assign(ctx: Ctx, role: str, exclude: list[str] | None = None) -> Assignment 
     assert isinstance(answer, Assignment)
     if role == "ae" and state.owner_role == "sdr":
         state.sdr, state.sdr_manager = state.owner, state.owner_manager
-    _remember_owner(ctx)
+    remember_owner(ctx)
     state.owner, state.owner_role = answer.rep_id, answer.role
     state.owner_manager, state.owner_timezone = answer.manager_id, answer.timezone
     return answer
@@ -38,7 +38,7 @@ def assign(ctx: Ctx, role: str, exclude: list[str] | None = None) -> Assignment 
 def release_owner(ctx: Ctx) -> None:
     state = ctx.state
     ctx.release(state.owner)
-    _remember_owner(ctx)
+    remember_owner(ctx)
     state.owner = None
     state.owner_manager = None
     state.routed_at = None
