@@ -18,8 +18,6 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from handoff.processes import child_environment
 from tests.stack import dev_server, poll
 
-pytestmark = pytest.mark.asyncio
-
 
 def children(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
@@ -56,6 +54,7 @@ def test_each_child_gets_its_index_and_its_own_metrics_port():
     assert "HANDOFF_WORKER_METRICS_ADDRESS" not in child_environment({}, 1)
 
 
+@pytest.mark.asyncio
 async def test_two_processes_poll_and_a_child_that_dies_takes_the_set_down(postgres_url, tmp_path):
     """(SIGTERM stopping the set with 0 is tests/test_processes.py's `handoff worker`, which
     runs one process per core by default.)"""
