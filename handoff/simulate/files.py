@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
@@ -210,7 +210,8 @@ def lead_line(state: LeadState) -> dict:
 
 
 def _iso(at: datetime | None) -> str | None:
-    return to_second(at).isoformat() if at is not None else None
+    # UTC throughout: the engines carry instants in different offsets (the arrival's, the server's).
+    return to_second(at).astimezone(timezone.utc).isoformat() if at is not None else None
 
 
 def write_jsonl(path: Path, lines: list[dict]) -> None:

@@ -44,11 +44,13 @@ def enter_recycled(ctx: Ctx, code: ReasonCode, *, event: str, label: str, role: 
     state.suppressed_until = clocks.instant(ctx, when, span)
     state.check_in_at = clocks.instant(ctx, when, code.check_in) if code.check_in else None
     state.intent_since = when
+    # The rule's guard reads the lead as it stands (T15: the cadence worked since routing),
+    # so the transition comes before the cadence, clocks and owner are let go.
+    ctx.transition(event, "recycled", label, role=role, actor=actor, reason_code=code.code, note=note, at=when,
+                   subject=subject)
     clocks.clear_cadence(ctx)
     clocks.void_all(ctx, f"recycled with {code.code}")
     release_owner(ctx)
-    ctx.transition(event, "recycled", label, role=role, actor=actor, reason_code=code.code, note=note, at=when,
-                   subject=subject)
     ctx.continue_as_new()  # a recycled lead waits months: start that wait with a short history
 
 
