@@ -55,9 +55,10 @@ def _new_unsubscribe(ctx: Ctx) -> bool:
 
 
 def end_suppression(ctx: Ctx) -> None:
+    # The guard reads the suppression as it stands: transition first, then clear it.
+    ctx.transition("suppression_over", "inquiry", "T24 suppression_over")
     ctx.state.suppressed_until = None
     ctx.bump("reactivations")
-    ctx.transition("suppression_over", "inquiry", "T24 suppression_over")
 
 
 def suppressed_at_ingest(ctx: Ctx, entry: Suppression) -> None:
