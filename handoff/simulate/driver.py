@@ -258,7 +258,11 @@ class Simulation:
         return self._rngs[lead_id]
 
     def _calendar(self, row: LeadRow) -> CalendarInputs:
-        return CalendarInputs.for_lead(self.policy, timezone=row.timezone, country=row.country)
+        """The business calendar the lead's reps work on (the team's delays are business minutes)."""
+        inputs = CalendarInputs.for_lead(self.policy, timezone=row.timezone, country=row.country)
+        if row.region and inputs.country and inputs.subdivision is None and self.policy.calendars.subdivision_from_region:
+            inputs = inputs.model_copy(update={"subdivision": row.region})
+        return inputs
 
     def _later(self, lead_id: str, start: datetime, delay: Minutes, *, business: bool = True) -> datetime:
         minutes = max(1, round(delay.draw(self._rng(lead_id))))
