@@ -18,7 +18,7 @@ from temporalio.service import RPCError
 from sla_policies.model import Policy
 from sla_policies.commands import Actor
 from workflows.lead import LeadWorkflow
-from workflows.migration import PolicyMigration
+from sla_policies.commands import PolicyMigration
 from sla_policies.state import LeadState
 
 MigratableStage = Literal["inquiry", "manager_review", "mql", "sal", "sql", "opportunity", "data_hold",

@@ -9,7 +9,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from activities.deadlines import compute_deadlines, compute_instants
+from activities.deadlines import compute_deadlines, compute_instants, lead_calendar
 from activities.notify import NotificationActivities
 from activities.reports import ReportActivities
 from activities.read_model import AccountEngagementActivities, ReadModelActivities, SuppressionActivities
@@ -46,7 +46,7 @@ def build_worker(client: Client, task_queue: str, pool: AsyncConnectionPool,
         workflows=[LeadWorkflow, ReportWorkflow],
         activities=[read_model.project_lead, roster.assign_lead, roster.release_lead,
                     notifications.notify, accounts.account_engagement, accounts.account_status, suppressions.suppress,
-                    compute_deadlines, compute_instants, reports.send_report],
+                    compute_deadlines, compute_instants, lead_calendar, reports.send_report],
         activity_executor=ThreadPoolExecutor(max_workers=4),
         workflow_runner=workflow_runner(),
         **options,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from calendar import monthrange
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import psycopg
 import pytest
@@ -30,7 +30,7 @@ from tests.lifecycle import (
 )
 from tests.stack import poll, time_skipping_server, worker
 from sla_policies.lead import Contact, ContactPatch, EngagementEvent
-from sla_policies.commands import Accept, Actor, Handoff, OpportunityUpdate, Reject, Reroute, Review, Touch
+from sla_policies.commands import PatchLead, Accept, Actor, Handoff, OpportunityUpdate, Reject, Reroute, Review, Touch
 from workflows.lead import LeadWorkflow
 
 pytestmark = pytest.mark.asyncio
@@ -83,12 +83,15 @@ async def test_tier1_after_hours_demo_request_escalates_on_exact_instants(env, p
     assert [(e.role, e.rep_id, e.at) for e in breached.escalated_to] == [("sdr_manager", "sdrm-1", wednesday.replace(hour=10))]
     assert state.breached
 
-    # Still nothing logged 2 bd after the breach: VP Sales, and the lead is reassigned (clocks not reset).
-    friday_10 = wednesday.replace(hour=10) + timedelta(days=2)
-    await advance_to(env, friday_10 + timedelta(minutes=1))
+    # Still nothing logged 48 h = 2 bd after the CLOCK START (Wed 08:00, §11.1 with Q3/Q4: every
+    # "at X" counts from the clock start, not from the breach): VP Sales at Fri 08:00, and the
+    # lead is reassigned (clocks not reset).
+    friday_08 = wednesday.replace(hour=8) + timedelta(days=2)
+    assert clock(state, "sdr_response.tier1").escalation_plan[1].at == friday_08
+    await advance_to(env, friday_08 + timedelta(minutes=1))
     state = await state_when(handle, lambda s: len(clock(s, "sdr_response.tier1").escalated_to) == 2)
     vp = clock(state, "sdr_response.tier1").escalated_to[1]
-    assert (vp.role, vp.at, vp.reassigned) == ("vp_sales", friday_10, True)
+    assert (vp.role, vp.at, vp.reassigned) == ("vp_sales", friday_08, True)
     assert state.owner not in (None, response.owner)  # the other SDR now owns it
     assert clock(state, "sdr_response.tier1").started_at == response.started_at
 
@@ -221,14 +224,17 @@ async def test_cadence_exhausted_recycles_for_90_days_and_a_new_demo_request_req
     state = await handle.query(LeadWorkflow.state)
     ends = state.cadence_ends_at
     assert ends == (monday_9 + timedelta(days=8)).replace(hour=18)  # end of business day 7 (Tuesday)
+    # The SDR works the whole tier-1 cadence (8 attempts), and nobody answers.
+    for channel in ("email", "linkedin", "phone", "email", "phone", "email", "email"):
+        await handle.execute_update(LeadWorkflow.touch, Touch(actor=sdr, channel=channel, outcome="no_answer"))
 
-    # Nobody works it: at the end of bd 7 the cadence is exhausted (T15) -> recycled, 90 days,
-    # and the wait starts in a fresh run (continue-as-new).
+    # At the end of bd 7 the cadence is exhausted (T15) -> recycled, 90 days, and the wait
+    # starts in a fresh run (continue-as-new).
     await advance_to(env, ends + timedelta(minutes=1))
     state = await state_when(handle, lambda s: s.stage == "recycled")
     recycle = state.transitions[-1]
     assert (recycle.event, recycle.reason_code, recycle.at) == ("T15 cadence_exhausted", "SAL-CADENCE-EXHAUSTED", ends)
-    assert state.suppressed_until == ends + timedelta(days=90)
+    assert state.suppressed_until == ends.astimezone(UTC) + timedelta(days=90)  # 90 d = elapsed days (clock.py)
     assert state.owner is None and not [c for c in state.clocks if c.open]
     latest = env.client.get_workflow_handle(handle.id)
     await state_when(latest, lambda s: s.counts.get("runs", 1) == 2)
@@ -260,7 +266,7 @@ async def test_missing_phone_holds_the_lead_until_patched(env):
     handle = await start(env, intake)
     state = await state_when(handle, lambda s: s.stage == "data_hold")
     assert state.hold_reasons == ["missing phone"] and state.owner is None
-    await handle.execute_update(LeadWorkflow.patch, ContactPatch(contact=Contact(phone="+1 555 0199")))
+    await handle.execute_update(LeadWorkflow.patch, PatchLead(actor=Actor(id="ops", role="revops"), patch=ContactPatch(contact=Contact(phone="+1 555 0199"))))
     state = await state_when(handle, lambda s: s.stage == "mql" and s.owner is not None)
     assert [t.event for t in state.transitions][-3:] == ["T08 data_fixed", "T05 mql_threshold_reached", "T11 assigned"]
 
@@ -324,10 +330,12 @@ async def test_sal_resolution_warns_on_day_12_and_breaches_at_end_of_day_14(env)
     state = await state_when(handle, lambda s: clock(s, "sal_resolution").escalated_to)
     breached = clock(state, "sal_resolution")
     assert (breached.breached_at, breached.escalated_to[0].role) == (day14, "sdr_manager")
-    # The tier-3 cadence ends at the same instant: exhaustion, not a forced disposition, is the outcome.
+    # The tier-3 cadence ends at the same instant, but nothing of it was logged: it is not
+    # exhausted (T15 needs the full cadence logged, §6.4), so the manager's forced
+    # disposition is the outcome.
     state = await state_when(env.client.get_workflow_handle(handle.id), lambda s: s.stage == "recycled")
-    assert [(t.event, t.at) for t in state.transitions if t.to_stage == "recycled"] == [
-        ("T15 cadence_exhausted", day14)]
+    assert [(t.event, t.reason_code, t.at) for t in state.transitions if t.to_stage == "recycled"] == [
+        ("T16 forced_disposition", "SAL-NO-DISPOSITION", day14)]
 
 
 async def test_sal_resolution_breach_forces_a_disposition_at_end_of_day_14(env):
@@ -351,7 +359,7 @@ async def test_sal_resolution_breach_forces_a_disposition_at_end_of_day_14(env):
     resolution = clock(state, "sal_resolution")
     assert (resolution.breached_at, [(e.role, e.at) for e in resolution.escalated_to]) == (
         day14, [("sdr_manager", day14)])
-    assert state.suppressed_until == day14 + timedelta(days=90)
+    assert state.suppressed_until == day14.astimezone(UTC) + timedelta(days=90)  # elapsed days, across DST too
 
 
 @pytest.mark.date_sensitive

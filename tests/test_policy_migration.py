@@ -14,7 +14,7 @@ from tests.stack import time_skipping_server, worker
 from workflows import search_attributes as sa
 from sla_policies.commands import Actor
 from workflows.lead import LeadWorkflow
-from workflows.migration import PolicyMigration
+from sla_policies.commands import PolicyMigration
 
 pytestmark = pytest.mark.asyncio
 

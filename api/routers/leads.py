@@ -35,6 +35,7 @@ from api.schemas import (
 from sla_policies.lead import ContactPatch, LeadIntake
 from workflows import search_attributes as sa
 from sla_policies.commands import (
+    PatchLead,
     Accept,
     Disqualify,
     Handoff,
@@ -223,7 +224,7 @@ async def add_events(lead_id: str, body: EventsBody, principal: PrincipalDep, te
 async def patch_lead(lead_id: str, body: ContactPatch, principal: PrincipalDep, temporal: TemporalDep) -> Result:
     """Correct or enrich contact/account data; unblocks the data-cleanup hold (T08)."""
     require(principal, "integration", "revops")
-    return await _update(temporal, lead_id, LeadWorkflow.patch, body)
+    return await _update(temporal, lead_id, LeadWorkflow.patch, PatchLead(actor=principal.actor(), patch=body))
 
 
 @router.post("/{lead_id}/accept", response_model=Result)

@@ -123,22 +123,32 @@ class Ctx:
         rule = table.find(self.policy, self.state.stage, event, actor.role, to=to)
         table.check_access(rule, actor, self.state)
         table.check_guard(rule, self, subject)
+        self.rules.append(f"{rule.id}:{rule.event}:{rule.to}")
         return rule
+
+    def check(self, event: str, to: str, *, role: str = "system", subject: object = None) -> None:
+        """The guard of a system move, before the move starts changing the state it reads."""
+        try:
+            table.check_guard(table.find(self.policy, self.state.stage, event, role, to=to), self, subject)
+        except Refused as refused:
+            raise LifecycleError(f"{event} -> {to}: {refused.reason}") from None
 
     def transition(self, event: str, to: str, label: str, *, role: str = "system", actor: str = "system",
                    reason_code: str | None = None, note: str | None = None, at: datetime | None = None,
-                   subject: object = None, from_none: bool = False) -> Transition:
+                   subject: object = None, from_none: bool = False, checked: bool = False) -> Transition:
         """Every stage change: the rule (stage, event, role, to) must be in the policy's table
-        and its guard must hold, else this is a bug of the core (LifecycleError)."""
+        and its guard must hold (`checked`: `check` already evaluated it, before the move
+        changed what it reads), else this is a bug of the core (LifecycleError)."""
         from_stage = None if from_none else self.state.stage
         try:
             rule = table.find(self.policy, from_stage, event, role, to=to)
-            table.check_guard(rule, self, subject)
+            if not checked:
+                table.check_guard(rule, self, subject)
         except Refused as refused:
             raise LifecycleError(f"{label}: {refused.reason}") from None
         if not label.startswith(rule.id):
             raise LifecycleError(f"{label!r} is recorded under rule {rule.id}")
-        self.rules.append(f"{rule.id}:{rule.event}:{to if rule.to in ('by_code', 'by_outcome') else rule.to}")
+        self.rules.append(f"{rule.id}:{rule.event}:{rule.to}")
         transition = Transition(at=at or self.now, from_stage=from_stage, to_stage=to, event=label, actor=actor,
                                 reason_code=reason_code, note=note)
         self.state.stage = to

@@ -52,21 +52,28 @@ def _no_rep(ctx: "Ctx", rule: TransitionRule, subject: object) -> "Refused | Non
     return None if subject is None else _refused("a rep was assigned")
 
 
+def routed_since(state: LeadState):
+    """When the lead was last routed (T11), also after a move released its owner."""
+    return next((t.at for t in reversed(state.transitions) if t.event == "T11 assigned"), state.routed_at)
+
+
 def cadence_worked(state: LeadState, policy) -> bool:
     """The full tier cadence is logged (§6.4): as many touches since routing as the tier's
     cadence has attempts."""
-    if state.tier is None or state.routed_at is None:
+    since = routed_since(state)
+    if state.tier is None or since is None:
         return False
     cadence = policy.cadences[policy.lead_tiers[state.tier].cadence]
-    return sum(1 for t in state.touches if t.at >= state.routed_at) >= cadence.attempts
+    return sum(1 for t in state.touches if t.at >= since) >= cadence.attempts
 
 
 def replied(state: LeadState, policy) -> bool:
     """The prospect answered since routing (a live call, a reply, a booked meeting)."""
-    if state.routed_at is None:
+    since = routed_since(state)
+    if since is None:
         return False
     outcomes = set(policy.recycling.reply_outcomes)
-    return any(t.at >= state.routed_at and t.outcome in outcomes for t in state.touches)
+    return any(t.at >= since and t.outcome in outcomes for t in state.touches)
 
 
 def _cadence_worked_no_reply(ctx: "Ctx", rule: TransitionRule, subject: object) -> "Refused | None":

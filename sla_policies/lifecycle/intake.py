@@ -55,8 +55,7 @@ def _new_unsubscribe(ctx: Ctx) -> bool:
 
 
 def end_suppression(ctx: Ctx) -> None:
-    # The guard reads the suppression as it stands: transition first, then clear it.
-    ctx.transition("suppression_over", "inquiry", "T24 suppression_over")
+    ctx.transition("suppression_over", "inquiry", "T24 suppression_over")  # the guard reads the suppression
     ctx.state.suppressed_until = None
     ctx.bump("reactivations")
 

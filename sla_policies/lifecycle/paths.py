@@ -39,18 +39,17 @@ def enter_recycled(ctx: Ctx, code: ReasonCode, *, event: str, label: str, role: 
                    note: str | None, at: datetime | None = None, subject: object = None) -> None:
     """`at`: the instant that decided it (a deadline), when not a person's action now."""
     state = ctx.state
+    ctx.check(event, "recycled", role=role, subject=subject)
     when = at or ctx.now
     span = code.suppression or ctx.policy.recycling.minimum_suppression
     state.suppressed_until = clocks.instant(ctx, when, span)
     state.check_in_at = clocks.instant(ctx, when, code.check_in) if code.check_in else None
     state.intent_since = when
-    # The rule's guard reads the lead as it stands (T15: the cadence worked since routing),
-    # so the transition comes before the cadence, clocks and owner are let go.
-    ctx.transition(event, "recycled", label, role=role, actor=actor, reason_code=code.code, note=note, at=when,
-                   subject=subject)
     clocks.clear_cadence(ctx)
     clocks.void_all(ctx, f"recycled with {code.code}")
     release_owner(ctx)
+    ctx.transition(event, "recycled", label, role=role, actor=actor, reason_code=code.code, note=note, at=when,
+                   checked=True)
     ctx.continue_as_new()  # a recycled lead waits months: start that wait with a short history
 
 

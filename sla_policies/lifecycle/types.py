@@ -6,7 +6,7 @@ replayed and sent across the workflow boundary unchanged.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Literal, Union
 
 from pydantic import BaseModel, ConfigDict

@@ -41,9 +41,9 @@ from tests.lifecycle import (
 )
 from tests.policy_variants import faster_tier1
 from tests.stack import fresh_database, time_skipping_server, worker
-from sla_policies.commands import Accept, Actor, OpportunityUpdate, Reject, Reroute, Review, Touch
+from sla_policies.commands import PatchLead, Accept, Actor, OpportunityUpdate, Reject, Reroute, Review, Touch
 from workflows.lead import LeadWorkflow
-from workflows.migration import PolicyMigration
+from sla_policies.commands import PolicyMigration
 
 HERE = Path(__file__).parent
 OPS = Actor(id="ops", role="revops")
@@ -151,7 +151,7 @@ async def data_hold_and_patch(env, db):
         "first_name": "A", "last_name": "B", "email": "a@acme-analytics.com", "title": "VP Sales",
         "timezone": "America/New_York", "country": "US"}))
     await state_when(handle, lambda s: s.stage == "data_hold")
-    await handle.execute_update(LeadWorkflow.patch, ContactPatch(contact=Contact(phone="+1 555 0199")))
+    await handle.execute_update(LeadWorkflow.patch, PatchLead(actor=Actor(id="ops", role="revops"), patch=ContactPatch(contact=Contact(phone="+1 555 0199"))))
     await state_when(handle, lambda s: s.stage == "mql" and s.owner is not None)
     return [handle]
 
