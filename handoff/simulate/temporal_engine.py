@@ -8,7 +8,6 @@ arrivals only; the core engine (`core_engine`) takes any dates.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import time
 import uuid
 from contextlib import asynccontextmanager
@@ -31,15 +30,12 @@ from handoff.simulate.team import Team
 from handoff.temporal import test_server_path
 from handoff.worker import build_worker
 from sla_policies.clockbook import next_wakeup
-from sla_policies.commands import PatchLead
 from sla_policies.lead import EngagementEvent
 from sla_policies.state import LeadState, LeadWorkflowInput
 from workflows.lead import LeadWorkflow
 
 TASK_QUEUE = "handoff-simulate"
 TERMINAL_STAGES = frozenset({"closed_won", "closed_lost", "routed_out"})
-# Until the thin workflow lands, `patch` takes the ContactPatch itself.
-_PATCH_TAKES_CONTACT_PATCH = "ContactPatch" in str(inspect.signature(LeadWorkflow.patch).parameters["cmd"].annotation)
 
 
 @asynccontextmanager
@@ -165,8 +161,6 @@ class TemporalSimulation(Simulation):
         return await self._settle(row.lead_id)
 
     async def _send(self, lead_id: str, name: str, command: BaseModel) -> tuple[LeadState | None, str | None]:
-        if name == "patch" and _PATCH_TAKES_CONTACT_PATCH and isinstance(command, PatchLead):
-            command = command.patch
         try:
             await self._handle(lead_id).execute_update(name, command)
         except WorkflowUpdateFailedError as exc:
