@@ -12,7 +12,13 @@ from datetime import timedelta
 from pathlib import Path
 
 from handoff.simulate.driver import Engine, RunResult, run_simulation
-from handoff.simulate.files import InputError, read_leads, read_script, write_leads, write_records
+from handoff.simulate.files import (
+    InputError,
+    read_leads,
+    read_script,
+    write_leads,
+    write_records,
+)
 from handoff.simulate.generate import generate_leads
 from handoff.simulate.report import SimulationReport, build_report, write_report
 from handoff.simulate.team import Team, default_team, load_team

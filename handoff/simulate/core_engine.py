@@ -17,7 +17,7 @@ import heapq
 import itertools
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
@@ -29,12 +29,28 @@ from sla_policies.lead import EngagementEvent
 from sla_policies.lifecycle import new_lead
 from sla_policies.lifecycle.calendar import calendar_inputs, snapshot
 from sla_policies.lifecycle.run import settle
-from sla_policies.lifecycle.types import (Answer, CalendarQuery, Decision, Engagement, Input, LeadCalendar, Project,
-                                          Question, Release, Start, Tick, WriteSuppression)
+from sla_policies.lifecycle.types import (
+    Answer,
+    CalendarQuery,
+    Decision,
+    Engagement,
+    Input,
+    LeadCalendar,
+    Project,
+    Question,
+    Release,
+    Start,
+    Tick,
+    WriteSuppression,
+)
 from sla_policies.model import Policy
 from sla_policies.model.transitions import CLOSED_STAGES
-from sla_policies.state import AccountEngagementQuery, AccountStatusQuery, AssignmentRequest, LeadState
-
+from sla_policies.state import (
+    AccountEngagementQuery,
+    AccountStatusQuery,
+    AssignmentRequest,
+    LeadState,
+)
 
 
 @dataclass
@@ -58,7 +74,7 @@ class CoreSimulation(Simulation):
         self._instants: list[tuple[datetime, int, str]] = []
         self._arrivals = itertools.count()
         self._calendars: dict[str, LeadCalendar] = {}
-        self._clock = self.leads[0].arrived_at if self.leads else datetime.now(timezone.utc)
+        self._clock = self.leads[0].arrived_at if self.leads else datetime.now(UTC)
         self.decisions = 0
         # A run builds many long-lived objects (every lead's state); full collections over
         # them cost more than the run itself, and nothing here makes reference cycles to reclaim.

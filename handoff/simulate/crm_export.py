@@ -100,7 +100,7 @@ class _Bad(ValueError):
 def _instant(text: str, zone: str | None) -> datetime:
     text = text.strip()
     try:
-        at = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        at = datetime.fromisoformat(text)  # Python 3.11 reads a trailing Z
     except ValueError:
         for fmt in _FORMATS:
             try:
@@ -155,7 +155,7 @@ def _convert(field: str, text: str, row: dict[str, str], default_timezone: str |
 def read_export(path: Path, default_timezone: str | None) -> list[LeadRow]:
     header = _header(path)
     columns: dict[str, str] = {}  # field -> the export's own header
-    by_key = {}
+    by_key: dict[str, str] = {}
     for h in header:
         by_key.setdefault(_key(h), h)
     for field, names in ALIASES.items():

@@ -29,8 +29,19 @@ from pydantic import BaseModel, ValidationError
 from handoff.simulate.files import InputError, LeadRow, ScriptRow
 from handoff.simulate.team import Minutes, Team
 from sla_policies.clockbook import next_wakeup
-from sla_policies.commands import (Accept, Actor, Briefing, Disqualify, Handoff, Meddpic, OpportunityUpdate, PatchLead,
-                                   Recycle, Reject, Touch)
+from sla_policies.commands import (
+    Accept,
+    Actor,
+    Briefing,
+    Disqualify,
+    Handoff,
+    Meddpic,
+    OpportunityUpdate,
+    PatchLead,
+    Recycle,
+    Reject,
+    Touch,
+)
 from sla_policies.deadlines import CalendarInputs, InstantRequest, compute_instant
 from sla_policies.lead import ContactPatch, EngagementEvent
 from sla_policies.model import Policy
@@ -354,7 +365,7 @@ class Simulation:
 async def run_simulation(policy: Policy, leads: list[LeadRow], *, engine: Engine = "core", team: Team, acting: bool,
                          script: list[ScriptRow] | None = None, seed: int = 0, tail: timedelta = timedelta(days=30),
                          database_url: str | None = None) -> RunResult:
-    kwargs: dict[str, Any] = dict(team=team, acting=acting, script=script, seed=seed, tail=tail)
+    kwargs: dict[str, Any] = {"team": team, "acting": acting, "script": script, "seed": seed, "tail": tail}
     if engine == "core":
         from handoff.simulate.core_engine import CoreSimulation
 

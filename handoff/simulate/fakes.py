@@ -11,8 +11,16 @@ from datetime import datetime
 
 from handoff.simulate.team import Team
 from sla_policies.lead import LeadIntake
-from sla_policies.state import (AccountEngagement, AccountEngagementQuery, AccountStatus, AccountStatusQuery,
-                                Assignment, AssignmentRequest, LeadState, Suppression)
+from sla_policies.state import (
+    AccountEngagement,
+    AccountEngagementQuery,
+    AccountStatus,
+    AccountStatusQuery,
+    Assignment,
+    AssignmentRequest,
+    LeadState,
+    Suppression,
+)
 
 
 class Roster:

@@ -13,11 +13,18 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from sla_policies.lead import Account, Contact, EngagementEvent, LeadIntake
 from sla_policies.state import LeadState, SlaClock, Transition
@@ -211,7 +218,7 @@ def lead_line(state: LeadState) -> dict:
 
 def _iso(at: datetime | None) -> str | None:
     # UTC throughout: the engines carry instants in different offsets (the arrival's, the server's).
-    return to_second(at).astimezone(timezone.utc).isoformat() if at is not None else None
+    return to_second(at).astimezone(UTC).isoformat() if at is not None else None
 
 
 def write_jsonl(path: Path, lines: list[dict]) -> None:

@@ -4,17 +4,27 @@ policy's run (`sla_policies.scorecard`), and where two policies differ. Written 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from pydantic import BaseModel
 
 from handoff.simulate.driver import Refused, RunResult
 from sla_policies.model import Policy
-from sla_policies.scorecard import (ComplianceRow, FunnelRow, Period, RejectionReport, Scorecard, compliance, funnel,
-                                    iso_week, rejection_report, scorecard)
+from sla_policies.scorecard import (
+    ComplianceRow,
+    FunnelRow,
+    Period,
+    RejectionReport,
+    Scorecard,
+    compliance,
+    funnel,
+    iso_week,
+    rejection_report,
+    scorecard,
+)
 
 
 class WeekOfRejections(BaseModel):
@@ -65,7 +75,7 @@ class SimulationReport(BaseModel):
 
 def report_period(result: RunResult) -> Period:
     """From the first arrival's UTC midnight to the end of the run."""
-    start = result.start.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = result.start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     return Period(start=start, end=max(result.end, start + timedelta(seconds=1)))
 
 

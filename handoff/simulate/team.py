@@ -30,7 +30,7 @@ class Minutes(_Model):
     p90: float = Field(gt=0)
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Minutes":
+    def _ordered(self) -> Minutes:
         if self.p90 < self.median:
             raise ValueError("p90 must not be below median")
         return self
@@ -70,7 +70,7 @@ class Behaviour(_Model):
     meeting_after: Minutes = Minutes(median=1200, p90=3000)  # acceptance -> discovery meeting held
 
     @model_validator(mode="after")
-    def _mixes(self) -> "Behaviour":
+    def _mixes(self) -> Behaviour:
         for name in ("rejection_mix", "ae_rejection_mix"):
             mix = getattr(self, name)
             if not mix or any(w < 0 for w in mix.values()) or sum(mix.values()) <= 0:
@@ -83,7 +83,7 @@ class Team(_Model):
     behaviour: Behaviour = Behaviour()
 
     @model_validator(mode="after")
-    def _roster(self) -> "Team":
+    def _roster(self) -> Team:
         ids = [r.id for r in self.reps]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
