@@ -62,6 +62,8 @@ class DeadlineRequest(BaseModel):
     # Escalation ladder delays after the breach; None = at the breach. Plain hours are
     # calendar time, business days are business days (Q3).
     escalation_after: tuple[Span | None, ...] = ()
+    # Per step: `after` counts from the clock start (on the window's basis), not the breach.
+    escalation_from_start: tuple[bool, ...] = ()
     calendar: CalendarInputs
 
 
@@ -101,9 +103,12 @@ def compute_deadlines(request: DeadlineRequest) -> ClockPlan:
     )
     escalation_at: list[datetime] = []
     if deadlines.breach_at is not None:
+        from_start = request.escalation_from_start + (False,) * len(request.escalation_after)
         escalation_at = [
-            deadlines.breach_at if after is None else add_span(deadlines.breach_at, after, basis="calendar", cal=cal)
-            for after in request.escalation_after
+            deadlines.breach_at if after is None
+            else max(add_span(deadlines.clock_started_at, after, basis=request.basis, cal=cal), deadlines.breach_at)
+            if start else add_span(deadlines.breach_at, after, basis="calendar", cal=cal)
+            for after, start in zip(request.escalation_after, from_start)
         ]
     return ClockPlan(deadlines=deadlines, escalation_at=escalation_at)
 

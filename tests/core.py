@@ -86,8 +86,11 @@ class CoreLead:
         return decision
 
     def start(self, now: datetime, **kwargs) -> Decision:
+        """T01 at `now`, then the automatic steps at the same instant (as the workflow does)."""
         self.state = new_lead(self.intake, self.policy, now)
-        return self._apply(Start(**kwargs), now)
+        decision = self._apply(Start(**kwargs), now)
+        self._apply(Tick(), now)
+        return decision
 
     def act(self, command: Input, now: datetime) -> Decision:
         """A command at `now`: first every instant due before it, then the command, then

@@ -266,7 +266,8 @@ async def test_missing_phone_holds_the_lead_until_patched(env):
     handle = await start(env, intake)
     state = await state_when(handle, lambda s: s.stage == "data_hold")
     assert state.hold_reasons == ["missing phone"] and state.owner is None
-    await handle.execute_update(LeadWorkflow.patch, PatchLead(actor=Actor(id="ops", role="revops"), patch=ContactPatch(contact=Contact(phone="+1 555 0199"))))
+    await handle.execute_update(LeadWorkflow.patch, PatchLead(actor=Actor(id="ops", role="revops"), patch=ContactPatch(
+        contact=Contact(phone="+1 555 0199"))))
     state = await state_when(handle, lambda s: s.stage == "mql" and s.owner is not None)
     assert [t.event for t in state.transitions][-3:] == ["T08 data_fixed", "T05 mql_threshold_reached", "T11 assigned"]
 

@@ -25,7 +25,7 @@ from sla_policies.commands import (
 )
 from sla_policies.lead import Contact, ContactPatch, EngagementEvent
 from sla_policies.lifecycle.guards import GUARDS as IMPLEMENTED
-from sla_policies.lifecycle.types import Duplicate, Engagement, Start
+from sla_policies.lifecycle.types import Duplicate, Engagement
 from sla_policies.loader import PolicyError, default_policy, policy_from_data
 from sla_policies.model.transitions import GUARDS, TO_TOKENS
 from sla_policies.state import AccountStatus, DuplicateSubmission, LeadState, Suppression
@@ -176,7 +176,8 @@ def test_every_emitted_transition_is_a_table_rule_and_every_rule_is_reached():
     for lead in leads:
         assert lead.state is not None
         for transition in lead.state.transitions:
-            assert _rule_of(lead.state, transition), f"{transition.event} {transition.from_stage}->{transition.to_stage}"
+            moved = f"{transition.event} {transition.from_stage}->{transition.to_stage}"
+            assert _rule_of(lead.state, transition), moved
     reached = {rule for lead in leads for decision in lead.decisions for rule in decision.rules}
     table = {f"{r.id}:{r.event}:{r.to}" for r in policy.transitions}
     assert reached <= table
@@ -185,7 +186,8 @@ def test_every_emitted_transition_is_a_table_rule_and_every_rule_is_reached():
 
 def test_the_table_is_policy_data_and_validated():
     data = yaml.safe_load(default_text())
-    assert {r["id"] for r in data["transitions"]} >= {f"T{n:02d}" for n in range(1, 29) if n not in (19, 20, 21, 22, 23)}
+    ids = {r["id"] for r in data["transitions"]}
+    assert ids >= {f"T{n:02d}" for n in range(1, 29) if n not in (19, 20, 21, 22, 23)} | {"T19-T23"}
     data["transitions"][0]["guard"] = "no_such_guard"
     data["transitions"][1]["to"] = "nowhere"
     with pytest.raises(PolicyError) as raised:

@@ -101,7 +101,9 @@ async def test_migration_is_refused_for_the_same_version_and_for_non_revops(env)
     with pytest.raises(WorkflowUpdateFailedError) as forbidden:
         await handle.execute_update(LeadWorkflow.migrate_policy,
                                     PolicyMigration(actor=sdr, policy=faster_tier1("2099.5.2")))
-    assert "revops only" in str(forbidden.value.cause)
+    # The policy's transition table says who may migrate (rule policy_migrated: revops, system).
+    assert "is for revops, system, not sdr" in str(forbidden.value.cause)
+    assert forbidden.value.cause.type == "forbidden"
     after = await handle.query(LeadWorkflow.state)
     assert after.transitions == state.transitions and after.policy_version == DEFAULT_VERSION
 

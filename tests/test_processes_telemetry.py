@@ -76,9 +76,10 @@ async def test_a_disposition_is_one_trace_across_the_api_and_worker_processes(po
                         return (await http.get(f"/v1/leads/{intake.lead_id}")).json()
 
                     owner = (await poll(state, lambda s: s["owner"] is not None))["owner"]
-                    accepted = await http.post(f"/v1/leads/{intake.lead_id}/accept", json={},
+                    # A rejection releases the rep (an activity the Update handler starts).
+                    rejected = await http.post(f"/v1/leads/{intake.lead_id}/reject", json={"reason_code": "REJ-02"},
                                                headers={"Authorization": f"Bearer {reps[owner]}"})
-                    assert accepted.json()["stage"] == "sal", accepted.text
+                    assert rejected.json()["stage"] == "disqualified", rejected.text
 
                     async def exported():
                         return list(_Collector.spans)
@@ -104,10 +105,10 @@ async def test_a_disposition_is_one_trace_across_the_api_and_worker_processes(po
 
 
 def _accept_chain(spans):
-    """HTTP server span -> Update client span -> handler -> the local activity it started
-    -> that activity's execution, each the parent of the next; None until all exported."""
-    names = ["POST /v1/leads/{lead_id}/accept", "StartWorkflowUpdate:accept", "HandleUpdate:accept",
-             "StartActivity:compute_deadlines", "RunActivity:compute_deadlines"]
+    """HTTP server span -> Update client span -> handler -> the activity it started ->
+    that activity's execution, each the parent of the next; None until all exported."""
+    names = ["POST /v1/leads/{lead_id}/reject", "StartWorkflowUpdate:reject", "HandleUpdate:reject",
+             "StartActivity:release_lead", "RunActivity:release_lead"]
     chain = [next((s for s in spans if s[1] == names[0]), None)]
     for name in names[1:]:
         if chain[-1] is None:

@@ -1,7 +1,11 @@
-"""Every recorded lifecycle path (tests/histories/, written by `python -m
+"""Every recorded lifecycle path (tests/histories/*.json, written by `python -m
 tests.histories.record`) replays on the current workflow code, in the worker's own
 sandbox: a change that would break leads already in flight fails here. And a change that
-is not replay-safe is shown to be caught."""
+is not replay-safe is shown to be caught.
+
+tests/histories/v1/ keeps the histories of the workflow before the lifecycle core (every
+path changed with it): the record of leads already running on the old build, which an
+upgrade must keep on that build (Worker Versioning); they are not replayed here."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from handoff.worker import workflow_runner
-from tests.histories.mutants import PatchedTimerBeforeEveryClock, TimerBeforeEveryClock
+from tests.histories.mutants import PatchedTimerBeforeEveryCalendar, TimerBeforeEveryCalendar
 from tests.histories.record import SCENARIOS
 from workflows.lead import LeadWorkflow
 
@@ -21,8 +25,8 @@ HISTORIES = Path(__file__).parent / "histories"
 
 
 def recorded() -> list[WorkflowHistory]:
-    """Every history file, including older recordings kept in subfolders (see the README)."""
-    return [WorkflowHistory.from_json(path.stem, path.read_text()) for path in sorted(HISTORIES.rglob("*.json"))]
+    """The histories of the current workflow code (not the older builds kept in subfolders)."""
+    return [WorkflowHistory.from_json(path.stem, path.read_text()) for path in sorted(HISTORIES.glob("*.json"))]
 
 
 async def each(histories: list[WorkflowHistory]):
@@ -52,19 +56,21 @@ async def test_recorded_histories_replay_on_the_current_code():
     assert len(histories) >= len(SCENARIOS)
 
 
-def _starts_clocks(history: WorkflowHistory) -> bool:
+def _takes_a_calendar(history: WorkflowHistory) -> bool:
+    """The calendar snapshot is the workflow's only local activity (a marker in history)."""
     return any(e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED for e in history.events)
 
 
 async def test_a_non_deterministic_change_is_caught_by_replay():
     histories = recorded()
-    results = await replayer(TimerBeforeEveryClock).replay_workflows(each(histories), raise_on_replay_failure=False)
+    results = await replayer(TimerBeforeEveryCalendar).replay_workflows(each(histories), raise_on_replay_failure=False)
     failed = set(results.replay_failures)
-    expected = {h.run_id for h in histories if _starts_clocks(h)}
+    expected = {h.run_id for h in histories if _takes_a_calendar(h)}
     assert len(expected) >= len(SCENARIOS) and failed == expected
     assert all("nondeterminism" in f"{type(e).__name__} {e}".lower() for e in results.replay_failures.values())
 
 
 async def test_the_same_change_behind_workflow_patched_replays():
-    results = await replayer(PatchedTimerBeforeEveryClock).replay_workflows(each(recorded()), raise_on_replay_failure=False)
+    results = await replayer(PatchedTimerBeforeEveryCalendar).replay_workflows(each(recorded()),
+                                                                                raise_on_replay_failure=False)
     assert dict(results.replay_failures) == {}

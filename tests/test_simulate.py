@@ -56,7 +56,9 @@ def expected_plan(clock: dict, lead: dict):
         target=window.target, warning=window.warning, breach=window.breach,
         after_hours_from_next_open=window.after_hours.from_next_open if window.after_hours else None,
         after_hours_by=window.after_hours.by_next_business_day_at if window.after_hours else None,
-        escalation_after=tuple(step.after for step in window.escalation), calendar=calendar_of(lead)))
+        escalation_after=tuple(step.after for step in window.escalation),
+        escalation_from_start=tuple(step.measured_from == "clock_start" for step in window.escalation),
+        calendar=calendar_of(lead)))
 
 
 def ladder(clock: dict, plan, leads: dict) -> list[datetime]:

@@ -76,6 +76,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import search_attributes as sa
 
+TERMINAL_STAGES = CLOSED_STAGES  # stages a lead never leaves (the simulator reads it)
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 LOCAL_TIMEOUT = timedelta(seconds=10)
 # The read model, the roster and the sinks recover: retry until they answer (the outboxes
@@ -92,6 +93,23 @@ def _refusal(refused: Refuse) -> ApplicationError:
     kind = {403: "forbidden", 409: "conflict", 422: "invalid"}[refused.status]
     return ApplicationError(refused.reason, *([refused.field] if refused.field else []), type=kind,
                             non_retryable=True)
+
+
+def _command_update(name: str, command: type):
+    """The Update `name` taking `command`: its handler decides the command under the lock,
+    its validator refuses what `decide` refuses on the current state."""
+    async def handler(self: "LeadWorkflow", cmd) -> Result:
+        return await self._command(cmd)
+
+    def validator(self: "LeadWorkflow", cmd) -> None:
+        self._validate(cmd)
+
+    handler.__name__ = handler.__qualname__ = name
+    handler.__annotations__ = {"cmd": command, "return": Result}
+    validator.__annotations__ = {"cmd": command, "return": None}
+    update = workflow.update(name=name)(handler)
+    update.validator(validator)
+    return update
 
 
 @workflow.defn(name="LeadWorkflow")
@@ -132,93 +150,18 @@ class LeadWorkflow:
         self._wake = True
 
     # ================================================================== updates
-    @workflow.update
-    async def accept(self, cmd: Accept) -> Result:
-        return await self._command(cmd)
-
-    @accept.validator
-    def _validate_accept(self, cmd: Accept) -> None:
-        self._validate(cmd)
-
-    @workflow.update
-    async def reject(self, cmd: Reject) -> Result:
-        return await self._command(cmd)
-
-    @reject.validator
-    def _validate_reject(self, cmd: Reject) -> None:
-        self._validate(cmd)
-
-    @workflow.update
-    async def touch(self, cmd: Touch) -> Result:
-        return await self._command(cmd)
-
-    @touch.validator
-    def _validate_touch(self, cmd: Touch) -> None:
-        self._validate(cmd)
-
-    @workflow.update
-    async def handoff(self, cmd: Handoff) -> Result:
-        return await self._command(cmd)
-
-    @handoff.validator
-    def _validate_handoff(self, cmd: Handoff) -> None:
-        self._validate(cmd)
-
-    @workflow.update
-    async def recycle(self, cmd: Recycle) -> Result:
-        return await self._command(cmd)
-
-    @recycle.validator
-    def _validate_recycle(self, cmd: Recycle) -> None:
-        self._validate(cmd)
-
-    @workflow.update
-    async def disqualify(self, cmd: Disqualify) -> Result:
-        return await self._command(cmd)
-
-    @disqualify.validator
-    def _validate_disqualify(self, cmd: Disqualify) -> None:
-        self._validate(cmd)
-
-    @workflow.update
-    async def opportunity(self, cmd: OpportunityUpdate) -> Result:
-        return await self._command(cmd)
-
-    @opportunity.validator
-    def _validate_opportunity(self, cmd: OpportunityUpdate) -> None:
-        self._validate(cmd)
-
-    @workflow.update
-    async def review(self, cmd: Review) -> Result:
-        return await self._command(cmd)
-
-    @review.validator
-    def _validate_review(self, cmd: Review) -> None:
-        self._validate(cmd)
-
-    @workflow.update
-    async def reroute(self, cmd: Reroute) -> Result:
-        return await self._command(cmd)
-
-    @reroute.validator
-    def _validate_reroute(self, cmd: Reroute) -> None:
-        self._validate(cmd)
-
-    @workflow.update
-    async def patch(self, cmd: PatchLead) -> Result:
-        return await self._command(cmd)
-
-    @patch.validator
-    def _validate_patch(self, cmd: PatchLead) -> None:
-        self._validate(cmd)
-
-    @workflow.update
-    async def migrate_policy(self, cmd: PolicyMigration) -> Result:
-        return await self._command(cmd)
-
-    @migrate_policy.validator
-    def _validate_migrate_policy(self, cmd: PolicyMigration) -> None:
-        self._validate(cmd)
+    # One Update per command, each with a validator that runs `decide` (see _command_update).
+    accept = _command_update("accept", Accept)
+    reject = _command_update("reject", Reject)
+    touch = _command_update("touch", Touch)
+    handoff = _command_update("handoff", Handoff)
+    recycle = _command_update("recycle", Recycle)
+    disqualify = _command_update("disqualify", Disqualify)
+    opportunity = _command_update("opportunity", OpportunityUpdate)
+    review = _command_update("review", Review)
+    reroute = _command_update("reroute", Reroute)
+    patch = _command_update("patch", PatchLead)
+    migrate_policy = _command_update("migrate_policy", PolicyMigration)
 
     def _validate(self, cmd: Input) -> None:
         """Refuse before the Update reaches history: the core's own verdict on the current

@@ -23,7 +23,7 @@ from api.routers.leads import _may_read, _state, workflow_id
 from api.ui_auth import LoginRequired, UiPrincipalDep, clear_session, login_url, safe_next, set_session
 from sla_policies.document import render_policy
 from sla_policies.scorecard import iso_week
-from sla_policies.transitions import ALL_STAGES
+from sla_policies.model.transitions import ALL_STAGES
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 

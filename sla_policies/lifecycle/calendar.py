@@ -13,6 +13,7 @@ depends on the installed `holidays` release, and a replay reads the recorded sna
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from sla_policies.calendar import resolve_calendar
@@ -68,7 +69,9 @@ def _subdivision(country: str, name: str | None) -> str | None:
     return codes.get(name.upper()) or aliases.get(name.lower())
 
 
+@lru_cache(maxsize=512)
 def snapshot(query: "CalendarQuery") -> "LeadCalendar":
+    """The calendar of `query` (cached per process: many leads share a calendar)."""
     from sla_policies.lifecycle.types import LeadCalendar
 
     inputs = query.inputs

@@ -31,7 +31,7 @@ from sla_policies.lead import LeadIntake
 from sla_policies.lifecycle import dispositions
 from sla_policies.lifecycle.context import Ctx, NeedAnswer, Refused
 from sla_policies.lifecycle.due import fire_due
-from sla_policies.lifecycle.intake import advance, suppressed_at_ingest
+from sla_policies.lifecycle.intake import advance, evaluate_inquiry, suppressed_at_ingest
 from sla_policies.lifecycle.types import (
     Answer,
     Decision,
@@ -84,12 +84,15 @@ def decide(state: LeadState, input: Input, now: datetime, policy: Policy, calend
     event: str | None = None
     try:
         if isinstance(input, Start):
+            # T01 and the synchronous scoring of Q9 only: the ingest answer shows where the
+            # lead went before anything is asked of the roster (routing is the next Tick).
             ctx.transition("create", "inquiry", "T01 inquiry_created", from_none=True)
             if input.suppression is not None:
                 suppressed_at_ingest(ctx, input.suppression)
-            _automatic(ctx, input.account)
+            if ctx.state.stage == "inquiry":
+                evaluate_inquiry(ctx, input.account)
         elif isinstance(input, Tick):
-            _automatic(ctx, None)
+            _automatic(ctx)
         elif isinstance(input, Engagement):
             dispositions.add_engagement(ctx, input.events)
         elif isinstance(input, Duplicate):
@@ -109,10 +112,10 @@ def decide(state: LeadState, input: Input, now: datetime, policy: Policy, calend
                     policy=ctx.policy if ctx.policy is not policy else None)
 
 
-def _automatic(ctx: Ctx, at_ingest) -> None:
+def _automatic(ctx: Ctx) -> None:
     """What the lead does by itself at `now`: its stage's automatic steps, then every
     instant that came due (in their own order, each at its own instant)."""
     if ctx.state.stage in ("routed_out", "closed_won", "closed_lost"):
         return
-    advance(ctx, at_ingest)
+    advance(ctx)
     fire_due(ctx)

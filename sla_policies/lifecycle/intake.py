@@ -24,7 +24,7 @@ from sla_policies.state import (
 from sla_policies.model.transitions import OPEN_STAGES
 
 
-def advance(ctx: Ctx, at_ingest: AccountStatus | None = None) -> None:
+def advance(ctx: Ctx) -> None:
     """Whatever the lead's stage does by itself now."""
     state = ctx.state
     if state.stage in OPEN_STAGES and _new_unsubscribe(ctx):
@@ -35,7 +35,7 @@ def advance(ctx: Ctx, at_ingest: AccountStatus | None = None) -> None:
                        note=None)
         return
     if state.stage == "inquiry":
-        evaluate_inquiry(ctx, at_ingest)
+        evaluate_inquiry(ctx, None)
     if state.stage == "mql" and state.owner is None and state.routed_at is None:
         route(ctx)
     if state.stage in ("recycled", "disqualified") and suppression_over(ctx):
@@ -136,8 +136,6 @@ def evaluate_inquiry(ctx: Ctx, at_ingest: AccountStatus | None) -> None:
                    subject=decision)
     if decision.to_stage == "mql":
         ctx.bump("mqls")
-        if not gating:  # informational by default ([003]): stored, after the decision
-            refresh_committee_signal(ctx, now)
 
 
 def refresh_committee_signal(ctx: Ctx, now: datetime) -> None:
@@ -160,6 +158,10 @@ def refresh_committee_signal(ctx: Ctx, now: datetime) -> None:
 def route(ctx: Ctx, *, rerouted: bool = False) -> None:
     """T11: assign a rep; the rep's clocks start at the routing instant (§5.3 bilateral)."""
     state, policy, now = ctx.state, ctx.policy, ctx.now
+    if policy.qualification.committee_engaged.mode != "required":
+        # Informational by default ([003]): stored on the MQL when it is routed, after the
+        # decision (the [001] alternative gates the MQL with it in evaluate_inquiry).
+        refresh_committee_signal(ctx, now)
     routing = routing_window(ctx)
     if rerouted:  # T25: a new routing clock; scoring was done long ago
         clocks.start_clock(ctx, routing, now)

@@ -65,7 +65,8 @@ def apply_code_path(ctx: Ctx, code: ReasonCode, *, event: str, label: str, role:
     if code.path == "disqualified":
         state.permanent = code.permanent
         state.intent_since = now  # after the wait, only fresh engagement re-qualifies
-        span = None if code.permanent else (code.suppression or ctx.policy.defaults.default_disqualification_suppression)
+        default = ctx.policy.defaults.default_disqualification_suppression
+        span = None if code.permanent else (code.suppression or default)
         state.suppressed_until = clocks.instant(ctx, now, span) if span else None
         suppress(ctx, code, state.suppressed_until)
     clocks.void_all(ctx, f"left {stage} by {code.code}")

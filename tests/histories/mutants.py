@@ -9,33 +9,35 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.lead import LeadWorkflow
+    from sla_policies.lifecycle.types import Answer, CalendarQuery, Question
     from sla_policies.state import LeadState, LeadWorkflowInput
+    from workflows.lead import LeadWorkflow
 
 
 @workflow.defn(name="LeadWorkflow")
-class TimerBeforeEveryClock(LeadWorkflow):
-    """A durable timer added before each deadline computation, without `workflow.patched`:
+class TimerBeforeEveryCalendar(LeadWorkflow):
+    """A durable timer added before each calendar snapshot, without `workflow.patched`:
     leads in flight recorded a local activity at that point, so their replay must fail."""
 
     @workflow.run
     async def run(self, args: LeadWorkflowInput) -> LeadState:
         return await super().run(args)
 
-    async def _start_clocks(self, items, **kwargs):
-        await workflow.sleep(timedelta(seconds=1))
-        return await LeadWorkflow._start_clocks(self, items, **kwargs)
+    async def _answer(self, question: Question) -> Answer:
+        if isinstance(question, CalendarQuery):
+            await workflow.sleep(timedelta(seconds=1))
+        return await LeadWorkflow._answer(self, question)
 
 
 @workflow.defn(name="LeadWorkflow")
-class PatchedTimerBeforeEveryClock(LeadWorkflow):
+class PatchedTimerBeforeEveryCalendar(LeadWorkflow):
     """The same change made the safe way: only new leads take the new branch."""
 
     @workflow.run
     async def run(self, args: LeadWorkflowInput) -> LeadState:
         return await super().run(args)
 
-    async def _start_clocks(self, items, **kwargs):
-        if workflow.patched("timer-before-clocks"):
+    async def _answer(self, question: Question) -> Answer:
+        if isinstance(question, CalendarQuery) and workflow.patched("timer-before-calendars"):
             await workflow.sleep(timedelta(seconds=1))
-        return await LeadWorkflow._start_clocks(self, items, **kwargs)
+        return await LeadWorkflow._answer(self, question)

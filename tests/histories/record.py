@@ -92,6 +92,7 @@ async def after_hours_tier1_breach_and_ladder(env, db):
     wednesday_10 = (tuesday_19 + timedelta(days=1)).replace(hour=10)
     await advance_to(env, wednesday_10 + timedelta(minutes=1))
     await state_when(handle, lambda s: clock(s, "sdr_response.tier1").breached_at is not None)
+    # VP Sales + reassignment 2 bd after the clock start (Wednesday 08:00): Friday 08:00.
     await advance_to(env, wednesday_10 + timedelta(days=2, minutes=1))
     await state_when(handle, lambda s: len(clock(s, "sdr_response.tier1").escalated_to) == 2)
     return [handle]
@@ -114,6 +115,8 @@ async def cadence_exhausted_recycle_requalify(env, db):
     _, handle, sdr = await routed_lead_at(env, 0, 9, lead("cadence"))
     await handle.execute_update(LeadWorkflow.touch, Touch(actor=sdr, channel="phone", outcome="no_answer"))
     await handle.execute_update(LeadWorkflow.accept, Accept(actor=sdr))
+    for channel in ("email", "linkedin", "phone", "email", "phone", "email", "email"):  # the whole cadence, no reply
+        await handle.execute_update(LeadWorkflow.touch, Touch(actor=sdr, channel=channel, outcome="no_answer"))
     ends = (await handle.query(LeadWorkflow.state)).cadence_ends_at
     await advance_to(env, ends + timedelta(minutes=1))
     latest = env.client.get_workflow_handle(handle.id)
@@ -151,7 +154,8 @@ async def data_hold_and_patch(env, db):
         "first_name": "A", "last_name": "B", "email": "a@acme-analytics.com", "title": "VP Sales",
         "timezone": "America/New_York", "country": "US"}))
     await state_when(handle, lambda s: s.stage == "data_hold")
-    await handle.execute_update(LeadWorkflow.patch, PatchLead(actor=Actor(id="ops", role="revops"), patch=ContactPatch(contact=Contact(phone="+1 555 0199"))))
+    await handle.execute_update(LeadWorkflow.patch, PatchLead(actor=OPS, patch=ContactPatch(
+        contact=Contact(phone="+1 555 0199"))))
     await state_when(handle, lambda s: s.stage == "mql" and s.owner is not None)
     return [handle]
 
