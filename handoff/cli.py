@@ -81,6 +81,11 @@ def migrate() -> None:
     typer.echo(f"applied {', '.join(applied)}" if applied else "schema up to date")
 
 
+class Engine(str, Enum):
+    core = "core"
+    temporal = "temporal"
+
+
 class DocFormat(str, Enum):
     markdown = "markdown"
     html = "html"
@@ -117,8 +122,14 @@ def simulate(
     quarter: Annotated[str, typer.Option(help="Quarter of generated arrivals, e.g. 2027Q1.")] = "2027Q1",
     seed: Annotated[int, typer.Option(help="Seed of the generator and the team model.")] = 1,
     tail_days: Annotated[int, typer.Option(help="Simulated days after the last arrival or action.")] = 30,
+    engine: Annotated[Engine, typer.Option(help="core: the lifecycle core in memory, any dates (default); "
+                                                "temporal: the real workflows on the time-skipping server.")]
+    = Engine.core,
+    leads_timezone: Annotated[str | None, typer.Option(
+        help="Time zone of a CRM export's created dates that carry no UTC offset.")] = None,
 ) -> None:
-    """Run a lead flow through the real workflows on the time-skipping server; print the SLA report."""
+    """Run a lead flow through the lifecycle (the core in memory, or the real workflows on the
+    time-skipping server); print the SLA report."""
     from handoff.simulate.command import simulate as run
     from handoff.simulate.files import InputError
     from handoff.simulate.report import summary_table
@@ -127,7 +138,8 @@ def simulate(
     logging.getLogger("temporalio").setLevel(logging.ERROR)
     try:
         report = run(policy=policy, compare=compare, leads=leads, script=script, team=team, out=out,
-                     generate=generate, quarter=quarter, seed=seed, tail_days=tail_days)
+                     generate=generate, quarter=quarter, seed=seed, tail_days=tail_days, engine=engine.value,
+                     leads_timezone=leads_timezone)
     except InputError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
@@ -135,7 +147,7 @@ def simulate(
         typer.echo(f"wrote {leads or out / 'leads.csv'}")
         return
     typer.echo(summary_table(report))
-    typer.echo(f"wrote {out}/clocks.jsonl, transitions.jsonl, report.json, report.html")
+    typer.echo(f"wrote {out}/clocks.jsonl, transitions.jsonl, leads.jsonl, report.json, report.html")
 
 
 class TokenRole(str, Enum):

@@ -83,6 +83,15 @@ class Transition(BaseModel):
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
 
+class OwnerChange(BaseModel):
+    """The lead changed hands: routed, re-routed, handed to an AE, reassigned or released."""
+
+    at: datetime
+    from_owner: str | None = None
+    to_owner: str | None = None
+    role: str | None = None  # the new owner's role (None when released)
+
+
 class ScoreLine(BaseModel):
     signal: str
     points: int
@@ -147,6 +156,7 @@ class LeadState(BaseModel):
     # Who owned the lead before and their managers: they keep reading it (sla_policies/access.py).
     previous_owners: list[str] = []
     previous_managers: list[str] = []
+    owner_changes: list[OwnerChange] = []  # every change of `owner`, in order (simulation's leads.jsonl)
     sdr: str | None = None  # the SDR who handed the lead over, kept while an AE owns it
     sdr_manager: str | None = None  # that SDR's manager: the SDR windows still escalate to them
     routed_at: datetime | None = None

@@ -7,12 +7,18 @@ import os
 import shutil
 import tempfile
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import timedelta
 from pathlib import Path
 
-from handoff.simulate.driver import RunResult, run_simulation
-from handoff.simulate.files import InputError, read_leads, read_script, write_leads, write_records
+from handoff.simulate.driver import Engine, RunResult, run_simulation
+from handoff.simulate.files import (
+    InputError,
+    read_leads,
+    read_script,
+    write_leads,
+    write_records,
+)
 from handoff.simulate.generate import generate_leads
 from handoff.simulate.report import SimulationReport, build_report, write_report
 from handoff.simulate.team import Team, default_team, load_team
@@ -55,10 +61,13 @@ def postgres_server():
 
 def simulate(*, policy: str | None, compare: str | None, leads: Path | None, script: Path | None,
              team: Path | None, out: Path, generate: int | None = None, quarter: str = "2027Q1",
-             seed: int = 1, tail_days: int = 30) -> SimulationReport | None:
-    """Run the CLI's request; returns the report (None when only generating leads)."""
-    if script is not None and team is not None:
-        raise InputError("give --script (exact replay) or --team (generated behaviour), not both")
+             seed: int = 1, tail_days: int = 30, engine: Engine = "core",
+             leads_timezone: str | None = None) -> SimulationReport | None:
+    """Run the CLI's request; returns the report (None when only generating leads).
+    `--script` and `--team` combine: the scripted actions happen at their instants and the
+    team model works every lead as well (a scripted action it finds done is skipped)."""
+    if engine not in ("core", "temporal"):
+        raise InputError(f"--engine {engine!r}: give core or temporal")
     if generate is not None:
         target = leads or out / "leads.csv"
         write_leads(target, generate_leads(generate, quarter, seed))
@@ -72,7 +81,7 @@ def simulate(*, policy: str | None, compare: str | None, leads: Path | None, scr
     policies = [resolve_policy(policy)] + ([resolve_policy(compare)] if compare else [])
     if len(policies) == 2 and policies[0].version == policies[1].version:
         raise InputError(f"both policies are version {policies[0].version}: give the proposal its own version")
-    rows = read_leads(leads)
+    rows = read_leads(leads, leads_timezone)
     script_rows = read_script(script, {r.lead_id for r in rows}) if script else None
     roster: Team = load_team(team) if team else default_team()
     for p in policies:
@@ -84,16 +93,16 @@ def simulate(*, policy: str | None, compare: str | None, leads: Path | None, scr
         if unknown:
             raise InputError(f"{script}: actor(s) not on the roster: {', '.join(unknown)} (use a rep id or 'owner')")
     results: list[tuple[Policy, RunResult]] = []
-    with postgres_server() as server_url:
+    with postgres_server() if engine == "temporal" else nullcontext(None) as server_url:
         for p in policies:
-            result = asyncio.run(run_simulation(p, rows, database_url=server_url, team=roster,
+            result = asyncio.run(run_simulation(p, rows, engine=engine, database_url=server_url, team=roster,
                                                 acting=team is not None, script=script_rows, seed=seed,
                                                 tail=timedelta(days=tail_days)))
             results.append((p, result))
     out.mkdir(parents=True, exist_ok=True)
-    write_records(out, results[0][1].records)
+    write_records(out, results[0][1].states)
     if len(results) == 2:
-        write_records(out / "compare", results[1][1].records)
+        write_records(out / "compare", results[1][1].states)
     report = build_report(results, seed if (generate is not None or team is not None) else None)
     write_report(out, report)
     return report

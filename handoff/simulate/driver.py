@@ -1,43 +1,33 @@
-"""One policy's run: the leads through the real LeadWorkflow and activities on Temporal's
-time-skipping test server, with the roster and read model in a real PostgreSQL.
+"""One policy's run, whichever engine carries it: the agenda, the script and the team model.
 
-The driver keeps one agenda of timed actions (arrivals, script rows, or what the team
+The driver keeps one agenda of timed actions (arrivals, script rows, and what the team
 model decides next) and works through it in time order: advance simulated time to the
-action's instant (`env.sleep`; every timer due on the way fires in the workflows), then
-ingest the lead or send the Update or Signal, and wait until the workflow has settled
-(routed, if it routes), so that leads reach the roster in a fixed order and the same
-inputs give the same output. Without a script or team nobody acts.
+action's instant (every instant of every lead due on the way fires, each at its own
+instant), then start the lead or send it the command, and read the lead's state back, so
+that leads reach the roster in a fixed order and the same inputs give the same output.
+Without a script or team nobody acts; with both, both act.
+
+The engines (`core_engine`, `temporal_engine`) supply time, the leads and their answers;
+everything that decides *what* happens and *when* lives here, once, so both engines are
+given exactly the same inputs at exactly the same instants.
 """
 
 from __future__ import annotations
 
-import asyncio
 import heapq
 import itertools
 import logging
 import random
 import time
-import uuid
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
-import psycopg
-from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, ValidationError
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
-from activities.migrations import apply_migrations
-from api.suppressions import find_suppression
-from handoff.devstack import ensure_search_attributes
 from handoff.simulate.files import InputError, LeadRow, ScriptRow
 from handoff.simulate.team import Minutes, Team
-from handoff.worker import build_worker
-from infra.temporal import test_server_path
 from sla_policies.clockbook import next_wakeup
 from sla_policies.commands import (
     Accept,
@@ -47,6 +37,7 @@ from sla_policies.commands import (
     Handoff,
     Meddpic,
     OpportunityUpdate,
+    PatchLead,
     Recycle,
     Reject,
     Touch,
@@ -56,16 +47,21 @@ from sla_policies.lead import ContactPatch, EngagementEvent
 from sla_policies.model import Policy
 from sla_policies.records import LeadRecord
 from sla_policies.span import Span
-from sla_policies.state import LeadState, LeadWorkflowInput
-from workflows.lead import TERMINAL_STAGES, LeadWorkflow
+from sla_policies.state import LeadState
 
-TASK_QUEUE = "handoff-simulate"
+Engine = Literal["core", "temporal"]
+# The time-skipping server strands a workflow whose task cancels a timer that fired while
+# the task was with the worker (temporalio/sdk-java#3088), and a command does cancel the
+# lead's timer. So no engine acts within TIMER_GUARD of the lead's own next instant: such an
+# action is performed TIMER_GUARD before it (or TIMER_GUARD after it when it has passed).
+# The core engine follows the same rule, so that both engines give the same files.
 TIMER_GUARD = timedelta(seconds=2)
+CLOCK_SLACK = timedelta(milliseconds=500)
 log = logging.getLogger(__name__)
 
 
 class Refused(BaseModel):
-    """An action the workflow refused (wrong stage, not the owner, gate not met...)."""
+    """An action the lifecycle refused (wrong stage, not the owner, gate not met...)."""
 
     lead_id: str
     at: datetime
@@ -76,7 +72,8 @@ class Refused(BaseModel):
 
 class RunResult(BaseModel):
     policy_version: str
-    records: list[LeadRecord]
+    engine: str
+    states: list[LeadState]
     refused: list[Refused]
     leads: int
     actions: int
@@ -84,53 +81,11 @@ class RunResult(BaseModel):
     start: datetime
     end: datetime
 
-
-# ---------------------------------------------------------------- infrastructure
-@asynccontextmanager
-async def fresh_database(server_url: str):
-    """A new, migrated database on the given server for one run; dropped afterwards."""
-    name = f"handoff_sim_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = psycopg.conninfo.make_conninfo(server_url, dbname=name)
-    try:
-        apply_migrations(url)
-        yield url
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    @property
+    def records(self) -> list[LeadRecord]:
+        return [state.to_record() for state in self.states]
 
 
-def seed_roster(database_url: str, team: Team) -> None:
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        for rep in team.reps:
-            conn.execute(
-                "INSERT INTO reps (rep_id, name, role, manager_id, territories, acv_tiers, capacity, timezone)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                (rep.id, rep.id, rep.role, rep.manager, rep.territories, rep.acv_tiers, rep.capacity, rep.timezone))
-
-
-@asynccontextmanager
-async def simulation_stack(database_url: str):
-    """The time-skipping server and a worker on it; yields (env, pool)."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=test_server_path(), data_converter=pydantic_data_converter)
-    try:
-        await ensure_search_attributes(env.client, "default")
-        pool = AsyncConnectionPool(database_url, min_size=1, max_size=6, open=False)
-        await pool.open()
-        try:
-            # Every lead stays cached: an evicted lead would be replayed from its history
-            # on its next timer, which costs more than the memory.
-            async with build_worker(env.client, TASK_QUEUE, pool, max_cached_workflows=20_000):
-                yield env, pool
-        finally:
-            await pool.close()
-    finally:
-        await env.shutdown()
-
-
-# ---------------------------------------------------------------- the agenda
 @dataclass(order=True)
 class _Item:
     at: datetime
@@ -140,18 +95,16 @@ class _Item:
     payload: Any = field(compare=False, default=None)
 
 
-def _calendar(policy: Policy, row: LeadRow) -> CalendarInputs:
-    return CalendarInputs.for_lead(policy, timezone=row.timezone, country=row.country)
-
-
-def settled(state: LeadState) -> bool:
-    """The workflow finished reacting to its last input: evaluated, and routed if it routes."""
-    if state.stage == "inquiry":
-        return state.counts.get("projection_seq", 0) >= 2
-    return state.stage != "mql" or state.routed_at is not None
+_COMMANDS: dict[str, type[BaseModel]] = {
+    "accept": Accept, "reject": Reject, "touch": Touch, "handoff": Handoff, "recycle": Recycle,
+    "disqualify": Disqualify, "opportunity": OpportunityUpdate}
 
 
 class Simulation:
+    """The engine-independent run. Subclasses provide the engine operations below."""
+
+    engine: Engine
+
     def __init__(self, policy: Policy, leads: list[LeadRow], *, team: Team, acting: bool,
                  script: list[ScriptRow] | None, seed: int, tail: timedelta):
         self.policy, self.leads, self.team, self.acting = policy, leads, team, acting
@@ -163,64 +116,88 @@ class Simulation:
         self._order = itertools.count()
         self._rngs: dict[str, random.Random] = {}
 
-    # .............................................................. entry point
-    async def run(self, database_url: str) -> RunResult:
+    # .............................................................. engine operations
+    def _running(self) -> AbstractAsyncContextManager:
+        """The engine, open for the run."""
+        raise NotImplementedError
+
+    async def _now(self) -> datetime:
+        raise NotImplementedError
+
+    async def _advance_to(self, at: datetime) -> None:
+        """Move simulated time forward to `at` (never back), firing every instant on the way."""
+        raise NotImplementedError
+
+    async def _state(self, lead_id: str) -> LeadState:
+        raise NotImplementedError
+
+    async def _wakeups_done(self, lead_id: str) -> LeadState:
+        """The lead's state once every instant due by now has been processed."""
+        return await self._state(lead_id)
+
+    def _settled(self, state: LeadState) -> bool:
+        """The lead finished reacting to its last input (an engine that reacts at once: always)."""
+        return True
+
+    async def _arrive(self, row: LeadRow) -> LeadState:
+        """Create the lead (as the API's ingest does) and return its state once settled."""
+        raise NotImplementedError
+
+    async def _send(self, lead_id: str, name: str, command: BaseModel) -> tuple[LeadState | None, str | None]:
+        """One command to the lead: (its state after, None), or (None, why it was refused)."""
+        raise NotImplementedError
+
+    async def _engage(self, lead_id: str, events: list[EngagementEvent], fresh: bool) -> None:
+        raise NotImplementedError
+
+    async def _final_states(self) -> list[LeadState]:
+        raise NotImplementedError
+
+    async def _check_start(self, start: datetime) -> None:
+        """Refuse inputs the engine cannot run (the time-skipping server cannot go back)."""
+
+    # .............................................................. the run
+    async def run(self) -> RunResult:
         began = time.monotonic()
-        async with fresh_database(database_url) as url:
-            seed_roster(url, self.team)
-            async with simulation_stack(url) as (env, pool):
-                self.env, self.client, self.pool = env, env.client, pool
-                start = await env.get_current_time()
-                if self.leads and self.leads[0].arrived_at <= start:
-                    raise InputError(f"the first lead arrives at {self.leads[0].arrived_at.isoformat()}, but the "
-                                     f"time-skipping server starts at the present ({start.isoformat()}); simulated "
-                                     "time only moves forward: use arrivals in the future")
-                for row in self.leads:
-                    self._schedule(row.arrived_at, row.lead_id, "arrive")
-                for script_row in self.script:
-                    self._schedule(script_row.at, script_row.lead_id, "script", script_row)
-                last = max([self.leads[-1].arrived_at] + [r.at for r in self.script]) if self.leads else start
-                end = last + self.tail
-                while self._agenda and self._agenda[0].at <= end:
-                    item = heapq.heappop(self._agenda)
-                    log.debug("%s %s %s", item.at.isoformat(), item.lead_id, item.kind)
-                    if item.kind == "arrive":
-                        await self._advance_to(item.at)
-                        await self._arrive(self.rows[item.lead_id])
-                        continue
-                    state = await self._advance_clear_of_timers(item.lead_id, item.at)
-                    if item.kind == "script":
-                        await self._scripted(item.payload, state)
-                    else:
-                        await self._team_step(item, state)
-                await self._advance_to(end)
-                records = await self._records()
-        return RunResult(policy_version=self.policy.version, records=records, refused=self.refused,
-                         leads=len(self.leads), actions=self.actions, seconds=time.monotonic() - began,
-                         start=self.leads[0].arrived_at if self.leads else start, end=end)
+        async with self._running():
+            start = self.leads[0].arrived_at if self.leads else await self._now()
+            await self._check_start(start)
+            for row in self.leads:
+                self._schedule(row.arrived_at, row.lead_id, "arrive")
+            for script_row in self.script:
+                self._schedule(script_row.at, script_row.lead_id, "script", script_row)
+            last = max([self.leads[-1].arrived_at] + [r.at for r in self.script]) if self.leads else start
+            end = last + self.tail
+            while self._agenda and self._agenda[0].at <= end:
+                item = heapq.heappop(self._agenda)
+                log.debug("%s %s %s", item.at.isoformat(), item.lead_id, item.kind)
+                if item.kind == "arrive":
+                    await self._advance_to(item.at)
+                    state = await self._arrive(self.rows[item.lead_id])
+                    if self.acting:
+                        self._plan_owner_work(item.lead_id, state)
+                    continue
+                state = await self._advance_clear_of_timers(item.lead_id, item.at)
+                if item.kind == "script":
+                    await self._scripted(item.payload, state)
+                else:
+                    await self._team_step(item, state)
+            await self._advance_to(end)
+            states = await self._final_states()
+        return RunResult(policy_version=self.policy.version, engine=self.engine, states=states,
+                         refused=self.refused, leads=len(self.leads), actions=self.actions,
+                         seconds=time.monotonic() - began, start=start, end=end)
 
     def _schedule(self, at: datetime, lead_id: str, kind: str, payload: Any = None) -> None:
         heapq.heappush(self._agenda, _Item(at, next(self._order), lead_id, kind, payload))
 
-    async def _advance_to(self, at: datetime) -> None:
-        now = await self.env.get_current_time()
-        if at > now:
-            await self.env.sleep(at - now)
-
     async def _advance_clear_of_timers(self, lead_id: str, at: datetime) -> LeadState:
-        """Advance to `at` for an Update or Signal to the lead, but never act within
-        `TIMER_GUARD` of the lead's own next timer: the time-skipping server strands a
-        workflow whose task cancels a timer that fired while the task was with the worker
-        ("invalid history builder state for action", temporalio/sdk-java#3088), and an
-        action woken the workflow does cancel its timer. Between skips the server's clock
-        runs at real pace, so a timer due just after the action would fire mid-task. An
-        action that close to a timer is performed `TIMER_GUARD` before it instead (or just
-        after it when that instant has passed). Returns the lead's state at that moment."""
+        """Advance to `at` for a command to the lead, but never act within `TIMER_GUARD` of
+        the lead's own next instant (see TIMER_GUARD). Returns the lead's state then."""
         state = await self._state(lead_id)
         wake = next_wakeup(state)
-        if settled(state) and (wake is None or wake > at + TIMER_GUARD):
-            # Nothing of this lead fires before then (a timer still being processed would
-            # show here as a wakeup in the past), so one skip will do.
+        if self._settled(state) and (wake is None or wake > at + TIMER_GUARD):
+            # Nothing of this lead fires before then, so one skip will do.
             await self._advance_to(at)
             return state
         await self._advance_to(at - TIMER_GUARD)
@@ -229,70 +206,23 @@ class Simulation:
         if wake is None or wake > at + TIMER_GUARD:
             await self._advance_to(at)
             return state
-        now = await self.env.get_current_time()
-        if wake - now >= TIMER_GUARD:
+        now = await self._now()
+        # On the time-skipping server `now` is a little after the instant skipped to (its
+        # clock runs at real pace between skips); instants here are whole seconds, so half
+        # a second of slack puts both engines on the same side of this test.
+        if wake - now >= TIMER_GUARD - CLOCK_SLACK:
             return state
         await self._advance_to(wake + TIMER_GUARD)
         return await self._wakeups_done(lead_id)
 
-    async def _wakeups_done(self, lead_id: str) -> LeadState:
-        """The lead's state once every instant due by now has been processed."""
-        now = await self.env.get_current_time()
-        return await self._settle(lead_id, lambda s: s.stage in TERMINAL_STAGES or (
-            settled(s) and (next_wakeup(s) is None or next_wakeup(s) > now)))
-
-    def _handle(self, lead_id: str):
-        return self.client.get_workflow_handle(f"lead-{lead_id}")
-
-    async def _state(self, lead_id: str) -> LeadState:
-        return await self._handle(lead_id).query(LeadWorkflow.state)
-
-    async def _settle(self, lead_id: str, predicate=settled, timeout: float = 60.0) -> LeadState:
-        # Simulated time does not skip while the driver polls (only `env.sleep` skips).
-        deadline = time.monotonic() + timeout
-        delay = 0.002
-        while True:
-            state = await self._state(lead_id)
-            if predicate(state):
-                return state
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"lead {lead_id} did not settle within {timeout:.0f}s (stage {state.stage})")
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.05)
-
-    async def _records(self) -> list[LeadRecord]:
-        gate = asyncio.Semaphore(16)
-
-        async def one(lead_id: str) -> LeadRecord:
-            async with gate:
-                return (await self._state(lead_id)).to_record()
-
-        return list(await asyncio.gather(*(one(row.lead_id) for row in self.leads)))
-
-    # .............................................................. performing
-    async def _arrive(self, row: LeadRow) -> None:
-        intake = row.intake()
-        now = await self.env.get_current_time()
-        suppression = await find_suppression(self.pool, intake, now)  # as the API does at ingest
-        await self.client.start_workflow(
-            LeadWorkflow.run, LeadWorkflowInput(intake=intake, policy=self.policy, suppression=suppression),
-            id=f"lead-{row.lead_id}", task_queue=TASK_QUEUE, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
-        state = await self._settle(row.lead_id)
-        if self.acting:
-            self._plan_owner_work(row.lead_id, state)
-
     async def _update(self, lead_id: str, name: str, command: BaseModel, actor: str) -> LeadState | None:
-        """Send one disposition; a refusal is recorded, not fatal (people make mistakes)."""
+        """Send one command; a refusal is recorded, not fatal (people make mistakes)."""
         self.actions += 1
-        handle = self._handle(lead_id)
-        try:
-            await handle.execute_update(name, command)
-        except WorkflowUpdateFailedError as exc:
-            cause = exc.cause
-            self.refused.append(Refused(lead_id=lead_id, at=await self.env.get_current_time(), action=name,
-                                        actor=actor, detail=str(getattr(cause, "message", None) or cause or exc)))
-            return None
-        return await self._settle(lead_id)
+        state, refused = await self._send(lead_id, name, command)
+        if refused is not None:
+            self.refused.append(Refused(lead_id=lead_id, at=await self._now(), action=name, actor=actor,
+                                        detail=refused))
+        return state
 
     def _actor(self, rep_id: str, state: LeadState) -> Actor | None:
         if rep_id == "owner":
@@ -306,37 +236,34 @@ class Simulation:
     async def _scripted(self, row: ScriptRow, state: LeadState) -> None:
         if row.action == "event":
             events = row.args.get("events") or [row.args]
-            parsed = [EngagementEvent.model_validate({"occurred_at": row.at, **e}) for e in events]
+            try:
+                parsed = [EngagementEvent.model_validate({"occurred_at": row.at, **e}) for e in events]
+            except ValidationError as exc:
+                raise InputError(f"script: {row.lead_id} {row.at.isoformat()} event: {exc}") from None
             self.actions += 1
             known = {(e.type, e.occurred_at) for e in state.intake.events}
             fresh = [e for e in parsed if (e.type, e.occurred_at) not in known]
-            before = state.counts.get("engagements", 0)
-            await self._handle(row.lead_id).signal(LeadWorkflow.engagement, parsed)
-            if fresh:  # the workflow ignores repeats, so only fresh events change anything
-                await self._settle(row.lead_id, lambda s: s.counts.get("engagements", 0) > before and settled(s))
-            return
-        if row.action == "patch":
-            try:
-                command = ContactPatch.model_validate(row.args)
-            except ValidationError as exc:
-                raise InputError(f"script: {row.lead_id} {row.at.isoformat()} patch: {exc}") from None
-            await self._update(row.lead_id, "patch", command, row.actor)
+            await self._engage(row.lead_id, parsed, bool(fresh))
             return
         actor = self._actor(row.actor, state)
+        if actor is None and row.action == "patch" and row.actor == "owner":
+            actor = Actor(id="revops", role="revops")  # a lead on data hold has no owner: RevOps corrects it
         if actor is None:
             self.refused.append(Refused(lead_id=row.lead_id, at=row.at, action=row.action, actor=row.actor,
-                                        detail=f"no such actor: {row.actor!r} is not on the roster,"
-                                               " or the lead has no owner"))
+                                        detail=f"no such actor: {row.actor!r} is not on the roster, "
+                                               "or the lead has no owner"))
             return
-        models: dict[str, type[BaseModel]] = {
-            "accept": Accept, "reject": Reject, "touch": Touch, "handoff": Handoff, "recycle": Recycle,
-            "disqualify": Disqualify, "opportunity": OpportunityUpdate}
-        args = {"channel": "phone", "outcome": "no_answer", **row.args} if row.action == "touch" else row.args
         try:
-            disposition = models[row.action].model_validate({**args, "actor": actor})
+            if row.action == "patch":
+                command: BaseModel = PatchLead(actor=actor, patch=ContactPatch.model_validate(row.args))
+            else:
+                args = {"channel": "phone", "outcome": "no_answer", **row.args} if row.action == "touch" else row.args
+                command = _COMMANDS[row.action].model_validate({**args, "actor": actor})
         except ValidationError as exc:
             raise InputError(f"script: {row.lead_id} {row.at.isoformat()} {row.action}: {exc}") from None
-        await self._update(row.lead_id, row.action, disposition, actor.id)
+        after = await self._update(row.lead_id, row.action, command, actor.id)
+        if after is not None and self.acting and row.action == "reject":
+            self._plan_owner_work(row.lead_id, after)  # re-routed: the new owner works it
 
     # .............................................................. team model
     def _rng(self, lead_id: str) -> random.Random:
@@ -345,12 +272,20 @@ class Simulation:
             self._rngs[lead_id] = random.Random(f"{self.seed}:{lead_id}")
         return self._rngs[lead_id]
 
+    def _calendar(self, row: LeadRow) -> CalendarInputs:
+        """The business calendar the lead's reps work on (the team's delays are business minutes)."""
+        inputs = CalendarInputs.for_lead(self.policy, timezone=row.timezone, country=row.country)
+        if (row.region and inputs.country and inputs.subdivision is None
+                and self.policy.calendars.subdivision_from_region):
+            inputs = inputs.model_copy(update={"subdivision": row.region})
+        return inputs
+
     def _later(self, lead_id: str, start: datetime, delay: Minutes, *, business: bool = True) -> datetime:
         minutes = max(1, round(delay.draw(self._rng(lead_id))))
         if not business:
             return start + timedelta(minutes=minutes)
         return compute_instant(InstantRequest(start=start, span=Span(minutes, "m"), basis="business",
-                                              calendar=_calendar(self.policy, self.rows[lead_id])))
+                                              calendar=self._calendar(self.rows[lead_id])))
 
     def _plan_owner_work(self, lead_id: str, state: LeadState) -> None:
         """A freshly routed MQL: its owner's first attempt, at the owner's response time."""
@@ -370,7 +305,7 @@ class Simulation:
         lead, b = item.lead_id, self.team.behaviour
         rng = self._rng(lead)
         owner = self._owner(state)
-        now = await self.env.get_current_time()
+        now = await self._now()
         kind = item.kind
         if owner is None:
             return
@@ -428,8 +363,16 @@ class Simulation:
                 actor=owner, meeting_held_at=now, next_step="technical deep dive with the champion"), owner.id)
 
 
-async def run_simulation(policy: Policy, leads: list[LeadRow], *, database_url: str, team: Team, acting: bool,
-                         script: list[ScriptRow] | None = None, seed: int = 0,
-                         tail: timedelta = timedelta(days=30)) -> RunResult:
-    return await Simulation(policy, leads, team=team, acting=acting, script=script, seed=seed,
-                            tail=tail).run(database_url)
+async def run_simulation(policy: Policy, leads: list[LeadRow], *, engine: Engine = "core", team: Team, acting: bool,
+                         script: list[ScriptRow] | None = None, seed: int = 0, tail: timedelta = timedelta(days=30),
+                         database_url: str | None = None) -> RunResult:
+    kwargs: dict[str, Any] = {"team": team, "acting": acting, "script": script, "seed": seed, "tail": tail}
+    if engine == "core":
+        from handoff.simulate.core_engine import CoreSimulation
+
+        return await CoreSimulation(policy, leads, **kwargs).run()
+    from handoff.simulate.temporal_engine import TemporalSimulation
+
+    if database_url is None:
+        raise ValueError("the temporal engine needs a PostgreSQL server (database_url)")
+    return await TemporalSimulation(policy, leads, database_url=database_url, **kwargs).run()

@@ -1,23 +1,37 @@
-"""The simulation files of docs/api.md: what goes in (leads, script) and what comes out
-(clocks, transitions). Instants are written to the second, so that a run is repeatable:
-a workflow acts a few milliseconds of real time after the instant the driver advanced
-to, and those milliseconds must not make two runs of the same seed differ."""
+"""The simulation files: what goes in (leads, script) and what comes out (clocks,
+transitions, leads). Instants are written to the second, so that a run is repeatable:
+on the temporal engine a workflow acts a few milliseconds of real time after the instant
+the driver advanced to, and those milliseconds must not make two runs differ.
+
+LEADS.csv comes in two forms (`read_leads` tells them apart by the header):
+- the native form, `LEAD_COLUMNS` (`lead_id`, `arrived_at` with a UTC offset, ...);
+- a CRM export (`crm_export`): HubSpot / Salesforce style headers such as `Record ID`,
+  `Create Date`, `Lead Source`, `Country/Region`, values as those CRMs write them.
+"""
 
 from __future__ import annotations
 
 import csv
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from sla_policies.lead import Account, Contact, EngagementEvent, LeadIntake
-from sla_policies.records import ClockRecord, LeadRecord, TransitionRecord
+from sla_policies.state import LeadState, SlaClock, Transition
 
 LEAD_COLUMNS = ["lead_id", "arrived_at", "lead_type", "email", "first_name", "last_name", "phone", "title",
-                "company", "domain", "industry", "employees", "country", "timezone", "acv_estimate", "events"]
+                "company", "domain", "industry", "employees", "country", "timezone", "acv_estimate", "events",
+                "region", "territory"]
 SCRIPT_COLUMNS = ["lead_id", "at", "action", "actor", "args"]
 Action = Literal["accept", "reject", "touch", "handoff", "recycle", "disqualify", "opportunity", "patch", "event"]
 
@@ -51,6 +65,8 @@ class LeadRow(BaseModel):
     timezone: str | None = None
     acv_estimate: float | None = None
     events: list[EngagementEvent] = []
+    region: str | None = None  # holiday subdivision of `country` (ENG, SCT, CA, BY...), Q2
+    territory: str | None = None  # sales territory (its timezone when the prospect's is unknown, Q1)
 
     _blanks = field_validator("*", mode="before")(_blank_to_none)
 
@@ -69,7 +85,8 @@ class LeadRow(BaseModel):
             contact=Contact(first_name=self.first_name, last_name=self.last_name, email=self.email, phone=self.phone,
                             title=self.title, timezone=self.timezone, country=self.country),
             account=Account(company=self.company, domain=self.domain, industry=self.industry,
-                            employees=self.employees, country=self.country),
+                            employees=self.employees, country=self.country, region=self.region,
+                            territory=self.territory),
             acv_estimate=self.acv_estimate, events=self.events, received_at=self.arrived_at)
 
     def csv_row(self) -> dict[str, str]:
@@ -125,8 +142,15 @@ def _read_csv(path: Path, model: type[BaseModel], required: list[str]) -> list:
     return rows
 
 
-def read_leads(path: Path) -> list[LeadRow]:
-    rows = _read_csv(path, LeadRow, ["lead_id", "arrived_at", "lead_type"])
+def read_leads(path: Path, default_timezone: str | None = None) -> list[LeadRow]:
+    """LEADS.csv in the native form, or a CRM export (see `crm_export`); `default_timezone`
+    reads an export's dates that carry no UTC offset (else the row's own time zone)."""
+    from handoff.simulate.crm_export import is_export, read_export
+
+    if is_export(path):
+        rows = read_export(path, default_timezone)
+    else:
+        rows = _read_csv(path, LeadRow, ["lead_id", "arrived_at", "lead_type"])
     seen: set[str] = set()
     for row in rows:
         if row.lead_id in seen:
@@ -157,25 +181,45 @@ def to_second(at: datetime | None) -> datetime | None:
     return at.replace(microsecond=0) if at is not None else None
 
 
-def clock_line(clock: ClockRecord) -> dict:
-    """A `clocks.jsonl` object: exactly docs/api.md's fields."""
+CLOCK_INSTANTS = ("started_at", "due_at", "warning_at", "breach_at", "met_at", "breached_at", "voided_at")
+
+
+def clock_line(lead_id: str, clock: SlaClock) -> dict:
+    """A `clocks.jsonl` object: the clock's planned instants (due, warning, breach), what
+    happened (met, breached, voided) and the escalations."""
     return {
-        "lead_id": clock.lead_id, "item": clock.item, "tier": clock.tier,
-        **{name: _iso(getattr(clock, name)) for name in ("started_at", "due_at", "breach_at", "met_at", "breached_at")},
+        "lead_id": lead_id, "item": clock.item, "tier": clock.tier,
+        **{name: _iso(getattr(clock, name)) for name in CLOCK_INSTANTS},
         "escalated_to": [{"role": e.role, "rep_id": e.rep_id, "at": _iso(e.at)} for e in clock.escalated_to],
     }
 
 
-def transition_line(transition: TransitionRecord) -> dict:
-    """A `transitions.jsonl` object: exactly docs/api.md's fields."""
-    return {"lead_id": transition.lead_id, "at": _iso(transition.at), "from": transition.from_stage,
+def transition_line(lead_id: str, transition: Transition) -> dict:
+    """A `transitions.jsonl` object."""
+    return {"lead_id": lead_id, "at": _iso(transition.at), "from": transition.from_stage,
             "to": transition.to_stage, "event": transition.event, "actor": transition.actor,
             "reason_code": transition.reason_code}
 
 
+def lead_line(state: LeadState) -> dict:
+    """A `leads.jsonl` object: where the lead ended, its suppression, its planned touches
+    (the cadence, with due times) and every change of owner."""
+    return {
+        "lead_id": state.lead_id, "stage": state.stage, "tier": state.tier, "acv_tier": state.acv_tier,
+        "owner": state.owner, "policy_version": state.policy_version,
+        "suppressed_until": _iso(state.suppressed_until), "permanent": state.permanent,
+        "next_touch": _iso(state.next_touch),
+        "touches": [{"number": t.number, "day": t.day, "channel": t.channel, "purpose": t.purpose,
+                     "due_at": _iso(t.due_at), "done_at": _iso(t.done_at)} for t in state.cadence],
+        "owner_changes": [{"at": _iso(c.at), "from": c.from_owner, "to": c.to_owner, "role": c.role}
+                          for c in state.owner_changes],
+    }
+
+
 def _iso(at: datetime | None) -> str | None:
+    # UTC throughout: the engines carry instants in different offsets (the arrival's, the server's).
     second = to_second(at)
-    return second.isoformat() if second is not None else None
+    return second.astimezone(UTC).isoformat() if second is not None else None
 
 
 def write_jsonl(path: Path, lines: list[dict]) -> None:
@@ -184,10 +228,11 @@ def write_jsonl(path: Path, lines: list[dict]) -> None:
             handle.write(json.dumps(line, sort_keys=False) + "\n")
 
 
-def write_records(out: Path, records: list[LeadRecord]) -> None:
-    """clocks.jsonl and transitions.jsonl of one run, leads in id order, each lead's
-    clocks and transitions in the order they happened."""
+def write_records(out: Path, states: list[LeadState]) -> None:
+    """clocks.jsonl, transitions.jsonl and leads.jsonl of one run, leads in id order, each
+    lead's clocks and transitions in the order they happened."""
     out.mkdir(parents=True, exist_ok=True)
-    ordered = sorted(records, key=lambda r: r.lead_id)
-    write_jsonl(out / "clocks.jsonl", [clock_line(c) for r in ordered for c in r.clocks])
-    write_jsonl(out / "transitions.jsonl", [transition_line(t) for r in ordered for t in r.transitions])
+    ordered = sorted(states, key=lambda s: s.lead_id)
+    write_jsonl(out / "clocks.jsonl", [clock_line(s.lead_id, c) for s in ordered for c in s.clocks])
+    write_jsonl(out / "transitions.jsonl", [transition_line(s.lead_id, t) for s in ordered for t in s.transitions])
+    write_jsonl(out / "leads.jsonl", [lead_line(s) for s in ordered])

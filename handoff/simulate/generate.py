@@ -26,6 +26,9 @@ FIRST = ["Ada", "Grace", "Alan", "Linus", "Margaret", "Ken", "Barbara", "Dennis"
 LAST = ["Lovelace", "Hopper", "Turing", "Torvalds", "Hamilton", "Thompson", "Liskov", "Ritchie", "Allen", "Dijkstra"]
 WORDS = ["acme", "globex", "initech", "umbrella", "stark", "wayne", "tyrell", "cyberdyne", "hooli", "vandelay",
          "soylent", "wonka", "oscorp", "massive", "aperture", "nakatomi", "gringotts", "monarch", "dunder", "pied"]
+# Holiday subdivisions (Q2), drawn without the generator's stream so a seed keeps its leads:
+# most British leads are English, one in five Scottish; German ones alternate two Länder.
+_REGIONS = {"GB": lambda n: "SCT" if n % 5 == 0 else "ENG", "DE": lambda n: "BY" if n % 2 else "BE"}
 FREE_EMAIL = "gmail.com"
 COMPETITOR = "rivalcorp.com"
 
@@ -57,8 +60,14 @@ def _arrival(rng: random.Random, days: list[date], tz: str) -> datetime:
 
 def generate_leads(count: int, quarter: str, seed: int) -> list[LeadRow]:
     """`count` leads arriving during `quarter`, the same for the same seed."""
-    rng = random.Random(f"handoff-simulate:{quarter}:{seed}")
     first, following = parse_quarter(quarter)
+    return generate_between(count, first, following, seed, label=quarter)
+
+
+def generate_between(count: int, first: date, following: date, seed: int, *, label: str | None = None) -> list[LeadRow]:
+    """`count` leads arriving on the days `first` .. `following` (exclusive), local dates."""
+    quarter = label or f"{first:%Y%m%d}"
+    rng = random.Random(f"handoff-simulate:{quarter}:{seed}")
     days = [first + timedelta(days=i) for i in range((following - first).days)]
     rows: list[LeadRow] = []
     for n in range(1, count + 1):
@@ -90,5 +99,6 @@ def generate_leads(count: int, quarter: str, seed: int) -> list[LeadRow]:
             email=f"{first_name.lower()}.{last_name.lower()}@{email_domain}", first_name=first_name,
             last_name=last_name, phone=None if rng.random() < 0.05 else f"+1 555 {rng.randrange(10000):04d}",
             title=_pick(rng, TITLES), company=company, domain=domain, industry=_pick(rng, INDUSTRIES),
-            employees=employees, country=country, timezone=tz, acv_estimate=acv, events=events))
+            employees=employees, country=country, timezone=tz, acv_estimate=acv, events=events,
+            region=_REGIONS.get(country, lambda _: None)(n)))
     return sorted(rows, key=lambda r: (r.arrived_at, r.lead_id))

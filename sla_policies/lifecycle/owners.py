@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sla_policies.lifecycle.context import Ctx
-from sla_policies.state import Assignment, AssignmentRequest
+from sla_policies.state import Assignment, AssignmentRequest, OwnerChange
 
 
 def remember_owner(ctx: Ctx) -> None:
@@ -30,6 +30,8 @@ def assign(ctx: Ctx, role: str, exclude: list[str] | None = None) -> Assignment 
     if role == "ae" and state.owner_role == "sdr":
         state.sdr, state.sdr_manager = state.owner, state.owner_manager
     remember_owner(ctx)
+    state.owner_changes.append(OwnerChange(at=ctx.now, from_owner=state.owner, to_owner=answer.rep_id,
+                                           role=answer.role))
     state.owner, state.owner_role = answer.rep_id, answer.role
     state.owner_manager, state.owner_timezone = answer.manager_id, answer.timezone
     return answer
@@ -39,6 +41,8 @@ def release_owner(ctx: Ctx) -> None:
     state = ctx.state
     ctx.release(state.owner)
     remember_owner(ctx)
+    if state.owner is not None:
+        state.owner_changes.append(OwnerChange(at=ctx.now, from_owner=state.owner, to_owner=None))
     state.owner = None
     state.owner_manager = None
     state.routed_at = None

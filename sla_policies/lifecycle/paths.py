@@ -10,7 +10,7 @@ from sla_policies.lifecycle.context import Ctx, LifecycleError
 from sla_policies.lifecycle.owners import release_owner
 from sla_policies.lifecycle.types import WriteSuppression
 from sla_policies.model import ReasonCode
-from sla_policies.state import AccountStatus, Suppression
+from sla_policies.state import AccountStatus, OwnerChange, Suppression
 
 
 def routing_window(ctx: Ctx) -> str:
@@ -79,6 +79,8 @@ def apply_code_path(ctx: Ctx, code: ReasonCode, *, event: str, label: str, role:
             clocks.start_clock(ctx, routing_window(ctx), now)
     elif code.path == "reroute":
         state.routed_at = None
+        if state.owner is not None:
+            state.owner_changes.append(OwnerChange(at=now, from_owner=state.owner, to_owner=None))
         state.owner = None
         ctx.transition(event, "mql", label, role=role, actor=actor, reason_code=code.code, note=note, subject=subject)
     else:
