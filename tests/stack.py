@@ -168,3 +168,21 @@ async def wait_ready(http: httpx.AsyncClient, timeout: float = 60) -> None:
             return None
 
     await poll(ready, lambda status: status == 200, timeout=timeout)
+
+
+def write_tokens(path: Path, principals) -> Path:
+    """A tokens file (as `handoff token create` writes it): "<id>-token" for each principal."""
+    records = [TokenRecord(sha256=hash_token(f"{p.id}-token"), principal=p) for p in principals]
+    path.write_text("[" + ",".join(r.model_dump_json() for r in records) + "]")
+    return path
+
+
+@asynccontextmanager
+async def stack_with_tokens(database_url: str, tokens_file: Path):
+    """Dev server, worker and an API that re-reads `tokens_file` (so a test can revoke)."""
+    from tests.lifecycle import seed_roster
+
+    seed_roster(database_url)
+    async with dev_server() as env, worker(env.client, database_url), \
+            api_server(env.client, database_url, tokens=TokenStore.load(tokens_file)) as client:
+        yield client

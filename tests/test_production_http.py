@@ -12,9 +12,9 @@ import json
 import psycopg
 import pytest
 
-from api.auth import Principal, TokenRecord, TokenStore, hash_token, revoke_tokens
-from tests.lifecycle import demo_request, ingest, seed_roster
-from tests.stack import PRINCIPALS, api_server, auth, dev_server, poll, worker
+from api.auth import Principal, hash_token, revoke_tokens
+from tests.lifecycle import demo_request, ingest
+from tests.stack import PRINCIPALS, auth, poll, stack_with_tokens, write_tokens
 
 pytestmark = pytest.mark.asyncio
 
@@ -26,17 +26,12 @@ EXTRA = [Principal(id="sdr-9", role="sdr"), Principal(id="aem-9", role="ae_manag
 
 @pytest.fixture(scope="module")
 def tokens_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("tokens-prod") / "tokens.json"
-    records = [TokenRecord(sha256=hash_token(f"{p.id}-token"), principal=p) for p in PRINCIPALS + EXTRA]
-    path.write_text("[" + ",".join(r.model_dump_json() for r in records) + "]")
-    return path
+    return write_tokens(tmp_path_factory.mktemp("tokens-prod") / "tokens.json", PRINCIPALS + EXTRA)
 
 
 @pytest.fixture(scope="module")
 async def http(postgres_url, tokens_file):
-    seed_roster(postgres_url)
-    async with dev_server() as env, worker(env.client, postgres_url), \
-            api_server(env.client, postgres_url, tokens=TokenStore.load(tokens_file)) as client:
+    async with stack_with_tokens(postgres_url, tokens_file) as client:
         yield client
 
 

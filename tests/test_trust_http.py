@@ -11,9 +11,9 @@ import sys
 import psycopg
 import pytest
 
-from api.auth import Principal, TokenRecord, TokenStore, create_token, hash_token
-from tests.lifecycle import demo_request, ingest, seed_roster
-from tests.stack import PRINCIPALS, api_server, auth, dev_server, poll, worker
+from api.auth import Principal, create_token
+from tests.lifecycle import demo_request, ingest
+from tests.stack import PRINCIPALS, auth, poll, stack_with_tokens, write_tokens
 
 pytestmark = pytest.mark.asyncio
 
@@ -24,17 +24,12 @@ EXTRA = [Principal(id="sdrm-9", role="sdr_manager"), Principal(id="deputy-1", ro
 
 @pytest.fixture(scope="module")
 def tokens_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("tokens") / "tokens.json"
-    records = [TokenRecord(sha256=hash_token(f"{p.id}-token"), principal=p) for p in PRINCIPALS + EXTRA]
-    path.write_text("[" + ",".join(r.model_dump_json() for r in records) + "]")
-    return path
+    return write_tokens(tmp_path_factory.mktemp("tokens") / "tokens.json", PRINCIPALS + EXTRA)
 
 
 @pytest.fixture(scope="module")
 async def http(postgres_url, tokens_file):
-    seed_roster(postgres_url)
-    async with dev_server() as env, worker(env.client, postgres_url), \
-            api_server(env.client, postgres_url, tokens=TokenStore.load(tokens_file)) as client:
+    async with stack_with_tokens(postgres_url, tokens_file) as client:
         yield client
 
 

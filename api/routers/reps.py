@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from api.auth import PrincipalDep, require
@@ -58,7 +59,7 @@ class Rep(RepIn):
 
 
 _COLUMNS = ("rep_id, name, role, manager_id, territories, acv_tiers, capacity, available, timezone, email,"
-            " open_leads, away_from, away_until,"
+            " crm_users, open_leads, away_from, away_until,"
             " coalesce(away_from <= now() AND now() < away_until, false) AS away_now")
 
 
@@ -74,7 +75,8 @@ async def put_rep(rep_id: str, rep: RepIn, principal: PrincipalDep, pool: PoolDe
     require(principal, "revops")
     away = rep.out_of_office
     values = {"rep_id": rep_id, **rep.model_dump(exclude={"out_of_office"}),
-              "away_from": away.from_ if away else None, "away_until": away.until if away else None}
+              "away_from": away.from_ if away else None, "away_until": away.until if away else None,
+              "crm_users": Jsonb(rep.crm_users)}
     async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         row = await (await cur.execute(
             """
