@@ -14,7 +14,12 @@ from datetime import datetime
 
 from temporalio import activity
 
-from sla_policies.deadlines import ClockPlan, DeadlineRequest, InstantRequest, compute_instant
+from sla_policies.deadlines import (
+    ClockPlan,
+    DeadlineRequest,
+    InstantRequest,
+    compute_instant,
+)
 from sla_policies.deadlines import compute_deadlines as _compute
 from sla_policies.lifecycle.calendar import snapshot
 from sla_policies.lifecycle.types import CalendarQuery, LeadCalendar

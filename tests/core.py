@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sla_policies import clockbook
+from sla_policies.lead import LeadIntake
 from sla_policies.lifecycle import decide, new_lead
 from sla_policies.lifecycle.calendar import snapshot
 from sla_policies.lifecycle.run import settle
@@ -20,7 +21,6 @@ from sla_policies.lifecycle.types import (
 )
 from sla_policies.loader import default_policy
 from sla_policies.model import Policy
-from sla_policies.lead import LeadIntake
 from sla_policies.state import (
     AccountEngagement,
     AccountEngagementQuery,

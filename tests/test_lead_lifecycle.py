@@ -99,6 +99,18 @@ async def test_tier1_after_hours_demo_request_escalates_on_exact_instants(env, p
     assert kinds[:1] == ["routed"] and "warning" in kinds and "breach" in kinds and kinds.count("escalation") >= 2
 
 
+async def test_clocks_start_at_the_arrival_instant_so_a_window_ending_at_close_ends_at_close(env):
+    """Arrival 16:00 (as the ingest stamped it), tier-1 breach 2 bh: 18:00 that day. The
+    workflow starts a moment later, but every clock of the arrival starts at its instant."""
+    monday_16 = next_weekday_at(await env.get_current_time(), 0, 16, 0)
+    await advance_to(env, monday_16)
+    handle = await start(env, demo_request(received_at=monday_16.isoformat()))
+    state = await state_when(handle, lambda s: s.owner is not None)
+    response = clock(state, "sdr_response.tier1")
+    assert (response.started_at, response.breach_at) == (monday_16, monday_16.replace(hour=18))
+    assert state.created_at == monday_16 and {t.at for t in state.transitions} == {monday_16}
+
+
 async def test_first_touch_meets_the_response_window_and_accept_makes_an_sal(env):
     monday_10 = next_weekday_at(await env.get_current_time(), 0, 10, 0)
     await advance_to(env, monday_10)

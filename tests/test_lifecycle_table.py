@@ -28,7 +28,12 @@ from sla_policies.lifecycle.guards import GUARDS as IMPLEMENTED
 from sla_policies.lifecycle.types import Duplicate, Engagement
 from sla_policies.loader import PolicyError, default_policy, policy_from_data
 from sla_policies.model.transitions import GUARDS, TO_TOKENS
-from sla_policies.state import AccountStatus, DuplicateSubmission, LeadState, Suppression
+from sla_policies.state import (
+    AccountStatus,
+    DuplicateSubmission,
+    LeadState,
+    Suppression,
+)
 from tests.core import CoreLead, Roster
 from tests.lifecycle import complete_handoff, demo_request
 from tests.policy_variants import default_text

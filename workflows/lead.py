@@ -14,7 +14,7 @@ or `workflow.wait_condition`, every side effect is an activity, and the lead's c
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -23,7 +23,11 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.deadlines import lead_calendar
     from activities.notify import NotificationActivities
-    from activities.read_model import AccountEngagementActivities, ReadModelActivities, SuppressionActivities
+    from activities.read_model import (
+        AccountEngagementActivities,
+        ReadModelActivities,
+        SuppressionActivities,
+    )
     from activities.roster import RosterActivities
     from sla_policies import clockbook
     from sla_policies.commands import (
@@ -40,7 +44,7 @@ with workflow.unsafe.imports_passed_through():
         Review,
         Touch,
     )
-    from sla_policies.lead import EngagementEvent
+    from sla_policies.lead import EngagementEvent, LeadIntake
     from sla_policies.lifecycle import decide, new_lead
     from sla_policies.lifecycle.types import (
         Answer,
@@ -77,6 +81,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
 
 TERMINAL_STAGES = CLOSED_STAGES  # stages a lead never leaves (the simulator reads it)
+ARRIVAL_SLACK = timedelta(minutes=5)  # how far before the start an ingest stamp still is the arrival
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 LOCAL_TIMEOUT = timedelta(seconds=10)
 # The read model, the roster and the sinks recover: retry until they answer (the outboxes
@@ -86,6 +91,18 @@ RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2
                     non_retryable_error_types=["ValidationError", "TypeError", "KeyError"])
 # A calendar that cannot be resolved (unknown timezone or holiday country) stays so.
 CALENDAR_RETRY = RetryPolicy(maximum_attempts=3, non_retryable_error_types=["ValueError", "ValidationError"])
+
+
+def _arrival(intake: LeadIntake) -> datetime:
+    """The instant the lead arrived: `received_at` as the ingest stamped it, when it is
+    that recent (the workflow starts a moment after the ingest, and a clock must not start
+    later than its event); else when the server accepted the start. An older `received_at`
+    (a CRM import of past leads) is history, not this arrival."""
+    started = workflow.info().start_time
+    stamped = intake.received_at
+    if stamped is not None and stamped.tzinfo is not None and started - ARRIVAL_SLACK <= stamped <= workflow.now():
+        return stamped
+    return started
 
 
 def _refusal(refused: Refuse) -> ApplicationError:
@@ -98,10 +115,10 @@ def _refusal(refused: Refuse) -> ApplicationError:
 def _command_update(name: str, command: type):
     """The Update `name` taking `command`: its handler decides the command under the lock,
     its validator refuses what `decide` refuses on the current state."""
-    async def handler(self: "LeadWorkflow", cmd) -> Result:
+    async def handler(self: LeadWorkflow, cmd) -> Result:
         return await self._command(cmd)
 
-    def validator(self: "LeadWorkflow", cmd) -> None:
+    def validator(self: LeadWorkflow, cmd) -> None:
         self._validate(cmd)
 
     handler.__name__ = handler.__qualname__ = name
@@ -117,7 +134,7 @@ class LeadWorkflow:
     @workflow.init
     def __init__(self, args: LeadWorkflowInput) -> None:
         self._policy: Policy = args.policy
-        self._state: LeadState = args.carried or new_lead(args.intake, args.policy, workflow.now())
+        self._state: LeadState = args.carried or new_lead(args.intake, args.policy, _arrival(args.intake))
         self._calendar: LeadCalendar | None = None  # taken on first use, again in each run
         # Side effects that decisions must never wait for leave through two outboxes, each
         # drained in order by its own background loop: the read model and notifications.
@@ -185,7 +202,10 @@ class LeadWorkflow:
         senders = [asyncio.create_task(self._project_forever()), asyncio.create_task(self._notify_forever())]
         if args.carried is None:
             async with self._lock:
-                await self._decide(Start(suppression=args.suppression, account=args.account))
+                # The arrival is the instant of T01 and of everything it starts (routing too).
+                arrival = self._state.created_at
+                await self._decide(Start(suppression=args.suppression, account=args.account), at=arrival)
+                await self._decide(Tick(), at=arrival)
         while not self._over():
             async with self._lock:
                 while self._inputs:
@@ -224,13 +244,14 @@ class LeadWorkflow:
         try:
             await workflow.wait_condition(
                 lambda: self._wake, timeout=None if wake_at is None else wake_at - workflow.now())
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
     # ================================================================== the core and its effects
-    async def _decide(self, input: Input) -> Decision:
-        """One decision at this instant: ask what the core asks, then carry out its effects."""
-        now = workflow.now()
+    async def _decide(self, input: Input, at: datetime | None = None) -> Decision:
+        """One decision at its instant (`at`, else now): ask what the core asks, then carry
+        out its effects. The answers take time; the decision's instant does not move."""
+        now = at or workflow.now()
         answers: list[Answer] = []
         decision = decide(self._state, input, now, self._policy, self._calendar, answers)
         while decision.ask is not None:

@@ -70,7 +70,7 @@ def _subdivision(country: str, name: str | None) -> str | None:
 
 
 @lru_cache(maxsize=512)
-def snapshot(query: "CalendarQuery") -> "LeadCalendar":
+def snapshot(query: CalendarQuery) -> LeadCalendar:
     """The calendar of `query` (cached per process: many leads share a calendar)."""
     from sla_policies.lifecycle.types import LeadCalendar
 

@@ -6,7 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sla_policies import clockbook
-from sla_policies.clock import add_span, clock_start, start_of_business_day, window_deadlines
+from sla_policies.clock import (
+    add_span,
+    clock_start,
+    start_of_business_day,
+    window_deadlines,
+)
 from sla_policies.lifecycle.context import Ctx
 from sla_policies.span import Span
 from sla_policies.state import PlannedEscalation, PlannedTouch, SlaClock

@@ -28,7 +28,13 @@ from sla_policies.lifecycle.types import (
     Release,
 )
 from sla_policies.model import Policy
-from sla_policies.state import LeadState, Notification, ProjectionEvent, SlaClock, Transition
+from sla_policies.state import (
+    LeadState,
+    Notification,
+    ProjectionEvent,
+    SlaClock,
+    Transition,
+)
 
 
 class NeedAnswer(Exception):

@@ -31,7 +31,11 @@ from sla_policies.lead import LeadIntake
 from sla_policies.lifecycle import dispositions
 from sla_policies.lifecycle.context import Ctx, NeedAnswer, Refused
 from sla_policies.lifecycle.due import fire_due
-from sla_policies.lifecycle.intake import advance, evaluate_inquiry, suppressed_at_ingest
+from sla_policies.lifecycle.intake import (
+    advance,
+    evaluate_inquiry,
+    suppressed_at_ingest,
+)
 from sla_policies.lifecycle.types import (
     Answer,
     Decision,

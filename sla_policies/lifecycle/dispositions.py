@@ -19,11 +19,16 @@ from sla_policies.commands import (
 from sla_policies.gate import flags_for_ae
 from sla_policies.lead import EngagementEvent
 from sla_policies.lifecycle import clocks, migration, opportunity, table
-from sla_policies.lifecycle.due import fire_due
 from sla_policies.lifecycle.context import Ctx, Refused
+from sla_policies.lifecycle.due import fire_due
 from sla_policies.lifecycle.intake import account_status, route
-from sla_policies.lifecycle.owners import assign, release_owner
-from sla_policies.lifecycle.paths import apply_code_path, code_of, enter_recycled, route_out
+from sla_policies.lifecycle.owners import assign, release_owner, remember_owner
+from sla_policies.lifecycle.paths import (
+    apply_code_path,
+    code_of,
+    enter_recycled,
+    route_out,
+)
 from sla_policies.model.transitions import CLOSED_STAGES
 from sla_policies.state import DuplicateSubmission, LoggedTouch
 
@@ -77,13 +82,13 @@ def reject(ctx: Ctx, cmd: Reject) -> str:
     clocks.void(ctx, "three_way_intro", f"AE rejected with {code.code}")
     ctx.bump("sql_rejections")
     label = f"T19-T23 ae_rejected:{code.code}"
-    kwargs = dict(role=cmd.actor.role, actor=cmd.actor.id, reason_code=code.code, subject=subject)
+    kwargs = {"role": cmd.actor.role, "actor": cmd.actor.id, "reason_code": code.code, "subject": subject}
     if code.path == "sal":
         # AE-REJ-01/03/04: back to the SDR; the SAL resolution clock keeps running from
         # the original SAL date (Q32).
         ctx.release(state.owner)
         if state.sdr is not None:
-            state.previous_owners = sorted({*state.previous_owners, *([state.owner] if state.owner else [])})
+            remember_owner(ctx)
             state.owner, state.owner_role, state.owner_manager = state.sdr, "sdr", state.sdr_manager
         ctx.transition("reject", "sal", label, note=cmd.note, **kwargs)  # type: ignore[arg-type]
         if state.sal_at is not None:
@@ -170,9 +175,8 @@ def handoff(ctx: Ctx, cmd: Handoff) -> str:
     state.handoff_flags = flags_for_ae(policy, cmd.meddpic.model_dump())
     clocks.clear_cadence(ctx)
     ctx.transition("handoff", "sql", "T14 sql_handoff", role=cmd.actor.role, actor=cmd.actor.id, subject=cmd)
-    if state.owner_role == "sdr":
-        if assign(ctx, "ae") is None:
-            ctx.record("no_ae_available")
+    if state.owner_role == "sdr" and assign(ctx, "ae") is None:
+        ctx.record("no_ae_available")
     started = clocks.start_clocks(ctx, [("ae_acceptance", now, None), ("three_way_intro", now, None)])
     flags = ", ".join(state.handoff_flags) or "none"
     ctx.notify("sql_briefing", "ae", state.owner, due_at=started[0].due_at,

@@ -16,7 +16,13 @@ from sla_policies.gate import missing_for_sql
 from sla_policies.model import ReasonCode
 from sla_policies.model.transitions import TransitionRule
 from sla_policies.qualification import InquiryDecision
-from sla_policies.state import AccountStatus, Assignment, LeadState, PlannedEscalation, Suppression
+from sla_policies.state import (
+    AccountStatus,
+    Assignment,
+    LeadState,
+    PlannedEscalation,
+    Suppression,
+)
 
 if TYPE_CHECKING:
     from sla_policies.lifecycle.context import Ctx, Refused
@@ -24,19 +30,19 @@ if TYPE_CHECKING:
 Guard = Callable[["Ctx", TransitionRule, object], "Refused | None"]
 
 
-def _refused(reason: str, status: int = 409, field: str | None = None) -> "Refused":
+def _refused(reason: str, status: int = 409, field: str | None = None) -> Refused:
     from sla_policies.lifecycle.context import Refused
     return Refused(reason, status, field=field)
 
 
-def _qualified(ctx: "Ctx", rule: TransitionRule, subject: object) -> "Refused | None":
+def _qualified(ctx: Ctx, rule: TransitionRule, subject: object) -> Refused | None:
     """T02/T03/T05/T06/T07/T09/T10: the qualification decision names this rule's stage."""
     if isinstance(subject, InquiryDecision) and subject.to_stage == rule.to:
         return None
     return _refused(f"{rule.id}: the qualification decision does not lead to {rule.to}")
 
 
-def _existing_customer(ctx: "Ctx", rule: TransitionRule, subject: object) -> "Refused | None":
+def _existing_customer(ctx: Ctx, rule: TransitionRule, subject: object) -> Refused | None:
     if isinstance(subject, InquiryDecision):
         return _qualified(ctx, rule, subject)
     if isinstance(subject, AccountStatus) and subject.matched:
@@ -44,11 +50,11 @@ def _existing_customer(ctx: "Ctx", rule: TransitionRule, subject: object) -> "Re
     return _refused("the account matches no customer and no open opportunity")
 
 
-def _rep_found(ctx: "Ctx", rule: TransitionRule, subject: object) -> "Refused | None":
+def _rep_found(ctx: Ctx, rule: TransitionRule, subject: object) -> Refused | None:
     return None if isinstance(subject, Assignment) else _refused("no rep was assigned")
 
 
-def _no_rep(ctx: "Ctx", rule: TransitionRule, subject: object) -> "Refused | None":
+def _no_rep(ctx: Ctx, rule: TransitionRule, subject: object) -> Refused | None:
     return None if subject is None else _refused("a rep was assigned")
 
 
@@ -76,7 +82,7 @@ def replied(state: LeadState, policy) -> bool:
     return any(t.at >= since and t.outcome in outcomes for t in state.touches)
 
 
-def _cadence_worked_no_reply(ctx: "Ctx", rule: TransitionRule, subject: object) -> "Refused | None":
+def _cadence_worked_no_reply(ctx: Ctx, rule: TransitionRule, subject: object) -> Refused | None:
     if not cadence_worked(ctx.state, ctx.policy):
         return _refused("the full tier cadence is not logged yet (§6.4)")
     if replied(ctx.state, ctx.policy):
@@ -84,7 +90,7 @@ def _cadence_worked_no_reply(ctx: "Ctx", rule: TransitionRule, subject: object) 
     return None
 
 
-def _reason_code(ctx: "Ctx", rule: TransitionRule, subject: object) -> "Refused | None":
+def _reason_code(ctx: Ctx, rule: TransitionRule, subject: object) -> Refused | None:
     """The code is of this handoff's set (422 naming reason_code), and a code meaning
     "no reply" waits for the full cadence (Q22)."""
     code, allowed, what = subject  # type: ignore[misc]
@@ -99,7 +105,7 @@ def _reason_code(ctx: "Ctx", rule: TransitionRule, subject: object) -> "Refused 
     return None
 
 
-def _sql_gate(ctx: "Ctx", rule: TransitionRule, subject: object) -> "Refused | None":
+def _sql_gate(ctx: Ctx, rule: TransitionRule, subject: object) -> Refused | None:
     assert isinstance(subject, Handoff)
     missing = missing_for_sql(
         ctx.policy, meddpic=subject.meddpic.model_dump(), meeting_booked=subject.meeting_at is not None,
@@ -108,20 +114,20 @@ def _sql_gate(ctx: "Ctx", rule: TransitionRule, subject: object) -> "Refused | N
     return _refused("SQL gate not met; missing: " + ", ".join(missing), 422) if missing else None
 
 
-def _briefing_read(ctx: "Ctx", rule: TransitionRule, subject: object) -> "Refused | None":
+def _briefing_read(ctx: Ctx, rule: TransitionRule, subject: object) -> Refused | None:
     if isinstance(subject, Accept) and (subject.briefing_read or not ctx.policy.sql_gate.ae_requires_briefing_read):
         return None
     return _refused("briefing_read: the AE must confirm the briefing document was read (§8)", 422, "briefing_read")
 
 
-def _ladder_forces(ctx: "Ctx", rule: TransitionRule, subject: object) -> "Refused | None":
+def _ladder_forces(ctx: Ctx, rule: TransitionRule, subject: object) -> Refused | None:
     codes = {c.code for c in ctx.policy.reason_codes.sal_disposition}
     if isinstance(subject, PlannedEscalation) and subject.forces in codes:
         return None
     return _refused("no ladder step forces a SAL disposition here")
 
 
-def suppression_over(ctx: "Ctx") -> bool:
+def suppression_over(ctx: Ctx) -> bool:
     state, policy = ctx.state, ctx.policy
     until = state.suppressed_until
     if until is not None and ctx.now >= until:
@@ -134,21 +140,21 @@ def suppression_over(ctx: "Ctx") -> bool:
     return any(e.type in triggers and since is not None and e.occurred_at >= since for e in state.intake.events)
 
 
-def _suppression_over(ctx: "Ctx", rule: TransitionRule, subject: object) -> "Refused | None":
+def _suppression_over(ctx: Ctx, rule: TransitionRule, subject: object) -> Refused | None:
     return None if suppression_over(ctx) else _refused("the suppression is not over")
 
 
-def _unsubscribed(ctx: "Ctx", rule: TransitionRule, subject: object) -> "Refused | None":
+def _unsubscribed(ctx: Ctx, rule: TransitionRule, subject: object) -> Refused | None:
     if any(e.type == "email_unsubscribe" for e in ctx.state.intake.events):
         return None
     return _refused("no unsubscribe was received")
 
 
-def _competitor(ctx: "Ctx", rule: TransitionRule, subject: object) -> "Refused | None":
+def _competitor(ctx: Ctx, rule: TransitionRule, subject: object) -> Refused | None:
     return None if isinstance(subject, ReasonCode) and subject.permanent else _refused("not a permanent code")
 
 
-def _listed(ctx: "Ctx", rule: TransitionRule, subject: object) -> "Refused | None":
+def _listed(ctx: Ctx, rule: TransitionRule, subject: object) -> Refused | None:
     return None if isinstance(subject, Suppression) else _refused("no suppression list entry")
 
 

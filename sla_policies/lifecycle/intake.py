@@ -11,6 +11,7 @@ from sla_policies.lifecycle.context import Ctx
 from sla_policies.lifecycle.guards import suppression_over
 from sla_policies.lifecycle.owners import assign, routes_to_ae
 from sla_policies.lifecycle.paths import enter_recycled, routing_window
+from sla_policies.model.transitions import OPEN_STAGES
 from sla_policies.qualification import decide_inquiry
 from sla_policies.scoring import persona_of, score_lead
 from sla_policies.state import (
@@ -21,7 +22,6 @@ from sla_policies.state import (
     ScoreLine,
     Suppression,
 )
-from sla_policies.model.transitions import OPEN_STAGES
 
 
 def advance(ctx: Ctx) -> None:

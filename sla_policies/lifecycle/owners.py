@@ -6,7 +6,7 @@ from sla_policies.lifecycle.context import Ctx
 from sla_policies.state import Assignment, AssignmentRequest, OwnerChange
 
 
-def _remember_owner(ctx: Ctx) -> None:
+def remember_owner(ctx: Ctx) -> None:
     """A previous owner and its manager keep reading the lead (sla_policies/access.py)."""
     state = ctx.state
     if state.owner is not None and state.owner not in state.previous_owners:
@@ -29,7 +29,7 @@ def assign(ctx: Ctx, role: str, exclude: list[str] | None = None) -> Assignment 
     assert isinstance(answer, Assignment)
     if role == "ae" and state.owner_role == "sdr":
         state.sdr, state.sdr_manager = state.owner, state.owner_manager
-    _remember_owner(ctx)
+    remember_owner(ctx)
     state.owner_changes.append(OwnerChange(at=ctx.now, from_owner=state.owner, to_owner=answer.rep_id, role=answer.role))
     state.owner, state.owner_role = answer.rep_id, answer.role
     state.owner_manager, state.owner_timezone = answer.manager_id, answer.timezone
@@ -39,7 +39,7 @@ def assign(ctx: Ctx, role: str, exclude: list[str] | None = None) -> Assignment 
 def release_owner(ctx: Ctx) -> None:
     state = ctx.state
     ctx.release(state.owner)
-    _remember_owner(ctx)
+    remember_owner(ctx)
     if state.owner is not None:
         state.owner_changes.append(OwnerChange(at=ctx.now, from_owner=state.owner, to_owner=None))
     state.owner = None

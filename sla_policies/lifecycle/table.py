@@ -55,7 +55,7 @@ def find(policy: Policy, stage: str | None, event: str, role: str, *, to: str | 
     raise _refused(f"'{event}' in stage '{stage}' is for {', '.join(who)}, not {role}", 403)
 
 
-def check_access(rule: TransitionRule, actor: "Actor", state: LeadState) -> None:
+def check_access(rule: TransitionRule, actor: Actor, state: LeadState) -> None:
     if rule.access == "role":
         return
     wanted: access.Access = "act" if rule.access == "owner" else "read"
@@ -64,7 +64,7 @@ def check_access(rule: TransitionRule, actor: "Actor", state: LeadState) -> None
         raise _refused(reason, 403)
 
 
-def check_guard(rule: TransitionRule, ctx: "Ctx", subject: object) -> None:
+def check_guard(rule: TransitionRule, ctx: Ctx, subject: object) -> None:
     if rule.guard is None:
         return
     from sla_policies.lifecycle.guards import GUARDS

@@ -7,7 +7,7 @@ replayed and sent across the workflow boundary unchanged.
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal, Union
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -74,9 +74,9 @@ class Duplicate(_Data):
     submission: DuplicateSubmission
 
 
-Command = Union[Accept, Reject, Touch, Handoff, Recycle, Disqualify, OpportunityUpdate, Review, Reroute,
-                PatchLead, PolicyMigration]
-Input = Union[Start, Tick, Engagement, Duplicate, Command]
+Command = (Accept | Reject | Touch | Handoff | Recycle | Disqualify | OpportunityUpdate | Review | Reroute
+           | PatchLead | PolicyMigration)
+Input = Start | Tick | Engagement | Duplicate | Command
 
 
 # ----------------------------------------------------------------- effects
@@ -120,7 +120,7 @@ class Refuse(_Data):
     field: str | None = None
 
 
-Effect = Union[Project, Notify, Release, WriteSuppression, ContinueAsNew, Refuse]
+Effect = Project | Notify | Release | WriteSuppression | ContinueAsNew | Refuse
 
 
 # ----------------------------------------------------------------- questions
@@ -147,8 +147,8 @@ class LeadCalendar(_Data):
         return self.inputs == inputs and self.first_year <= first_year and last_year <= self.last_year
 
 
-Question = Union[AssignmentRequest, AccountStatusQuery, AccountEngagementQuery, CalendarQuery]
-Answer = Union[Assignment, AccountStatus, AccountEngagement, LeadCalendar, None]
+Question = AssignmentRequest | AccountStatusQuery | AccountEngagementQuery | CalendarQuery
+Answer = Assignment | AccountStatus | AccountEngagement | LeadCalendar | None
 
 
 # ----------------------------------------------------------------- the decision

@@ -63,7 +63,7 @@ class TransitionRule(Strict):
         return (stage or "none") in self.from_stages()
 
     @model_validator(mode="after")
-    def _check(self) -> "TransitionRule":
+    def _check(self) -> TransitionRule:
         problems = Collector()
         for i, token in enumerate(self.from_):
             if token not in ALL_STAGES and token not in FROM_TOKENS:
