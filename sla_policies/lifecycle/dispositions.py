@@ -30,7 +30,7 @@ from sla_policies.lifecycle.paths import (
     route_out,
 )
 from sla_policies.model.transitions import CLOSED_STAGES
-from sla_policies.state import DuplicateSubmission, LoggedTouch
+from sla_policies.state import DuplicateSubmission, LoggedTouch, OwnerChange
 
 
 # ------------------------------------------------------------------ accept (T12, T18)
@@ -89,6 +89,7 @@ def reject(ctx: Ctx, cmd: Reject) -> str:
         ctx.release(state.owner)
         if state.sdr is not None:
             remember_owner(ctx)
+            state.owner_changes.append(OwnerChange(at=ctx.now, from_owner=state.owner, to_owner=state.sdr, role="sdr"))
             state.owner, state.owner_role, state.owner_manager = state.sdr, "sdr", state.sdr_manager
         ctx.transition("reject", "sal", label, note=cmd.note, **kwargs)  # type: ignore[arg-type]
         if state.sal_at is not None:
