@@ -276,3 +276,27 @@ def test_patch_is_validated():
     assert lead.act(PatchLead(actor=ops, patch=fix), at(MONDAY, 9, 5)).refused is None
     assert [t.event for t in lead.state.transitions][-3:] == ["T08 data_fixed", "T05 mql_threshold_reached",
                                                               "T11 assigned"]
+
+
+# ----------------------------------------------------------------- the three-way intro after a fast AE accept
+def test_the_sdr_completes_the_intro_after_the_ae_accepted_until_it_is_logged():
+    """Issue 15: an AE accepting within minutes must not make the SDR's intro breach."""
+    lead = CoreLead(demo_request())
+    sdr = _sal(lead, at(MONDAY, 9))
+    lead.act(complete_handoff(sdr, at(MONDAY + timedelta(days=2), 10)), at(MONDAY, 10))
+    assert lead.state is not None
+    ae = Actor(id=lead.state.owner or "", role="ae")
+    assert lead.act(Accept(actor=ae, briefing_read=True), at(MONDAY, 10, 5)).refused is None
+    assert lead.state.stage == "opportunity"
+    wrong = lead.act(Touch(actor=sdr, channel="phone", outcome="connected"), at(MONDAY, 10, 20))
+    assert wrong.refused is not None and wrong.refused.status == 409
+    assert lead.act(Touch(actor=sdr, channel="email", outcome="sent"), at(MONDAY, 10, 30)).refused is None
+    intro = clock(lead, "three_way_intro")
+    assert intro.met_at == at(MONDAY, 10, 30) and intro.breached_at is None
+    # The intro met nothing of the AE's: the AE's first touch is still owed.
+    assert clock(lead, "ae_first_touch").met_at is None
+    lead.advance_to(intro.breach_at + timedelta(minutes=1) if intro.breach_at else at(MONDAY, 13))
+    assert clock(lead, "three_way_intro").breached_at is None
+    # Logged once: the SDR has nothing more to log on an AE's opportunity.
+    again = lead.act(Touch(actor=sdr, channel="email", outcome="sent"), at(MONDAY, 13, 5))
+    assert again.refused is not None and again.refused.status == 403

@@ -114,8 +114,11 @@ def reject(ctx: Ctx, cmd: Reject) -> str:
 # ------------------------------------------------------------------ touch
 def touch(ctx: Ctx, cmd: Touch) -> str:
     state, now = ctx.state, ctx.now
-    # The SDR still owes the three-way intro after handing the lead to an AE (§5.1).
-    sdr_intro = state.stage == "sql" and cmd.actor.role == "sdr" and cmd.actor.id == state.sdr
+    # The SDR still owes the three-way intro after handing the lead to an AE (§5.1), also
+    # once the AE has accepted: until the intro is logged its window stays the SDR's.
+    intro_open = any(c.item == "three_way_intro" and c.open for c in state.clocks)
+    sdr_intro = (cmd.actor.role == "sdr" and cmd.actor.id == state.sdr and cmd.actor.id != state.owner
+                 and (state.stage == "sql" or (state.stage == "opportunity" and intro_open)))
     if sdr_intro:
         table.find(ctx.policy, state.stage, "touch", cmd.actor.role)  # the handing-over SDR: no ownership needed
     else:
@@ -123,11 +126,17 @@ def touch(ctx: Ctx, cmd: Touch) -> str:
     if cmd.occurred_at is not None and not (state.created_at <= cmd.occurred_at <= now):
         raise Refused("occurred_at: must lie between the lead's creation and now", 422, field="occurred_at")
     if sdr_intro and cmd.channel != "email":
-        raise Refused("in SQL the SDR logs only the three-way intro email (channel email); the AE owns "
-                      "the outreach now", 409)
+        raise Refused("after the handoff the SDR logs only the three-way intro email (channel email); the AE "
+                      "owns the outreach now", 409)
     state.touches.append(LoggedTouch(at=now, actor=cmd.actor.id, channel=cmd.channel, outcome=cmd.outcome,
                                      note=cmd.note))
     state.counts["touches"] = len(state.touches)
+    if sdr_intro:
+        # The intro is the SDR's last act on the lead: it meets its own window and nothing of
+        # the AE's (the opportunity's activity, the AE's first touch, the cadence).
+        clocks.meet(ctx, "three_way_intro")
+        ctx.record("touch")
+        return "touch"
     first = len(state.touches) == 1
     if cmd.occurred_at is not None:
         # activity_logging runs from the attempt itself; a late log has already breached,
