@@ -13,13 +13,14 @@ from sla_policies.commands import (
     Accept,
     Actor,
     Disqualify,
+    OpportunityUpdate,
     PatchLead,
     Reject,
     Touch,
 )
 from sla_policies.lead import Contact, ContactPatch
 from sla_policies.lifecycle.types import Project
-from sla_policies.loader import policy_from_data
+from sla_policies.loader import default_policy, policy_from_data
 from sla_policies.model import Policy
 from tests.core import CoreLead, Roster
 from tests.lifecycle import complete_handoff, demo_request
@@ -300,3 +301,28 @@ def test_the_sdr_completes_the_intro_after_the_ae_accepted_until_it_is_logged():
     # Logged once: the SDR has nothing more to log on an AE's opportunity.
     again = lead.act(Touch(actor=sdr, channel="email", outcome="sent"), at(MONDAY, 13, 5))
     assert again.refused is not None and again.refused.status == 403
+
+
+# ----------------------------------------------------------------- opportunity stages are not skipped
+def test_an_opportunity_moves_one_stage_forward_at_a_time_unless_the_policy_allows_more():
+    def opportunity(policy=None) -> tuple[CoreLead, Actor]:
+        lead = CoreLead(demo_request(), policy=policy) if policy else CoreLead(demo_request())
+        sdr = _sal(lead, at(MONDAY, 9))
+        lead.act(complete_handoff(sdr, at(MONDAY + timedelta(days=2), 10)), at(MONDAY, 10))
+        assert lead.state is not None
+        ae = Actor(id=lead.state.owner or "", role="ae")
+        assert lead.act(Accept(actor=ae, briefing_read=True), at(MONDAY, 10, 5)).refused is None
+        return lead, ae
+
+    lead, ae = opportunity()
+    jump = lead.act(OpportunityUpdate(actor=ae, stage="os4"), at(MONDAY, 11))
+    assert jump.refused is not None and (jump.refused.status, jump.refused.field) == (409, "stage")
+    assert "skips os2, os3" in jump.refused.reason
+    assert lead.act(OpportunityUpdate(actor=ae, stage="os2"), at(MONDAY, 11)).refused is None
+    assert lead.act(OpportunityUpdate(actor=ae, stage="os1"), at(MONDAY, 12)).refused is None  # back is fine
+
+    lenient = default_policy()
+    lenient = lenient.model_copy(update={"opportunity": lenient.opportunity.model_copy(
+        update={"max_stage_advance": 3})})
+    lead, ae = opportunity(lenient)
+    assert lead.act(OpportunityUpdate(actor=ae, stage="os4"), at(MONDAY, 11)).refused is None

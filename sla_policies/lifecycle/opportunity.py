@@ -32,6 +32,15 @@ def pushes_this_quarter(pushes: list[datetime], now: datetime) -> int:
 
 
 def check(ctx: Ctx, cmd: OpportunityUpdate) -> None:
+    opp = ctx.state.opportunity
+    if cmd.stage is not None and opp is not None:
+        order = [s.id for s in ctx.policy.opportunity.stages]
+        step = order.index(cmd.stage) - order.index(opp.stage)
+        if step > ctx.policy.opportunity.max_stage_advance:
+            skipped = ", ".join(order[order.index(opp.stage) + 1:order.index(cmd.stage)])
+            raise Refused(f"stage: {opp.stage} -> {cmd.stage} skips {skipped}; the policy moves an opportunity "
+                          f"at most {ctx.policy.opportunity.max_stage_advance} stage(s) forward at a time", 409,
+                          field="stage")
     if cmd.next_step is not None and vague_next_step(ctx.policy, cmd.next_step):
         raise Refused(f"next_step: {cmd.next_step.strip()!r} is not a specific next step (§9)", 422,
                       field="next_step")

@@ -47,6 +47,9 @@ class Opportunity(Strict):
     zero_activity_after: Span  # opp_zero_activity (10 bd, Q19)
     acv_change_threshold_pct: Percent = 30  # opp_acv_change: deal size this far off the estimate
     close_date_push_limit: Positive = 2  # opp_close_date_pushed_twice: pushes per quarter
+    # How many stages one update may move an opportunity forward (backwards is always
+    # allowed): 1 means every stage is passed through and aged, none is skipped.
+    max_stage_advance: Positive = 1
     # §9: a next step must be specific; these (compared trimmed, case-insensitive) are not.
     vague_next_steps: list[str] = ["follow up", "follow-up", "followup"]
 
