@@ -92,5 +92,9 @@ async def timeline(client: Client, workflow_id: str, state: LeadState) -> list[T
             entries.append(TimelineEntry(at=e.at, kind="clock", summary=f"{c.item} escalated to {who}"))
         if c.voided_at:
             entries.append(TimelineEntry(at=c.voided_at, kind="clock", summary=f"{c.item} voided: {c.note}"))
+    for change in state.owner_changes:
+        role = f" ({change.role})" if change.role else ""
+        moved = f"owner {change.from_owner or 'nobody'} → {change.to_owner or 'nobody'}{role}"
+        entries.append(TimelineEntry(at=change.at, kind="owner", summary=moved))
     entries.sort(key=lambda e: e.at)
     return entries

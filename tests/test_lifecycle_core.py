@@ -19,7 +19,7 @@ from sla_policies.commands import (
     Touch,
 )
 from sla_policies.lead import Contact, ContactPatch
-from sla_policies.lifecycle.types import Project
+from sla_policies.lifecycle.types import Notify, Project
 from sla_policies.loader import default_policy, policy_from_data
 from sla_policies.model import Policy
 from tests.core import CoreLead, Roster
@@ -326,3 +326,16 @@ def test_an_opportunity_moves_one_stage_forward_at_a_time_unless_the_policy_allo
         update={"max_stage_advance": 3})})
     lead, ae = opportunity(lenient)
     assert lead.act(OpportunityUpdate(actor=ae, stage="os4"), at(MONDAY, 11)).refused is None
+
+
+# ----------------------------------------------------------------- a reassigned lead's new owner is told
+def test_the_new_owner_of_a_reassigned_lead_is_told_and_the_history_names_both():
+    lead = CoreLead(demo_request())
+    first = routed(lead, at(MONDAY, 10))
+    lead.advance_to(at(MONDAY + timedelta(days=2), 10))  # the ladder's 48 h step reassigns
+    assert lead.state is not None and lead.state.owner not in (None, first.id)
+    new = lead.state.owner
+    sent = [e.notification for d in lead.decisions for e in d.effects if isinstance(e, Notify)]
+    told = [n for n in sent if n.kind == "reassigned"]
+    assert [(n.recipient, n.detail) for n in told] == [(new, f"It was {first.id}'s.")]
+    assert [(c.from_owner, c.to_owner) for c in lead.state.owner_changes] == [(None, first.id), (first.id, new)]

@@ -30,10 +30,14 @@ def assign(ctx: Ctx, role: str, exclude: list[str] | None = None) -> Assignment 
     if role == "ae" and state.owner_role == "sdr":
         state.sdr, state.sdr_manager = state.owner, state.owner_manager
     remember_owner(ctx)
+    previous = state.owner if role == state.owner_role else None
     state.owner_changes.append(OwnerChange(at=ctx.now, from_owner=state.owner, to_owner=answer.rep_id,
                                            role=answer.role))
     state.owner, state.owner_role = answer.rep_id, answer.role
     state.owner_manager, state.owner_timezone = answer.manager_id, answer.timezone
+    if previous is not None and previous != answer.rep_id:
+        # A reassignment (breach ladder, AE-REJ-05, reroute): the new owner hears it at once.
+        ctx.notify("reassigned", answer.role, answer.rep_id, detail=f"It was {previous}'s.")
     return answer
 
 
