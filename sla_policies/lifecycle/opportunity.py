@@ -34,7 +34,7 @@ def pushes_this_quarter(pushes: list[datetime], now: datetime) -> int:
 def check(ctx: Ctx, cmd: OpportunityUpdate) -> None:
     opp = ctx.state.opportunity
     if cmd.stage is not None and opp is not None:
-        order = [s.id for s in ctx.policy.opportunity.stages]
+        order: list[str] = [s.id for s in ctx.policy.opportunity.stages]
         step = order.index(cmd.stage) - order.index(opp.stage)
         if step > ctx.policy.opportunity.max_stage_advance:
             skipped = ", ".join(order[order.index(opp.stage) + 1:order.index(cmd.stage)])
