@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from psycopg_pool import PoolTimeout
 from pydantic import ValidationError
 
+from api.auth import Principal
 from api.charts import trend_chart
 from api.dashboard import load_dashboard
 from api.deps import PoliciesDep, PoolDep, TemporalDep
@@ -26,7 +27,9 @@ from api.problems import ProblemError
 from api.recalibration import overdue_quarter, previous_quarter, quarter_of, recalibration
 from api.routers.lead_list import LeadFilters, query_leads
 from api.routers.leads import _state, workflow_id
-from api.routers.reports import current_scorecard, days_period
+from api.routers.reports import current_scorecard, days_period, load_ladder
+from api.scorecards import load_report, load_roster, load_trend
+from api.trend_svg import sparkline
 from api.trends import weekly_trends
 from api.ui_auth import (
     COOKIE,
@@ -154,6 +157,84 @@ async def lead(lead_id: str, request: Request, principal: UiPrincipalDep, tempor
         except (psycopg.Error, PoolTimeout):
             pass  # the page still shows the lead; only its CRM sync line is missing
     return page("lead.html.j2", request, principal, state=state, entries=entries, crm_sync=crm_sync)
+
+
+TREND_WEEKS = 12
+
+
+def _week(week: date | None) -> str:
+    return f"?week={week.isoformat()}" if week else ""
+
+
+async def _scorecard_page(request: Request, principal: Principal, pool, policies, *, heading: str, side=None,
+                          by=None, group: str | None = None, links=(), links_title: str = "",
+                          week: date | None = None) -> HTMLResponse:
+    policy = await policies.current()
+    try:
+        start = week and iso_week(week, policy.calendars.company_timezone).start.date()
+        period = days_period(policy, start, None)
+        report = await load_report(pool, principal, policy, period, side=side, by=by)
+        trend = await load_trend(pool, principal, policy, weeks=TREND_WEEKS, side=side, by=by, group=group,
+                                 until=period)
+    except OverflowError:
+        return error_page(request, principal, ProblemError(422, "Invalid parameter", "week: not a usable day"))
+    except ProblemError as exc:
+        return error_page(request, principal, exc)
+    if by is not None:
+        card = next((g for g in report.groups if g.id == group), None)
+        if card is None:
+            return error_page(request, principal, ProblemError(404, "Not found", f"no {by} {group!r} with figures"))
+        metrics, tracked, sides = card.metrics, card.tracked, card.sides
+    else:
+        metrics, tracked, sides = report.metrics, report.tracked, report.sides
+    sparks = {m.id: sparkline(trend.get(m.id, []), m.target, m.red) for m in [*metrics, *tracked]}
+    return page("scorecard.html.j2", request, principal, heading=heading, report=report, metrics=metrics,
+                 tracked=tracked, sides=sides, sparks=sparks, weeks=TREND_WEEKS, links=list(links),
+                 links_title=links_title)
+
+
+@router.get("/scorecard/{side}")
+async def side_scorecard(side: str, request: Request, principal: UiPrincipalDep, pool: PoolDep,
+                         policies: PoliciesDep, week: date | None = None) -> HTMLResponse:
+    """Marketing's or sales' scorecard this week, with each metric's trend."""
+    if side not in ("marketing", "sales"):
+        return error_page(request, principal, ProblemError(404, "Not found", f"no side {side!r}"))
+    if principal.kind == "rep":
+        return error_page(request, principal, ProblemError(403, "Forbidden", "a rep sees only their own figures"))
+    roster = await load_roster(pool)
+    team = principal.team or principal.id
+    teams = sorted({r.team for r in roster.values() if r.team and (principal.kind != "manager" or r.team == team)})
+    return await _scorecard_page(request, principal, pool, policies, heading=f"{side.capitalize()} scorecard",
+                                 side=side, links=[(f"/ui/teams/{t}" + _week(week), t) for t in teams],
+                                 links_title="Teams", week=week)
+
+
+@router.get("/reps/{rep_id}")
+async def rep_scorecard(rep_id: str, request: Request, principal: UiPrincipalDep, pool: PoolDep,
+                        policies: PoliciesDep, week: date | None = None) -> HTMLResponse:
+    return await _scorecard_page(request, principal, pool, policies, heading=f"Rep {rep_id}", by="rep", group=rep_id,
+                                 week=week)
+
+
+@router.get("/teams/{team_id}")
+async def team_scorecard(team_id: str, request: Request, principal: UiPrincipalDep, pool: PoolDep,
+                         policies: PoliciesDep, week: date | None = None) -> HTMLResponse:
+    if principal.kind == "rep":
+        return error_page(request, principal, ProblemError(403, "Forbidden", "a rep sees only their own figures"))
+    roster = await load_roster(pool)
+    members = sorted(r.rep_id for r in roster.values() if r.team == team_id)
+    return await _scorecard_page(request, principal, pool, policies, heading=f"Team {team_id}", by="team",
+                                 group=team_id, links=[(f"/ui/reps/{m}" + _week(week), m) for m in members],
+                                 links_title="Reps", week=week)
+
+
+@router.get("/patterns")
+async def pattern_ladder(request: Request, principal: UiPrincipalDep, pool: PoolDep, policies: PoliciesDep,
+                         week: date | None = None) -> HTMLResponse:
+    if principal.kind == "rep":
+        return error_page(request, principal, ProblemError(403, "Forbidden", "the pattern ladder is for managers"))
+    board = await load_ladder(pool, await policies.current(), week)
+    return page("patterns.html.j2", request, principal, board=board)
 
 
 @router.get("/policies/{version}")
