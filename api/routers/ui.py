@@ -107,7 +107,7 @@ async def dashboard(request: Request, principal: UiPrincipalDep, pool: PoolDep, 
 
 
 @router.get("/recalibration")
-async def recalibrationpage(request: Request, principal: UiPrincipalDep, pool: PoolDep, policies: PoliciesDep,
+async def recalibration_page(request: Request, principal: UiPrincipalDep, pool: PoolDep, policies: PoliciesDep,
                              quarter: str | None = None) -> HTMLResponse:  # noqa: A002 - the page's word
     """Per ACV tier, this quarter against the one before, the flags, and the proposed draft."""
     if principal.kind not in ("revops", "executive"):
