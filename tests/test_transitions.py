@@ -2,7 +2,7 @@
 
 import pytest
 
-from sla_policies.lifecycle.context import Refused
+from sla_policies.lifecycle.errors import Refused
 from sla_policies.lifecycle.table import events_allowed, find
 from sla_policies.loader import default_policy
 from sla_policies.model.transitions import ALL_STAGES, TO_TOKENS

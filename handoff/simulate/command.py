@@ -11,7 +11,8 @@ from contextlib import contextmanager, nullcontext
 from datetime import timedelta
 from pathlib import Path
 
-from handoff.simulate.driver import Engine, RunResult, run_simulation
+from handoff.simulate.driver import Engine, RunResult
+from handoff.simulate.engines import run_simulation
 from handoff.simulate.files import (
     InputError,
     read_leads,

@@ -361,18 +361,3 @@ class Simulation:
         elif kind == "meeting" and state.stage == "opportunity":
             await self._update(lead, "opportunity", OpportunityUpdate(
                 actor=owner, meeting_held_at=now, next_step="technical deep dive with the champion"), owner.id)
-
-
-async def run_simulation(policy: Policy, leads: list[LeadRow], *, engine: Engine = "core", team: Team, acting: bool,
-                         script: list[ScriptRow] | None = None, seed: int = 0, tail: timedelta = timedelta(days=30),
-                         database_url: str | None = None) -> RunResult:
-    kwargs: dict[str, Any] = {"team": team, "acting": acting, "script": script, "seed": seed, "tail": tail}
-    if engine == "core":
-        from handoff.simulate.core_engine import CoreSimulation
-
-        return await CoreSimulation(policy, leads, **kwargs).run()
-    from handoff.simulate.temporal_engine import TemporalSimulation
-
-    if database_url is None:
-        raise ValueError("the temporal engine needs a PostgreSQL server (database_url)")
-    return await TemporalSimulation(policy, leads, database_url=database_url, **kwargs).run()

@@ -16,6 +16,7 @@ from sla_policies.calendar import BusinessCalendar
 from sla_policies.commands import Actor
 from sla_policies.lifecycle import table
 from sla_policies.lifecycle.calendar import calendar_inputs
+from sla_policies.lifecycle.errors import LifecycleError, Refused
 from sla_policies.lifecycle.types import (
     Answer,
     CalendarQuery,
@@ -41,18 +42,6 @@ class NeedAnswer(Exception):
     def __init__(self, question: Question):
         super().__init__(type(question).__name__)
         self.question = question
-
-
-class Refused(Exception):
-    """The input is refused (403/409/422); the decision changes nothing."""
-
-    def __init__(self, reason: str, status: int = 409, *, field: str | None = None):
-        super().__init__(reason)
-        self.reason, self.status, self.field = reason, status, field
-
-
-class LifecycleError(Exception):
-    """The core tried something its own table does not allow: a bug, never a user error."""
 
 
 class Ctx:

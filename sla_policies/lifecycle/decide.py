@@ -29,8 +29,9 @@ from sla_policies.commands import (
 )
 from sla_policies.lead import LeadIntake
 from sla_policies.lifecycle import dispositions
-from sla_policies.lifecycle.context import Ctx, NeedAnswer, Refused
+from sla_policies.lifecycle.context import Ctx, NeedAnswer
 from sla_policies.lifecycle.due import fire_due
+from sla_policies.lifecycle.errors import Refused
 from sla_policies.lifecycle.intake import (
     advance,
     evaluate_inquiry,

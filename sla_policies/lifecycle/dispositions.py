@@ -19,8 +19,9 @@ from sla_policies.commands import (
 from sla_policies.gate import flags_for_ae
 from sla_policies.lead import EngagementEvent
 from sla_policies.lifecycle import clocks, migration, opportunity, table
-from sla_policies.lifecycle.context import Ctx, Refused
+from sla_policies.lifecycle.context import Ctx
 from sla_policies.lifecycle.due import fire_due
+from sla_policies.lifecycle.errors import Refused
 from sla_policies.lifecycle.intake import account_status, route
 from sla_policies.lifecycle.owners import assign, release_owner, remember_owner
 from sla_policies.lifecycle.paths import (

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, cast
 
 from sla_policies.commands import Accept, Handoff
 from sla_policies.gate import missing_for_sql
+from sla_policies.lifecycle.errors import Refused
 from sla_policies.model import ReasonCode
 from sla_policies.model.transitions import TransitionRule
 from sla_policies.qualification import InquiryDecision
@@ -25,13 +26,12 @@ from sla_policies.state import (
 )
 
 if TYPE_CHECKING:
-    from sla_policies.lifecycle.context import Ctx, Refused
+    from sla_policies.lifecycle.context import Ctx
 
 Guard = Callable[["Ctx", TransitionRule, object], "Refused | None"]
 
 
 def _refused(reason: str, status: int = 409, field: str | None = None) -> Refused:
-    from sla_policies.lifecycle.context import Refused
     return Refused(reason, status, field=field)
 
 

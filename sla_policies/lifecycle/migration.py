@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from sla_policies.commands import PolicyMigration
 from sla_policies.lifecycle import clocks
-from sla_policies.lifecycle.context import Ctx, Refused
+from sla_policies.lifecycle.context import Ctx
+from sla_policies.lifecycle.errors import Refused
 from sla_policies.model.transitions import CLOSED_STAGES
 from sla_policies.state import PlannedEscalation, SlaClock
 

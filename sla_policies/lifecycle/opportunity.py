@@ -7,7 +7,8 @@ from datetime import datetime
 
 from sla_policies.commands import OpportunityUpdate
 from sla_policies.lifecycle import clocks
-from sla_policies.lifecycle.context import Ctx, Refused
+from sla_policies.lifecycle.context import Ctx
+from sla_policies.lifecycle.errors import Refused
 from sla_policies.model import Policy
 from sla_policies.state import OpportunityState
 

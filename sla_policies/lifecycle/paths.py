@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sla_policies.lifecycle import clocks
-from sla_policies.lifecycle.context import Ctx, LifecycleError
+from sla_policies.lifecycle.context import Ctx
+from sla_policies.lifecycle.errors import LifecycleError
 from sla_policies.lifecycle.owners import release_owner
 from sla_policies.lifecycle.types import WriteSuppression
 from sla_policies.model import ReasonCode

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sla_policies import access
+from sla_policies.lifecycle.errors import Refused
 from sla_policies.model import Policy
 from sla_policies.model.transitions import TransitionRule
 from sla_policies.state import LeadState
@@ -21,7 +22,6 @@ DELEGATES = {"sdr": ("sdr_manager",), "ae": ("ae_manager",)}
 
 
 def _refused(reason: str, status: int = 409, field: str | None = None):
-    from sla_policies.lifecycle.context import Refused
     return Refused(reason, status, field=field)
 
 
