@@ -27,6 +27,10 @@ def default_processes() -> int:
 def child_environment(env: dict[str, str], index: int) -> dict[str, str]:
     """`env` for child `index`: its index, and its own metrics port when one is configured."""
     child = {**env, WORKER_INDEX: str(index)}
+    if index:
+        # One process decides which build is current (handoff/versioning.py); the others
+        # only poll, so a set of workers starting together does not race for the routing.
+        child["HANDOFF_SET_CURRENT"] = "never"
     address = env.get("HANDOFF_WORKER_METRICS_ADDRESS")
     if address and index:
         host, _, port = address.rpartition(":")

@@ -68,16 +68,17 @@ async def set_current(client: Client, version: WorkerDeploymentVersion, when: Se
     if when == "never":
         return False
     deadline = time.monotonic() + timeout
+    pause = 0.5
     while True:
-        build, token = await current_version(client, version.deployment_name)
-        if build == version.build_id:
-            return False
-        if build is not None and when == "if-none":
-            log.info("worker deployment %s: current build is %s; this build %s waits for "
-                     "`temporal worker deployment set-current-version`", version.deployment_name, build,
-                     version.build_id)
-            return False
         try:
+            build, token = await current_version(client, version.deployment_name)
+            if build == version.build_id:
+                return False
+            if build is not None and when == "if-none":
+                log.info("worker deployment %s: current build is %s; this build %s waits for "
+                         "`temporal worker deployment set-current-version`", version.deployment_name, build,
+                         version.build_id)
+                return False
             await client.workflow_service.set_worker_deployment_current_version(
                 SetWorkerDeploymentCurrentVersionRequest(
                     namespace=client.namespace, deployment_name=version.deployment_name,
@@ -86,9 +87,13 @@ async def set_current(client: Client, version: WorkerDeploymentVersion, when: Se
             return True
         except RPCError as exc:
             # NOT_FOUND / FAILED_PRECONDITION: the version has not polled yet; ABORTED or a
-            # stale token: someone changed the routing meanwhile (re-read it).
+            # stale token: someone changed the routing meanwhile (re-read it);
+            # RESOURCE_EXHAUSTED: the server rate-limits calls on one deployment (workers
+            # starting together): back off and ask again.
             retriable = exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION,
-                                       RPCStatusCode.ABORTED, RPCStatusCode.UNAVAILABLE)
+                                       RPCStatusCode.ABORTED, RPCStatusCode.UNAVAILABLE,
+                                       RPCStatusCode.RESOURCE_EXHAUSTED)
             if not retriable or time.monotonic() > deadline:
                 raise
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 5.0)
