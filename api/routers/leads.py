@@ -93,7 +93,17 @@ async def _execute_update(temporal, lead_id: str, update, arg) -> Result:
     handle = temporal.get_workflow_handle(workflow_id(lead_id))
     try:
         # With an Idempotency-Key, Temporal dedups a retried Update by this id as well.
-        return await handle.execute_update(update, arg, id=update_id())
+        key = update_id()
+        for attempt in range(3):
+            try:
+                return await handle.execute_update(update, arg, id=key)
+            except WorkflowUpdateFailedError as exc:
+                # The server drops an Update that a concurrently completing workflow task did
+                # not get to ("UnprocessedUpdate"): nothing was applied, so it is sent again.
+                cause = exc.cause
+                if not (isinstance(cause, ApplicationError) and cause.type == "UnprocessedUpdate") or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         if isinstance(cause, ApplicationError) and cause.type in _STATUS:
