@@ -67,8 +67,9 @@ def read_refusal(principal: Principal, lead: LeadState) -> str | None:
     keys = principal_keys(principal)
     if keys is EVERYTHING or not keys.isdisjoint(lead.reader_keys()):
         return None
-    what = "not yours" if principal.role in REP_ROLES else f"not on {principal.id}'s team"
-    return f"lead {lead.lead_id} is {what}"
+    if principal.role in REP_ROLES:
+        return f"lead {lead.lead_id} is not yours ({principal.id} never owned it)"
+    return f"lead {lead.lead_id} is not on {principal.id}'s team"
 
 
 def refusal(principal: Principal, lead: LeadState, access: Access) -> str | None:
