@@ -42,7 +42,7 @@ def create_app(settings: Settings, *, temporal: Client | None = None,
         app.state.pool = None
         if settings.database_url:
             # A dead or frozen PostgreSQL answers 503 in seconds (api/database.py).
-            app.state.pool = api_pool(settings.database_url)
+            app.state.pool = api_pool(settings.database_url, deadline_s=settings.db_deadline_s)
             await app.state.pool.open()
         try:
             if app.state.pool is not None:

@@ -17,26 +17,29 @@ from psycopg import AsyncConnection, OperationalError, errors
 from psycopg_pool import AsyncConnectionPool
 
 CONNECT_TIMEOUT_S = 3
-STATEMENT_TIMEOUT_S = 3.0
-POOL_TIMEOUT_S = 5.0
+STATEMENT_TIMEOUT_S = 3.0  # the default of HANDOFF_DB_DEADLINE_S (infra/settings.py)
+POOL_WAIT_OVER_DEADLINE = 5 / 3  # a request waits for a free connection a little longer than one round trip
 
 
 class DeadlineConnection(AsyncConnection):
-    """Every round trip of this connection ends within `STATEMENT_TIMEOUT_S` seconds."""
+    """Every round trip of this connection ends within `deadline_s` seconds."""
+
+    deadline_s: float = STATEMENT_TIMEOUT_S
 
     async def wait(self, gen, interval: float = 0.1, timeout: float | None = None):
         try:
-            return await super().wait(gen, interval=interval, timeout=timeout or STATEMENT_TIMEOUT_S)
+            return await super().wait(gen, interval=interval, timeout=timeout or self.deadline_s)
         except errors._WaitTimeout:
             await self.close()
-            raise OperationalError(f"PostgreSQL did not answer within {STATEMENT_TIMEOUT_S:g} s") from None
+            raise OperationalError(f"PostgreSQL did not answer within {self.deadline_s:g} s") from None
 
 
-def api_pool(database_url: str, *, max_size: int = 10) -> AsyncConnectionPool:
-    """Not opened yet: the app's lifespan opens and closes it."""
+def api_pool(database_url: str, *, max_size: int = 10, deadline_s: float = STATEMENT_TIMEOUT_S) -> AsyncConnectionPool:
+    """Not opened yet: the app's lifespan opens and closes it. `deadline_s` bounds each
+    round trip (client side and as the server's statement_timeout)."""
+    connection = type("DeadlineConnection", (DeadlineConnection,), {"deadline_s": deadline_s})
     return AsyncConnectionPool(
-        database_url, min_size=1, max_size=max_size, open=False, connection_class=DeadlineConnection,
-        kwargs={"connect_timeout": CONNECT_TIMEOUT_S,
-                "options": f"-c statement_timeout={int(STATEMENT_TIMEOUT_S * 1000)}"},
+        database_url, min_size=1, max_size=max_size, open=False, connection_class=connection,
+        kwargs={"connect_timeout": CONNECT_TIMEOUT_S, "options": f"-c statement_timeout={int(deadline_s * 1000)}"},
         # A connection broken by a restart is noticed before a request uses it.
-        timeout=POOL_TIMEOUT_S, check=AsyncConnectionPool.check_connection)
+        timeout=deadline_s * POOL_WAIT_OVER_DEADLINE, check=AsyncConnectionPool.check_connection)

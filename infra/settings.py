@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     temporal_namespace: str | None = Field(default=None, validation_alias="TEMPORAL_NAMESPACE")
     task_queue: str = Field(default="handoff", validation_alias="TEMPORAL_TASK_QUEUE")
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    # Each API round trip to PostgreSQL ends within this many seconds (api/database.py):
+    # a frozen database is a 503 with Retry-After, not a request hanging for the outage.
+    db_deadline_s: float = Field(default=3.0, gt=0, le=300, validation_alias="HANDOFF_DB_DEADLINE_S")
     api_tokens_file: Path | None = Field(default=None, validation_alias="HANDOFF_API_TOKENS_FILE")
     otlp_endpoint: str | None = Field(default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
     worker_metrics_address: str | None = Field(default=None, validation_alias="HANDOFF_WORKER_METRICS_ADDRESS")
