@@ -13,9 +13,10 @@ import time
 from bench import parts
 from bench.history import history
 from bench.report import Results, now, write
+from bench.scrape import scrape
 from bench.stack import stack
 
-PARTS = ["ingest", "dispositions", "lateness", "memory", "history"]
+PARTS = ["ingest", "dispositions", "lateness", "memory", "history", "scrape"]
 
 
 async def main(selected: list[str], leads: int, open_leads: int, memory_budget: float,
@@ -47,6 +48,8 @@ async def run_part(s, part: str, results: Results, leads: int, open_leads: int, 
         await parts.memory(s, results, open_leads=open_leads, budget=memory_budget)
     elif part == "history":
         await history(s, results)
+    elif part == "scrape":
+        await scrape(s, results)
 
 
 def cli() -> None:
