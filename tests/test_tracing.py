@@ -91,12 +91,11 @@ async def test_a_disposition_is_one_trace_from_http_to_the_activity_it_caused(st
     assert server.attributes["http.route"] == "/v1/leads/{lead_id}/handoff"
     assert chain[3].kind == SpanKind.CLIENT
     assert chain[2].attributes["temporalWorkflowID"] == f"lead-{intake.lead_id}"
-    # The ASGI send/receive spans are left out: the server span's children are the read check
-    # (api/visibility.py: may this principal read the lead, before anything about its stage is
-    # said) and then the Update.
+    # The ASGI send/receive spans are left out: the server span's only child is the Update,
+    # one round trip (the read check is the core's first check, in the Update's validator).
     trace_spans = [s for s in spans.get_finished_spans() if s.context.trace_id == server.context.trace_id]
     assert [s.name for s in trace_spans if s.parent and s.parent.span_id == server.context.span_id] \
-        == ["QueryWorkflow:state", "StartWorkflowUpdate:handoff"]
+        == ["StartWorkflowUpdate:handoff"]
 
 
 async def test_replaying_a_traced_history_is_deterministic_and_emits_no_span_twice(stack, spans):
