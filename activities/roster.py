@@ -13,9 +13,21 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from temporalio import activity
 
-from sla_policies.state import Assignment, AssignmentRequest
+from sla_policies.state import Assignment, AssignmentRequest, Released, Unassigned
 
 _ROSTER_LOCK = 0x524F5354  # "ROST": advisory-lock namespace of the per-role assignment lock
+_MAX_WAKE = 5  # leads woken by one release at most; the rest retry on their own timers
+
+# Reps who cover the request, whether or not they have room (the hold's "why").
+_COVERING = """
+    SELECT count(*) AS eligible, coalesce(array_agg(DISTINCT manager_id)
+                                          FILTER (WHERE manager_id IS NOT NULL), '{}') AS managers
+    FROM reps
+    WHERE role = %(role)s
+      AND (cardinality(territories) = 0 OR %(country)s = ANY (territories))
+      AND (cardinality(acv_tiers) = 0 OR %(acv)s = ANY (acv_tiers))
+      AND NOT (rep_id = ANY (%(exclude)s))
+"""
 
 
 class RosterActivities:
@@ -23,8 +35,10 @@ class RosterActivities:
         self._pool = pool
 
     @activity.defn(name="assign_lead")
-    async def assign_lead(self, request: AssignmentRequest) -> Assignment | None:
-        """The next eligible rep in rotation, or None when nobody covers the lead. A rep
+    async def assign_lead(self, request: AssignmentRequest) -> Assignment | Unassigned:
+        """The next eligible rep in rotation, or why nobody takes the lead: `territory` when
+        no rep of the role covers its territory and ACV tier, `capacity` when some do but
+        every one is full, unavailable or away (the lead is then recorded as waiting). A rep
         out of office at the instant Temporal scheduled this attempt (the workflow's time,
         also on the time-skipping server) is skipped; the absence ends by itself at `until`."""
         now = activity.info().current_attempt_scheduled_time
@@ -53,7 +67,21 @@ class RosterActivities:
                  "exclude": request.exclude, "now": now},
             )).fetchone()
             if rep is None:
-                return None
+                covering = await (await cur.execute(
+                    _COVERING, {"role": request.role, "country": request.country, "acv": request.acv_tier,
+                                "exclude": request.exclude})).fetchone()
+                assert covering is not None
+                if covering["eligible"] == 0:
+                    await cur.execute("DELETE FROM capacity_waits WHERE lead_id = %s", (request.lead_id,))
+                    return Unassigned(reason="territory", role=request.role)
+                await cur.execute(
+                    "INSERT INTO capacity_waits (lead_id, role, country, acv_tier, since) VALUES (%s, %s, %s, %s, %s)"
+                    " ON CONFLICT (lead_id) DO UPDATE SET role = excluded.role, country = excluded.country,"
+                    " acv_tier = excluded.acv_tier",
+                    (request.lead_id, request.role, request.country, request.acv_tier, now))
+                return Unassigned(reason="capacity", role=request.role, eligible=covering["eligible"],
+                                  managers=sorted(covering["managers"]))
+            await cur.execute("DELETE FROM capacity_waits WHERE lead_id = %s", (request.lead_id,))
             await cur.execute(
                 "UPDATE reps SET open_leads = open_leads + 1, last_assigned_at = clock_timestamp()"
                 " WHERE rep_id = %s", (rep["rep_id"],))
@@ -63,7 +91,31 @@ class RosterActivities:
             return Assignment(**rep)
 
     @activity.defn(name="release_lead")
-    async def release_lead(self, rep_id: str) -> None:
-        async with self._pool.connection() as conn:
-            await conn.execute(
-                "UPDATE reps SET open_leads = greatest(open_leads - 1, 0) WHERE rep_id = %s", (rep_id,))
+    async def release_lead(self, rep_id: str) -> Released:
+        """Give the rep's slot back, and name the capacity-held leads that rep could take
+        now, oldest first, as many as the rep has room for: the releasing workflow wakes
+        them (docs/domain.md T11). Leads the read model shows out of the hold are dropped."""
+        now = activity.info().current_attempt_scheduled_time
+        async with self._pool.connection() as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+            rep = await (await cur.execute(
+                "UPDATE reps SET open_leads = greatest(open_leads - 1, 0) WHERE rep_id = %s"
+                " RETURNING role, territories, acv_tiers, available, capacity - open_leads AS room,"
+                " (away_from IS NOT NULL AND away_from <= %s AND %s < away_until) AS away",
+                (rep_id, now, now))).fetchone()
+            if rep is None or not rep["available"] or rep["away"] or rep["room"] <= 0:
+                return Released(rep_id=rep_id)
+            await cur.execute(
+                "DELETE FROM capacity_waits w USING leads l WHERE l.lead_id = w.lead_id"
+                " AND l.stage NOT IN ('mql', 'capacity_hold') AND w.role = %s", (rep["role"],))
+            rows = await (await cur.execute(
+                """
+                SELECT lead_id FROM capacity_waits
+                WHERE role = %(role)s
+                  AND (cardinality(%(territories)s::text[]) = 0 OR country = ANY (%(territories)s::text[]))
+                  AND (cardinality(%(tiers)s::text[]) = 0 OR acv_tier = ANY (%(tiers)s::text[]))
+                ORDER BY since, lead_id
+                LIMIT %(room)s
+                """,
+                {"role": rep["role"], "territories": rep["territories"], "tiers": rep["acv_tiers"],
+                 "room": min(rep["room"], _MAX_WAKE)})).fetchall()
+            return Released(rep_id=rep_id, wake=[r["lead_id"] for r in rows])

@@ -8,6 +8,9 @@ The rules (README "Principals and teams"):
   those and the leads its team owned before;
 - `revops`, `marketing_ops`, `integration` and `system` read everything; what they may do
   is the transition table's business (their rules need no ownership);
+- a lead waiting in `capacity_hold` has no owner: the managers of the reps it waits for
+  (the roster's answer, `LeadState.capacity_hold.managers`) read it and act on it
+  (reroute) while it waits (docs/domain.md T25);
 - a missing manager (null `owner_manager`, a token without a team) never matches anyone.
 
 `principal` is anything with `id`, `role` and `team` (the API's Principal, the commands'
@@ -58,8 +61,15 @@ def refusal(principal: Principal, lead: LeadState, access: Access) -> str | None
     if role in MANAGER_ROLES:
         if _manages(principal, lead.owner_manager):
             return None
+        hold = lead.capacity_hold if lead.stage == "capacity_hold" else None
+        if hold is not None and any(_manages(principal, m) for m in hold.managers):
+            return None
         if access == "read" and any(_manages(principal, m) for m in {lead.sdr_manager, *lead.previous_managers}):
             return None
+        if hold is not None:
+            teams = ", ".join(hold.managers) or "nobody"
+            return (f"lead {lead.lead_id} waits for a {hold.role} of the teams of {teams}, "
+                    f"not of {principal.id}'s team")
         return f"lead {lead.lead_id} is not on {principal.id}'s team"
     return f"a {role} may not {access} leads"
 

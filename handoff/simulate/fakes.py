@@ -20,6 +20,7 @@ from sla_policies.state import (
     AssignmentRequest,
     LeadState,
     Suppression,
+    Unassigned,
 )
 
 
@@ -38,17 +39,21 @@ class Roster:
         rep = self._reps[rep_id]
         return Assignment(rep_id=rep.id, role=rep.role, manager_id=rep.manager, timezone=rep.timezone)
 
-    def assign(self, request: AssignmentRequest) -> Assignment | None:
+    def assign(self, request: AssignmentRequest) -> Assignment | Unassigned:
         done = self._done.get((request.lead_id, request.seq))
         if done is not None:
             return self._answer(done)
-        eligible = [rep for rep in self._reps.values()
-                    if rep.role == request.role and self._open[rep.id] < rep.capacity
+        covering = [rep for rep in self._reps.values()
+                    if rep.role == request.role
                     and (not rep.territories or request.country in rep.territories)
                     and (not rep.acv_tiers or request.acv_tier in rep.acv_tiers)
                     and rep.id not in request.exclude]
+        eligible = [rep for rep in covering if self._open[rep.id] < rep.capacity]
+        if not covering:
+            return Unassigned(reason="territory", role=request.role)
         if not eligible:
-            return None
+            return Unassigned(reason="capacity", role=request.role, eligible=len(covering),
+                              managers=sorted({r.manager for r in covering if r.manager}))
         rep = min(eligible, key=lambda r: (r.id in self._last, self._last.get(r.id, 0), r.id))
         self._open[rep.id] += 1
         self._last[rep.id] = next(self._tick)
