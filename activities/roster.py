@@ -35,12 +35,14 @@ class RosterActivities:
         self._pool = pool
 
     @activity.defn(name="assign_lead")
-    async def assign_lead(self, request: AssignmentRequest) -> Assignment | Unassigned:
+    async def assign_lead(self, request: AssignmentRequest) -> Assignment | Unassigned | None:
         """The next eligible rep in rotation, or why nobody takes the lead: `territory` when
         no rep of the role covers its territory and ACV tier, `capacity` when some do but
         every one is full, unavailable or away (the lead is then recorded as waiting). A rep
         out of office at the instant Temporal scheduled this attempt (the workflow's time,
-        also on the time-skipping server) is skipped; the absence ends by itself at `until`."""
+        also on the time-skipping server) is skipped; the absence ends by itself at `until`.
+        (None is never answered now; the type keeps the answers of earlier builds, which
+        meant `territory`, readable on replay.)"""
         now = activity.info().current_attempt_scheduled_time
         async with self._pool.connection() as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
             await cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_ROSTER_LOCK, request.role))
@@ -91,10 +93,11 @@ class RosterActivities:
             return Assignment(**rep)
 
     @activity.defn(name="release_lead")
-    async def release_lead(self, rep_id: str) -> Released:
+    async def release_lead(self, rep_id: str) -> Released | None:
         """Give the rep's slot back, and name the capacity-held leads that rep could take
         now, oldest first, as many as the rep has room for: the releasing workflow wakes
-        them (docs/domain.md T11). Leads the read model shows out of the hold are dropped."""
+        them (docs/domain.md T11). Leads the read model shows out of the hold are dropped.
+        (None: what earlier builds answered, readable on replay.)"""
         now = activity.info().current_attempt_scheduled_time
         async with self._pool.connection() as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
             rep = await (await cur.execute(

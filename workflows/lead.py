@@ -308,7 +308,8 @@ class LeadWorkflow:
             released = await workflow.execute_activity_method(
                 RosterActivities.release_lead, effect.rep_id, start_to_close_timeout=ACTIVITY_TIMEOUT,
                 retry_policy=RETRY)
-            await self._wake_held(released.wake)
+            if released is not None:  # None: a release recorded by an earlier build
+                await self._wake_held(released.wake)
         elif isinstance(effect, WriteSuppression):
             await workflow.execute_activity_method(
                 SuppressionActivities.suppress, effect.entry, start_to_close_timeout=ACTIVITY_TIMEOUT,
