@@ -18,12 +18,15 @@ from sla_policies.state import Assignment, AssignmentRequest, Released, Unassign
 _ROSTER_LOCK = 0x524F5354  # "ROST": advisory-lock namespace of the per-role assignment lock
 _MAX_WAKE = 5  # leads woken by one release at most; the rest retry on their own timers
 
-# Reps who cover the request, whether or not they have room (the hold's "why").
+# Reps who staff the request's territory and tier, whether or not they have room now (the
+# hold's "why"): at capacity or out of office (an absence with an end) still staff it; a
+# rep switched off (`available` false) does not, so a territory left to such reps is not
+# covered (territory_hold, RevOps), not merely full.
 _COVERING = """
     SELECT count(*) AS eligible, coalesce(array_agg(DISTINCT manager_id)
                                           FILTER (WHERE manager_id IS NOT NULL), '{}') AS managers
     FROM reps
-    WHERE role = %(role)s
+    WHERE role = %(role)s AND available
       AND (cardinality(territories) = 0 OR %(country)s = ANY (territories))
       AND (cardinality(acv_tiers) = 0 OR %(acv)s = ANY (acv_tiers))
       AND NOT (rep_id = ANY (%(exclude)s))
@@ -37,8 +40,8 @@ class RosterActivities:
     @activity.defn(name="assign_lead")
     async def assign_lead(self, request: AssignmentRequest) -> Assignment | Unassigned | None:
         """The next eligible rep in rotation, or why nobody takes the lead: `territory` when
-        no rep of the role covers its territory and ACV tier, `capacity` when some do but
-        every one is full, unavailable or away (the lead is then recorded as waiting). A rep
+        no available rep of the role covers its territory and ACV tier, `capacity` when some
+        do but every one is at capacity or out of office (the lead is then recorded as waiting). A rep
         out of office at the instant Temporal scheduled this attempt (the workflow's time,
         also on the time-skipping server) is skipped; the absence ends by itself at `until`.
         (None is never answered now; the type keeps the answers of earlier builds, which

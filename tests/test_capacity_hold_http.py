@@ -5,19 +5,27 @@ its own (its roster must not be shared: one SDR of capacity 1 covers the US)."""
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
+from psycopg_pool import AsyncConnectionPool
+from temporalio.testing import ActivityEnvironment
 
 from activities.migrations import apply_migrations
+from activities.roster import RosterActivities
+from sla_policies.state import Assignment, AssignmentRequest, Released, Unassigned
 from tests.lifecycle import demo_request
 from tests.stack import api_server, auth, dev_server, fresh_database, poll, worker
 
 pytestmark = pytest.mark.asyncio
 
 DEADLINE = 90.0  # generous: the machine is shared
+T0 = datetime(2031, 3, 3, 14, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +124,44 @@ async def test_the_waiting_teams_manager_may_reroute_a_held_lead_a_rep_may_not(h
     assert [(t["event"], t["actor"]) for t in state["transitions"][-2:]] == [
         ("T25 rerouted_from_capacity_hold", "sdrm-1"), ("T11 assigned", "system")]
     assert _routing_clock(state)["started_at"] == _routing_clock(held)["started_at"]
+
+
+async def test_the_roster_says_why_and_a_release_names_the_oldest_waits_it_can_take(roster_db):
+    """The activities themselves on PostgreSQL, on a role of their own."""
+    run = uuid.uuid4().hex[:6]
+    role = f"sdr-cap-{run}"
+    with psycopg.connect(roster_db, autocommit=True) as conn:
+        for rep, manager, territories, available in [(f"{run}-us", "m-b", "{US}", True),
+                                                     (f"{run}-gb", "m-a", "{GB}", True),
+                                                     (f"{run}-off", "m-c", "{FR}", False)]:
+            conn.execute("INSERT INTO reps (rep_id, name, role, manager_id, territories, capacity, available)"
+                         " VALUES (%s, 'R', %s, %s, %s, 1, %s)", (rep, role, manager, territories, available))
+    async with AsyncConnectionPool(roster_db, min_size=1, max_size=2, open=False) as pool:
+        roster = RosterActivities(pool)
+
+        async def assign(lead: str, country: str, minute: int):
+            env = ActivityEnvironment()
+            env.info = dataclasses.replace(env.info, current_attempt_scheduled_time=T0 + timedelta(minutes=minute))
+            return await env.run(roster.assign_lead, AssignmentRequest(lead_id=f"{run}-{lead}", seq=1, role=role,
+                                                                      country=country))
+
+        assert isinstance(await assign("a", "US", 0), Assignment)
+        assert isinstance(await assign("b", "GB", 0), Assignment)
+        # Full is not uncovered: the US rep is full; FR has only a rep switched off.
+        assert await assign("c", "US", 1) == Unassigned(reason="capacity", role=role, eligible=1, managers=["m-b"])
+        assert await assign("d", "FR", 1) == Unassigned(reason="territory", role=role)
+        await assign("e", "GB", 2)  # waits for the GB rep
+        await assign("f", "US", 3)  # waits for the US rep, after c
+        await assign("g", "US", 4)  # ... and after f; g leaves the hold (read model: disqualified)
+        with psycopg.connect(roster_db, autocommit=True) as conn:
+            conn.execute("INSERT INTO leads (lead_id, workflow_id, stage, policy_version, lead_type, state,"
+                         " created_at, updated_at)"
+                         " VALUES (%s, %s, 'disqualified', '2026.11.0', 'demo_request', '{}', now(), now())",
+                         (f"{run}-c", f"lead-{run}-c"))
+            conn.execute("UPDATE reps SET capacity = 3 WHERE rep_id = %s", (f"{run}-us",))
+
+        released = await ActivityEnvironment().run(roster.release_lead, f"{run}-us")
+        # Room for 3 now; c left the hold, e waits for another territory: f, then g.
+        assert released == Released(rep_id=f"{run}-us", wake=[f"{run}-f", f"{run}-g"])
+        released = await ActivityEnvironment().run(roster.release_lead, f"{run}-off")
+        assert released == Released(rep_id=f"{run}-off")  # switched off: wakes nobody
