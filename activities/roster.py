@@ -13,10 +13,10 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from temporalio import activity
 
+from readmodel.roster import waits_for_rep
 from sla_policies.state import Assignment, AssignmentRequest, Released, Unassigned
 
 _ROSTER_LOCK = 0x524F5354  # "ROST": advisory-lock namespace of the per-role assignment lock
-_MAX_WAKE = 5  # leads woken by one release at most; the rest retry on their own timers
 
 # Reps who staff the request's territory and tier, whether or not they have room now (the
 # hold's "why"): at capacity or out of office (an absence with an end) still staff it; a
@@ -99,29 +99,16 @@ class RosterActivities:
     async def release_lead(self, rep_id: str) -> Released | None:
         """Give the rep's slot back, and name the capacity-held leads that rep could take
         now, oldest first, as many as the rep has room for: the releasing workflow wakes
-        them (docs/domain.md T11). Leads the read model shows out of the hold are dropped.
-        (None: what earlier builds answered, readable on replay.)"""
+        them (docs/domain.md T11). Waits of leads the read model shows out of the hold are
+        dropped. (None: what earlier builds answered, readable on replay.)"""
         now = activity.info().current_attempt_scheduled_time
         async with self._pool.connection() as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
             rep = await (await cur.execute(
-                "UPDATE reps SET open_leads = greatest(open_leads - 1, 0) WHERE rep_id = %s"
-                " RETURNING role, territories, acv_tiers, available, capacity - open_leads AS room,"
-                " (away_from IS NOT NULL AND away_from <= %s AND %s < away_until) AS away",
-                (rep_id, now, now))).fetchone()
-            if rep is None or not rep["available"] or rep["away"] or rep["room"] <= 0:
+                "UPDATE reps SET open_leads = greatest(open_leads - 1, 0) WHERE rep_id = %s RETURNING role",
+                (rep_id,))).fetchone()
+            if rep is None:
                 return Released(rep_id=rep_id)
             await cur.execute(
                 "DELETE FROM capacity_waits w USING leads l WHERE l.lead_id = w.lead_id"
                 " AND l.stage NOT IN ('mql', 'capacity_hold') AND w.role = %s", (rep["role"],))
-            rows = await (await cur.execute(
-                """
-                SELECT lead_id FROM capacity_waits
-                WHERE role = %(role)s
-                  AND (cardinality(%(territories)s::text[]) = 0 OR country = ANY (%(territories)s::text[]))
-                  AND (cardinality(%(tiers)s::text[]) = 0 OR acv_tier = ANY (%(tiers)s::text[]))
-                ORDER BY since, lead_id
-                LIMIT %(room)s
-                """,
-                {"role": rep["role"], "territories": rep["territories"], "tiers": rep["acv_tiers"],
-                 "room": min(rep["room"], _MAX_WAKE)})).fetchall()
-            return Released(rep_id=rep_id, wake=[r["lead_id"] for r in rows])
+            return Released(rep_id=rep_id, wake=await waits_for_rep(cur, rep_id, now))

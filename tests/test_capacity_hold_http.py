@@ -165,3 +165,13 @@ async def test_the_roster_says_why_and_a_release_names_the_oldest_waits_it_can_t
         assert released == Released(rep_id=f"{run}-us", wake=[f"{run}-f", f"{run}-g"])
         released = await ActivityEnvironment().run(roster.release_lead, f"{run}-off")
         assert released == Released(rep_id=f"{run}-off")  # switched off: wakes nobody
+
+
+async def test_raising_a_reps_capacity_routes_the_held_lead_at_once(http):
+    lead, held = await _held(http)  # sdr-1 is full (the earlier tests filled it)
+    body = {"name": "Sam", "role": "sdr", "manager_id": "sdrm-1", "territories": ["US"], "capacity": 50}
+    put = await http.put("/v1/reps/sdr-1", json=body, headers=auth("ops"))
+    assert put.status_code == 200, put.text
+    routed = await _when(http, lead, lambda s: s.get("owner") == "sdr-1")
+    assert routed["transitions"][-1]["event"] == "T11 assigned"
+    assert _routing_clock(routed)["started_at"] == _routing_clock(held)["started_at"]
