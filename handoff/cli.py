@@ -131,8 +131,8 @@ def simulate(
     """Run a lead flow through the lifecycle (the core in memory, or the real workflows on the
     time-skipping server); print the SLA report."""
     from handoff.simulate.command import simulate as run
-    from handoff.simulate.files import InputError
     from handoff.simulate.report import summary_table
+    from handoff.simulate.rows import InputError
 
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("temporalio").setLevel(logging.ERROR)

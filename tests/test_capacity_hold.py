@@ -123,8 +123,7 @@ def test_the_waiting_teams_manager_reads_and_reroutes_it_others_get_403_naming_w
         f"lead {state.lead_id} waits for a sdr of the teams of sdrm-1, not of sdrm-9's team")
     rep = lead.validate(Reroute(actor=Actor(id="sdr-1", role="sdr")), T0 + MINUTE).refused
     assert rep is not None and rep.status == 403
-    assert rep.reason == ("'assign_territory' in stage 'capacity_hold' is for ae_manager, revops, sdr_manager, "
-                          "not sdr")
+    assert rep.reason == f"lead {state.lead_id} is not yours (sdr-1 never owned it)"  # read first, then the table
     other = lead.validate(Reroute(actor=OTHER_MANAGER), T0 + MINUTE).refused
     assert other is not None and other.status == 403 and "sdrm-9" in other.reason
 

@@ -16,12 +16,6 @@ POLICY = ROOT / "sla_policies" / "versions" / "2026.11.0.yaml"
 
 # Citations of the spec files that lived outside the repository.
 OUTSIDE = re.compile(r"\b(?:DOMAIN|CONTRACT)(?:\.md)?\b|\.\./shared/|/work/shared|shared/(?:DOMAIN|CONTRACT|CORE)")
-# Files another branch is rewriting (issue 11, items 1-2): `python docs/rewrite_citations.py`
-# fixes them after the merge, and then they must leave this set (the test says so).
-PENDING: set[str] = set()  # files not yet rewritten (none)
-# A released policy version is immutable data, its change notes included.
-IMMUTABLE = {("sla_policies/versions/2026.11.0.yaml",
-              '  - "First version: DOMAIN.md defaults, open questions Q1-Q38 answered with their suggested defaults."')}
 
 
 def tracked_files() -> list[str]:
@@ -37,7 +31,7 @@ def tracked_files() -> list[str]:
 def texts() -> dict[str, str]:
     out = {}
     for name in tracked_files():
-        if name.startswith("docs/") or name == "tests/test_docs.py":
+        if name == "tests/test_docs.py":
             continue
         try:
             out[name] = (ROOT / name).read_text(encoding="utf-8")
@@ -50,13 +44,9 @@ def test_nothing_cites_a_file_outside_the_repository():
     offending: dict[str, list[str]] = {}
     for name, text in texts().items():
         for line in text.splitlines():
-            if OUTSIDE.search(line) and (name, line) not in IMMUTABLE:
+            if OUTSIDE.search(line):
                 offending.setdefault(name, []).append(line.strip())
-    unexpected = {name: lines for name, lines in offending.items() if name not in PENDING}
-    fix = "cite docs/domain.md or docs/api.md instead (python docs/rewrite_citations.py)"
-    assert not unexpected, f"{fix}: {unexpected}"
-    done = PENDING - set(offending)
-    assert not done, f"{sorted(done)} no longer cite outside files: remove them from PENDING"
+    assert not offending, f"cite docs/domain.md or docs/api.md instead: {offending}"
 
 
 def _domain_headings() -> set[str]:

@@ -13,9 +13,11 @@ from sla_policies.commands import (
     Accept,
     Actor,
     Disqualify,
+    Handoff,
     OpportunityUpdate,
     PatchLead,
     Reject,
+    Review,
     Touch,
 )
 from sla_policies.lead import Contact, ContactPatch
@@ -220,6 +222,22 @@ def test_a_rep_of_another_team_cannot_disqualify_a_lead_as_competitor():
     assert lead.act(Disqualify(actor=other_manager, reason_code="DQ-COMPETITOR"), at(MONDAY, 9, 5)).refused
     assert lead.act(Disqualify(actor=owner, reason_code="DQ-COMPETITOR"), at(MONDAY, 9, 6)).refused is None
     assert lead.state is not None and (lead.state.stage, lead.state.permanent) == ("disqualified", True)
+
+
+def test_a_stranger_is_refused_before_the_stage_check():
+    # The read rule comes first in decide (the Update validator): a 409 would tell a
+    # stranger the lead's stage; the owner gets the stage check.
+    lead = CoreLead(demo_request())
+    owner = routed(lead, at(MONDAY, 9))
+    stranger = Actor(id="sdr-x", role="sdr")
+    refused = lead.act(Handoff(actor=stranger), at(MONDAY, 9, 5)).refused
+    assert lead.state is not None
+    assert refused is not None and (refused.status, refused.reason) == (403, f"lead {lead.state.lead_id} is not yours (sdr-x never owned it)")
+    other_manager = Actor(id="sdrm-9", role="sdr_manager")
+    refused = lead.act(Review(actor=other_manager, decision="promote"), at(MONDAY, 9, 5)).refused
+    assert refused is not None and refused.status == 403 and "team" in refused.reason
+    refused = lead.act(Handoff(actor=owner), at(MONDAY, 9, 5)).refused
+    assert refused is not None and refused.status == 409
 
 
 def test_a_null_manager_never_matches_a_manager():

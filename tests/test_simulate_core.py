@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from handoff.simulate.command import simulate
-from handoff.simulate.files import InputError, read_leads, write_leads
+from handoff.simulate.files import read_leads, write_leads
 from handoff.simulate.generate import generate_leads
+from handoff.simulate.rows import InputError
 from sla_policies.loader import default_policy
 
 TEAM = Path(__file__).resolve().parent.parent / "handoff" / "simulate" / "team.example.yaml"

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from handoff.simulate.files import InputError, read_leads, read_script, write_leads
+from handoff.simulate.files import read_leads, read_script, write_leads
 from handoff.simulate.generate import LEAD_TYPE_MIX, generate_leads, parse_quarter
+from handoff.simulate.rows import InputError
 from handoff.simulate.team import Minutes, default_team, load_team
 
 

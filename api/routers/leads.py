@@ -78,14 +78,14 @@ async def _state(handle: WorkflowHandle, lead_id: str) -> LeadState:
 
 
 async def _update(temporal, principal: Principal, lead_id: str, update, arg) -> Result:
-    """Forward a command, but only for someone who may read the lead (api/visibility.py):
-    a stranger is refused before the workflow's stage check could reveal the stage."""
+    """Forward a command. Whether this principal may read the lead is the workflow's first
+    check (the core's read rule, in the Update validator): one round trip, and a stranger
+    is refused before the stage check could reveal the stage."""
     with disposition_timer(update.__name__):
-        require_read(principal, await _state(temporal.get_workflow_handle(workflow_id(lead_id)), lead_id))
-        return await _execute_update(temporal, lead_id, update, arg)
+        return await _execute_update(temporal, principal, lead_id, update, arg)
 
 
-async def _execute_update(temporal, lead_id: str, update, arg) -> Result:
+async def _execute_update(temporal, principal: Principal, lead_id: str, update, arg) -> Result:
     handle = temporal.get_workflow_handle(workflow_id(lead_id))
     try:
         # With an Idempotency-Key, Temporal dedups a retried Update by this id as well.
@@ -112,6 +112,8 @@ async def _execute_update(temporal, lead_id: str, update, arg) -> Result:
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise _not_found(lead_id) from None
         if exc.status == RPCStatusCode.FAILED_PRECONDITION:
+            # A closed lead takes no Update, so no validator ran: only its readers hear it is closed.
+            require_read(principal, await _state(handle, lead_id))
             raise ProblemError(409, "Conflict", f"lead {lead_id} is closed: {exc.message}") from None
         raise
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from handoff.simulate.driver import Engine, RunResult
 from handoff.simulate.engines import run_simulation
 from handoff.simulate.files import (
-    InputError,
     read_leads,
     read_script,
     write_leads,
@@ -22,6 +21,7 @@ from handoff.simulate.files import (
 )
 from handoff.simulate.generate import generate_leads
 from handoff.simulate.report import SimulationReport, build_report, write_report
+from handoff.simulate.rows import InputError
 from handoff.simulate.team import Team, default_team, load_team
 from sla_policies.loader import PolicyError, bundled_policy_files, load_policy_file
 from sla_policies.model import Policy

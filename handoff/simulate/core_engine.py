@@ -23,7 +23,7 @@ from pydantic import BaseModel
 
 from handoff.simulate.driver import Simulation
 from handoff.simulate.fakes import ReadModel, Roster, SuppressionList
-from handoff.simulate.files import LeadRow
+from handoff.simulate.rows import LeadRow
 from sla_policies.clockbook import next_wakeup
 from sla_policies.lead import EngagementEvent
 from sla_policies.lifecycle import new_lead

@@ -44,7 +44,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
-from handoff.simulate.files import InputError, LeadRow
+from handoff.simulate.rows import InputError, LeadRow
 
 ALIASES: dict[str, list[str]] = {
     "lead_id": ["record id", "lead id", "contact id", "id"],

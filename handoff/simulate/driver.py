@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from handoff.simulate.files import InputError, LeadRow, ScriptRow
+from handoff.simulate.rows import InputError, LeadRow, ScriptRow
 from handoff.simulate.team import Minutes, Team
 from sla_policies.clockbook import next_wakeup
 from sla_policies.commands import (

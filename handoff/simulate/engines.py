@@ -10,7 +10,7 @@ from typing import Any
 
 from handoff.simulate.core_engine import CoreSimulation
 from handoff.simulate.driver import Engine, RunResult
-from handoff.simulate.files import LeadRow, ScriptRow
+from handoff.simulate.rows import LeadRow, ScriptRow
 from handoff.simulate.team import Team
 from sla_policies.model import Policy
 

@@ -10,7 +10,7 @@ import re
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from handoff.simulate.files import LeadRow
+from handoff.simulate.rows import LeadRow
 
 LEAD_TYPE_MIX = {"demo_request": 0.22, "pricing_form": 0.08, "contact_sales": 0.08, "free_trial": 0.07,
                  "gated_content": 0.25, "webinar": 0.2, "newsletter": 0.1}

@@ -16,7 +16,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from handoff.simulate.files import InputError
+from handoff.simulate.rows import InputError
 
 
 class _Model(BaseModel):

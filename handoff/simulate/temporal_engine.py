@@ -25,7 +25,7 @@ from activities.migrations import apply_migrations
 from api.suppressions import find_account_status, find_suppression
 from handoff.devstack import ensure_search_attributes
 from handoff.simulate.driver import Simulation
-from handoff.simulate.files import InputError, LeadRow
+from handoff.simulate.rows import InputError, LeadRow
 from handoff.simulate.team import Team
 from handoff.worker import build_worker
 from infra.temporal import test_server_path

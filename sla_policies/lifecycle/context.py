@@ -17,6 +17,7 @@ from sla_policies.commands import Actor
 from sla_policies.lifecycle import table
 from sla_policies.lifecycle.calendar import calendar_inputs
 from sla_policies.lifecycle.errors import LifecycleError, Refused
+from sla_policies.lifecycle.guards import GUARDS
 from sla_policies.lifecycle.types import (
     Answer,
     CalendarQuery,
@@ -29,6 +30,7 @@ from sla_policies.lifecycle.types import (
     Release,
 )
 from sla_policies.model import Policy
+from sla_policies.model.transitions import TransitionRule
 from sla_policies.state import (
     LeadState,
     Notification,
@@ -112,19 +114,26 @@ class Ctx:
             self.emit(ContinueAsNew())
 
     # ------------------------------------------------------------- the table
+    def _guard(self, rule: TransitionRule, subject: object) -> None:
+        """The rule's named guard (sla_policies/lifecycle/guards.py), if it has one."""
+        if rule.guard is not None:
+            refusal = GUARDS[rule.guard](self, rule, subject)
+            if refusal is not None:
+                raise refusal
+
     def authorize(self, event: str, actor: Actor, subject: object = None, *, to: str | None = None):
         """The rule for a person's command: table (409 wrong stage / 403 wrong role), then
         access (sla_policies/access.py), then the rule's guard."""
         rule = table.find(self.policy, self.state.stage, event, actor.role, to=to)
         table.check_access(rule, actor, self.state)
-        table.check_guard(rule, self, subject)
+        self._guard(rule, subject)
         self.rules.append(f"{rule.id}:{rule.event}:{rule.to}")
         return rule
 
     def check(self, event: str, to: str, *, role: str = "system", subject: object = None) -> None:
         """The guard of a system move, before the move starts changing the state it reads."""
         try:
-            table.check_guard(table.find(self.policy, self.state.stage, event, role, to=to), self, subject)
+            self._guard(table.find(self.policy, self.state.stage, event, role, to=to), subject)
         except Refused as refused:
             raise LifecycleError(f"{event} -> {to}: {refused.reason}") from None
 
@@ -138,7 +147,7 @@ class Ctx:
         try:
             rule = table.find(self.policy, from_stage, event, role, to=to)
             if not checked:
-                table.check_guard(rule, self, subject)
+                self._guard(rule, subject)
         except Refused as refused:
             raise LifecycleError(f"{label}: {refused.reason}") from None
         if not label.startswith(rule.id):
@@ -154,7 +163,7 @@ class Ctx:
     def stay(self, event: str, to: str, subject: object = None) -> None:
         """A rule whose outcome keeps the stage and is not recorded as a transition (T02)."""
         rule = table.find(self.policy, self.state.stage, event, "system", to=to)
-        table.check_guard(rule, self, subject)
+        self._guard(rule, subject)
         self.rules.append(f"{rule.id}:{rule.event}:{rule.to}")
 
 

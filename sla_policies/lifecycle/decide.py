@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from sla_policies import access
 from sla_policies.commands import (
     Accept,
     Disqualify,
@@ -108,6 +109,11 @@ def decide(state: LeadState, input: Input, now: datetime, policy: Policy, calend
         elif isinstance(input, Duplicate):
             dispositions.merge_duplicate(ctx, input.submission)
         else:
+            # A person's command: first, may they read this lead at all (the one read rule)?
+            # A stranger learns nothing, not even whether the stage would allow the command.
+            unreadable = access.read_refusal(input.actor, state)
+            if unreadable is not None:
+                raise Refused(unreadable, 403)
             handler = _COMMANDS[type(input)]
             event = handler(ctx, input)
     except NeedAnswer as need:

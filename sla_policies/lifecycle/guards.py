@@ -9,12 +9,13 @@ checks both lists are the same.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
+from datetime import datetime
+from typing import Protocol, cast
 
 from sla_policies.commands import Accept, Handoff
 from sla_policies.gate import missing_for_sql
 from sla_policies.lifecycle.errors import Refused
-from sla_policies.model import ReasonCode
+from sla_policies.model import Policy, ReasonCode
 from sla_policies.model.transitions import TransitionRule
 from sla_policies.qualification import InquiryDecision
 from sla_policies.state import (
@@ -26,10 +27,17 @@ from sla_policies.state import (
     Unassigned,
 )
 
-if TYPE_CHECKING:
-    from sla_policies.lifecycle.context import Ctx
 
-Guard = Callable[["Ctx", TransitionRule, object], "Refused | None"]
+class Ctx(Protocol):
+    """What a guard reads of the decision under way (the decision context satisfies it;
+    guards depend on this much, not on the context that calls them)."""
+
+    state: LeadState
+    policy: Policy
+    now: datetime
+
+
+Guard = Callable[[Ctx, TransitionRule, object], "Refused | None"]
 
 
 def _refused(reason: str, status: int = 409, field: str | None = None) -> Refused:

@@ -16,7 +16,6 @@ from sla_policies.state import LeadState
 
 if TYPE_CHECKING:
     from sla_policies.commands import Actor
-    from sla_policies.lifecycle.context import Ctx
 
 DELEGATES = {"sdr": ("sdr_manager",), "ae": ("ae_manager",)}
 
@@ -62,12 +61,3 @@ def check_access(rule: TransitionRule, actor: Actor, state: LeadState) -> None:
     reason = access.refusal(actor, state, wanted)
     if reason is not None:
         raise _refused(reason, 403)
-
-
-def check_guard(rule: TransitionRule, ctx: Ctx, subject: object) -> None:
-    if rule.guard is None:
-        return
-    from sla_policies.lifecycle.guards import GUARDS
-    refusal = GUARDS[rule.guard](ctx, rule, subject)
-    if refusal is not None:
-        raise refusal
