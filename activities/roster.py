@@ -13,9 +13,24 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from temporalio import activity
 
-from sla_policies.state import Assignment, AssignmentRequest
+from readmodel.roster import waits_for_rep
+from sla_policies.state import Assignment, AssignmentRequest, Released, Unassigned
 
 _ROSTER_LOCK = 0x524F5354  # "ROST": advisory-lock namespace of the per-role assignment lock
+
+# Reps who staff the request's territory and tier, whether or not they have room now (the
+# hold's "why"): at capacity or out of office (an absence with an end) still staff it; a
+# rep switched off (`available` false) does not, so a territory left to such reps is not
+# covered (territory_hold, RevOps), not merely full.
+_COVERING = """
+    SELECT count(*) AS eligible, coalesce(array_agg(DISTINCT manager_id)
+                                          FILTER (WHERE manager_id IS NOT NULL), '{}') AS managers
+    FROM reps
+    WHERE role = %(role)s AND available
+      AND (cardinality(territories) = 0 OR %(country)s = ANY (territories))
+      AND (cardinality(acv_tiers) = 0 OR %(acv)s = ANY (acv_tiers))
+      AND NOT (rep_id = ANY (%(exclude)s))
+"""
 
 
 class RosterActivities:
@@ -23,10 +38,14 @@ class RosterActivities:
         self._pool = pool
 
     @activity.defn(name="assign_lead")
-    async def assign_lead(self, request: AssignmentRequest) -> Assignment | None:
-        """The next eligible rep in rotation, or None when nobody covers the lead. A rep
+    async def assign_lead(self, request: AssignmentRequest) -> Assignment | Unassigned | None:
+        """The next eligible rep in rotation, or why nobody takes the lead: `territory` when
+        no available rep of the role covers its territory and ACV tier, `capacity` when some
+        do but every one is at capacity or out of office (the lead is then recorded as waiting). A rep
         out of office at the instant Temporal scheduled this attempt (the workflow's time,
-        also on the time-skipping server) is skipped; the absence ends by itself at `until`."""
+        also on the time-skipping server) is skipped; the absence ends by itself at `until`.
+        (None is never answered now; the type keeps the answers of earlier builds, which
+        meant `territory`, readable on replay.)"""
         now = activity.info().current_attempt_scheduled_time
         async with self._pool.connection() as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
             await cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_ROSTER_LOCK, request.role))
@@ -53,7 +72,21 @@ class RosterActivities:
                  "exclude": request.exclude, "now": now},
             )).fetchone()
             if rep is None:
-                return None
+                covering = await (await cur.execute(
+                    _COVERING, {"role": request.role, "country": request.country, "acv": request.acv_tier,
+                                "exclude": request.exclude})).fetchone()
+                assert covering is not None
+                if covering["eligible"] == 0:
+                    await cur.execute("DELETE FROM capacity_waits WHERE lead_id = %s", (request.lead_id,))
+                    return Unassigned(reason="territory", role=request.role)
+                await cur.execute(
+                    "INSERT INTO capacity_waits (lead_id, role, country, acv_tier, since) VALUES (%s, %s, %s, %s, %s)"
+                    " ON CONFLICT (lead_id) DO UPDATE SET role = excluded.role, country = excluded.country,"
+                    " acv_tier = excluded.acv_tier",
+                    (request.lead_id, request.role, request.country, request.acv_tier, now))
+                return Unassigned(reason="capacity", role=request.role, eligible=covering["eligible"],
+                                  managers=sorted(covering["managers"]))
+            await cur.execute("DELETE FROM capacity_waits WHERE lead_id = %s", (request.lead_id,))
             await cur.execute(
                 "UPDATE reps SET open_leads = open_leads + 1, last_assigned_at = clock_timestamp()"
                 " WHERE rep_id = %s", (rep["rep_id"],))
@@ -63,7 +96,19 @@ class RosterActivities:
             return Assignment(**rep)
 
     @activity.defn(name="release_lead")
-    async def release_lead(self, rep_id: str) -> None:
-        async with self._pool.connection() as conn:
-            await conn.execute(
-                "UPDATE reps SET open_leads = greatest(open_leads - 1, 0) WHERE rep_id = %s", (rep_id,))
+    async def release_lead(self, rep_id: str) -> Released | None:
+        """Give the rep's slot back, and name the capacity-held leads that rep could take
+        now, oldest first, as many as the rep has room for: the releasing workflow wakes
+        them (docs/domain.md T11). Waits of leads the read model shows out of the hold are
+        dropped. (None: what earlier builds answered, readable on replay.)"""
+        now = activity.info().current_attempt_scheduled_time
+        async with self._pool.connection() as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+            rep = await (await cur.execute(
+                "UPDATE reps SET open_leads = greatest(open_leads - 1, 0) WHERE rep_id = %s RETURNING role",
+                (rep_id,))).fetchone()
+            if rep is None:
+                return Released(rep_id=rep_id)
+            await cur.execute(
+                "DELETE FROM capacity_waits w USING leads l WHERE l.lead_id = w.lead_id"
+                " AND l.stage NOT IN ('mql', 'capacity_hold') AND w.role = %s", (rep["role"],))
+            return Released(rep_id=rep_id, wake=await waits_for_rep(cur, rep_id, now))

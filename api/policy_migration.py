@@ -23,7 +23,7 @@ from sla_policies.state import LeadState
 from workflows.lead import LeadWorkflow
 
 MigratableStage = Literal["inquiry", "manager_review", "mql", "sal", "sql", "opportunity", "data_hold",
-                          "territory_hold", "plg", "recycled", "disqualified"]
+                          "territory_hold", "capacity_hold", "plg", "recycled", "disqualified"]
 # A policy version as the policy model defines it: nothing else can name one, and nothing
 # else ever reaches a Temporal list query.
 VERSION_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$"

@@ -14,6 +14,9 @@ Acting (README "Principals and teams"):
   recorded `owner_manager` is the manager itself or the team its token names;
 - `revops` and `system` act on any lead; what anyone may do beyond that is the transition
   table's business (rules that need no ownership);
+- a lead waiting in `capacity_hold` has no owner: the managers of the reps it waits for
+  (the roster's answer, `LeadState.capacity_hold.managers`) read it (its reader keys) and
+  act on it (reroute) while it waits (docs/domain.md T25);
 - a missing manager (null `owner_manager`, a token without a team) never matches anyone.
 
 `principal` is anything with `id`, `role` and `team` (the API's Principal, the commands'
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 from typing import Literal, Protocol
 
-from sla_policies.state import QUEUE_READERS, LeadState
+from sla_policies.state import QUEUE_READERS, CapacityHold, LeadState
 
 REP_ROLES = frozenset({"sdr", "ae"})
 MANAGER_ROLES = frozenset({"sdr_manager", "ae_manager"})
@@ -69,6 +72,18 @@ def read_refusal(principal: Principal, lead: LeadState) -> str | None:
         return None
     if principal.role in REP_ROLES:
         return f"lead {lead.lead_id} is not yours ({principal.id} never owned it)"
+    return _not_on_team(principal, lead)
+
+
+def _held(lead: LeadState) -> CapacityHold | None:
+    return lead.capacity_hold if lead.stage == "capacity_hold" else None
+
+
+def _not_on_team(principal: Principal, lead: LeadState) -> str:
+    hold = _held(lead)
+    if hold is not None:
+        teams = ", ".join(hold.managers) or "nobody"
+        return f"lead {lead.lead_id} waits for a {hold.role} of the teams of {teams}, not of {principal.id}'s team"
     return f"lead {lead.lead_id} is not on {principal.id}'s team"
 
 
@@ -85,7 +100,10 @@ def refusal(principal: Principal, lead: LeadState, access: Access) -> str | None
         return f"lead {lead.lead_id} is owned by {lead.owner or 'nobody yet'}, not {principal.id}"
     if _manages(principal, lead.owner_manager):
         return None
-    return f"lead {lead.lead_id} is not on {principal.id}'s team"
+    hold = _held(lead)
+    if hold is not None and any(_manages(principal, m) for m in hold.managers):
+        return None
+    return _not_on_team(principal, lead)
 
 
 def may(principal: Principal, lead: LeadState, access: Access) -> bool:

@@ -66,7 +66,7 @@ def pending(state: LeadState) -> list[PendingInstant]:
 
 def next_wakeup(state: LeadState) -> datetime | None:
     """The earliest instant the lead must act on by itself: a clock instant, a touch
-    reminder, the end of the cadence, the end of a suppression or a check-in."""
+    reminder, the end of the cadence, the end of a suppression, a check-in or a capacity-hold retry."""
     instants = [p.at for p in pending(state)]
     instants += [t.due_at for t in state.cadence if t.done_at is None and not t.reminded]
     if state.stage == "sal" and state.cadence_ends_at is not None and not state.cadence_end_seen:
@@ -75,4 +75,6 @@ def next_wakeup(state: LeadState) -> datetime | None:
         instants.append(state.suppressed_until)
     if state.check_in_at is not None and state.stage == "recycled":
         instants.append(state.check_in_at)
+    if state.capacity_hold is not None and state.stage == "capacity_hold":
+        instants.append(state.capacity_hold.retry_at)
     return min(instants) if instants else None

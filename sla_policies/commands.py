@@ -115,7 +115,8 @@ class Review(_Command):
 
 
 class Reroute(_Command):
-    """RevOps assigns coverage to a lead on territory hold (T25)."""
+    """T25: RevOps assigns coverage to a lead on territory hold; RevOps or the manager of a
+    rep it waits for routes a lead on capacity hold again (optionally to another territory)."""
 
     actor: Actor
     territory: Annotated[Text, StringConstraints(max_length=100)] | None = None

@@ -134,6 +134,24 @@ class OpportunityState(BaseModel):
 QUEUE_READERS = {"manager_review": "queue:sdr_manager"}
 
 
+class CapacityHold(BaseModel):
+    """Why and since when a lead waits in `capacity_hold` (docs/domain.md §1.2, T11): reps
+    of `role` cover it, but every one of them is at capacity or away."""
+
+    role: str  # the role the lead waits for ("sdr" or "ae")
+    since: datetime  # when it first found the roster full (its routing clock started earlier, at MQL)
+    eligible: int = 0  # reps who cover it, all full or away at the last answer
+    # The managers of those reps: they read the lead and may reroute it while it waits.
+    managers: list[str] = []
+    retry_at: datetime  # the safety-net retry; a released slot wakes it sooner
+    retries: int = 0  # the roster was asked again this many times
+
+    @property
+    def reason(self) -> str:
+        return (f"every {self.role} covering this lead is at capacity or away ({self.eligible} eligible); "
+                "it is routed as soon as one has room")
+
+
 class LeadState(BaseModel):
     """The current state of one lead, as `GET /v1/leads/{id}` shows it."""
 
@@ -169,6 +187,7 @@ class LeadState(BaseModel):
     intent_since: datetime | None = None  # after a recycle, only fresh engagement re-qualifies
     permanent: bool = False
     hold_reasons: list[str] = []
+    capacity_hold: CapacityHold | None = None  # set while the stage is capacity_hold
     merged_leads: list[str] = []  # duplicate submissions merged into this lead (R7)
     next_touch: datetime | None = None
     cadence: list[PlannedTouch] = []
@@ -202,7 +221,11 @@ class LeadState(BaseModel):
         """Who may read this lead, as keys a principal holds (`api/visibility.py`): the
         remembered people, plus the role queue of the lead's stage, if any."""
         queue = QUEUE_READERS.get(self.stage)
-        return [*self.readers, queue] if queue else list(self.readers)
+        keys = [*self.readers, queue] if queue else list(self.readers)
+        if self.stage == "capacity_hold" and self.capacity_hold is not None:
+            # The managers of the reps it waits for read it while it waits, never after.
+            keys += [m for m in self.capacity_hold.managers if m not in keys]
+        return keys
 
     @computed_field  # type: ignore[prop-decorator]  # pydantic's documented way
     @property
@@ -338,6 +361,25 @@ class Assignment(BaseModel):
     role: str
     manager_id: str | None = None
     timezone: str
+
+
+class Unassigned(BaseModel):
+    """The roster's answer when no rep takes the lead, and why (docs/domain.md T11):
+    `territory`: no rep of the role covers its territory and ACV tier at all;
+    `capacity`: some do, but every one is at capacity or away (`managers`: theirs)."""
+
+    reason: Literal["territory", "capacity"]
+    role: str
+    eligible: int = 0
+    managers: list[str] = []
+
+
+class Released(BaseModel):
+    """What `release_lead` answers: the capacity-held leads the freed slot may now take,
+    oldest first (their workflows are told, `LeadWorkflow.capacity_freed`)."""
+
+    rep_id: str
+    wake: list[str] = []  # lead ids
 
 
 class Notification(BaseModel):

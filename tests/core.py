@@ -29,6 +29,7 @@ from sla_policies.state import (
     Assignment,
     AssignmentRequest,
     LeadState,
+    Unassigned,
 )
 
 
@@ -41,11 +42,16 @@ class Roster:
         "ae": [("ae-1", "aem-1", "America/New_York"), ("ae-2", "aem-1", "America/New_York")],
     })
     turn: dict[str, int] = field(default_factory=dict)
+    # Roles whose reps all cover the lead but are full: role -> their managers (capacity hold).
+    full: dict[str, list[str]] = field(default_factory=dict)
 
-    def assign(self, request: AssignmentRequest) -> Assignment | None:
+    def assign(self, request: AssignmentRequest) -> Assignment | Unassigned:
+        if request.role in self.full:
+            managers = self.full[request.role]
+            return Unassigned(reason="capacity", role=request.role, eligible=len(managers), managers=managers)
         free = [r for r in self.reps.get(request.role, []) if r[0] not in request.exclude]
         if not free:
-            return None
+            return Unassigned(reason="territory", role=request.role)
         n = self.turn.get(request.role, 0)
         self.turn[request.role] = n + 1
         rep, manager, tz = free[n % len(free)]

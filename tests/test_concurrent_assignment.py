@@ -14,7 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 from temporalio.testing import ActivityEnvironment
 
 from activities.roster import RosterActivities
-from sla_policies.state import AssignmentRequest
+from sla_policies.state import Assignment, AssignmentRequest
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ async def ingest(pool, role: str, leads: list[str]) -> list[str | None]:
     async def one(lead_id: str):
         assignment = await ActivityEnvironment().run(
             activities.assign_lead, AssignmentRequest(lead_id=lead_id, seq=1, role=role, country="US"))
-        return assignment.rep_id if assignment else None
+        return assignment.rep_id if isinstance(assignment, Assignment) else None
 
     return await asyncio.gather(*(one(lead) for lead in leads))
 

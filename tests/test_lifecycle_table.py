@@ -25,7 +25,7 @@ from sla_policies.commands import (
 )
 from sla_policies.lead import Contact, ContactPatch, EngagementEvent
 from sla_policies.lifecycle.guards import GUARDS as IMPLEMENTED
-from sla_policies.lifecycle.types import Duplicate, Engagement
+from sla_policies.lifecycle.types import CapacityFreed, Duplicate, Engagement
 from sla_policies.loader import PolicyError, default_policy, policy_from_data
 from sla_policies.model.transitions import GUARDS, TO_TOKENS
 from sla_policies.state import (
@@ -112,6 +112,24 @@ def tour() -> list[CoreLead]:
     _started(lead)
     lead.roster = Roster()
     lead.act(Reroute(actor=OPS, territory="US-East"), later)  # T25
+    leads.append(lead)
+
+    # T11 -> capacity_hold, still full at the retry (T11 same), routed when a release wakes it
+    lead = CoreLead(demo_request(), roster=Roster(full={"sdr": ["sdrm-1"]}))
+    _started(lead)
+    lead.advance_to(MONDAY + timedelta(minutes=6))
+    lead.roster = Roster()
+    lead.act(CapacityFreed(), later)
+    leads.append(lead)
+    lead = CoreLead(demo_request(), roster=Roster(full={"sdr": ["sdrm-1"]}))  # T25 by the team's manager
+    _started(lead)
+    lead.roster = Roster()
+    lead.act(Reroute(actor=MANAGER), later)
+    leads.append(lead)
+    lead = CoreLead(demo_request(), roster=Roster(full={"sdr": ["sdrm-1"]}))  # capacity_hold -> territory_hold
+    _started(lead)
+    lead.roster = Roster(reps={"sdr": [], "ae": []})
+    lead.act(CapacityFreed(), later)
     leads.append(lead)
 
     lead = _started(_lead(), suppression=Suppression(  # T26 at ingest

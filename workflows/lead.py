@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
     from sla_policies.lifecycle.types import (
         Answer,
         CalendarQuery,
+        CapacityFreed,
         ContinueAsNew,
         Decision,
         Duplicate,
@@ -91,6 +92,11 @@ RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2
                     non_retryable_error_types=["ValidationError", "TypeError", "KeyError"])
 # A calendar that cannot be resolved (unknown timezone or holiday country) stays so.
 CALENDAR_RETRY = RetryPolicy(maximum_attempts=3, non_retryable_error_types=["ValueError", "ValidationError"])
+
+
+def workflow_id(lead_id: str) -> str:
+    """The one workflow id of a lead (the API, the migrations and the wake-ups use it)."""
+    return f"lead-{lead_id}"
 
 
 def _arrival(intake: LeadIntake) -> datetime:
@@ -158,6 +164,13 @@ class LeadWorkflow:
     def engagement(self, events: list[EngagementEvent]) -> None:
         """Engagement webhooks (signal-with-start for a lead not seen yet)."""
         self._inputs.append(Engagement(events=events))
+        self._wake = True
+
+    @workflow.signal
+    def capacity_freed(self) -> None:
+        """A rep who covers this lead got room (another lead's release, a roster change): a
+        lead in capacity_hold asks the roster again at once (docs/domain.md T11)."""
+        self._inputs.append(CapacityFreed())
         self._wake = True
 
     @workflow.signal
@@ -292,15 +305,28 @@ class LeadWorkflow:
         elif isinstance(effect, Notify):
             self._notifications.append(effect.notification)
         elif isinstance(effect, Release):
-            await workflow.execute_activity_method(
+            released = await workflow.execute_activity_method(
                 RosterActivities.release_lead, effect.rep_id, start_to_close_timeout=ACTIVITY_TIMEOUT,
                 retry_policy=RETRY)
+            if released is not None:  # None: a release recorded by an earlier build
+                await self._wake_held(released.wake)
         elif isinstance(effect, WriteSuppression):
             await workflow.execute_activity_method(
                 SuppressionActivities.suppress, effect.entry, start_to_close_timeout=ACTIVITY_TIMEOUT,
                 retry_policy=RETRY)
         elif isinstance(effect, ContinueAsNew):
             self._continue = True
+
+    async def _wake_held(self, lead_ids: list[str]) -> None:
+        """Tell the capacity-held leads the freed slot may take (oldest first): each asks
+        the roster again. A lead gone since is skipped; its own retry timer is the safety net."""
+        for lead_id in lead_ids:
+            if lead_id == self._state.lead_id:
+                continue
+            try:
+                await workflow.get_external_workflow_handle(workflow_id(lead_id)).signal(LeadWorkflow.capacity_freed)
+            except Exception as exc:  # noqa: BLE001 - not found or closed: nothing to wake
+                workflow.logger.info("capacity_freed not delivered to %s: %s", lead_id, exc)
 
     def _upsert_search_attributes(self) -> None:
         state = self._state

@@ -49,15 +49,11 @@ from sla_policies.intake_rules import country_problems, event_problems, intake_p
 from sla_policies.lead import ContactPatch, LeadIntake
 from sla_policies.state import DuplicateSubmission, LeadState, LeadWorkflowInput
 from workflows import search_attributes as sa
-from workflows.lead import LeadWorkflow
+from workflows.lead import LeadWorkflow, workflow_id
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 
 _STATUS = {"forbidden": 403, "conflict": 409, "invalid": 422}
-
-
-def workflow_id(lead_id: str) -> str:
-    return f"lead-{lead_id}"
 
 
 def _not_found(lead_id: str) -> ProblemError:

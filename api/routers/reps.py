@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter
@@ -10,7 +11,9 @@ from psycopg.types.json import Jsonb
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from api.auth import PrincipalDep, require
-from api.deps import PoolDep
+from api.deps import PoolDep, TemporalDep
+from api.wakeups import wake_held
+from readmodel.roster import waits_for_rep
 from sla_policies.lead import Timezone
 
 router = APIRouter(prefix="/v1/reps", tags=["roster"])
@@ -70,8 +73,9 @@ def _rep(row: dict) -> Rep:
 
 
 @router.put("/{rep_id}", response_model=Rep)
-async def put_rep(rep_id: str, rep: RepIn, principal: PrincipalDep, pool: PoolDep) -> Rep:
-    """Create or replace a rep; leaving `out_of_office` out clears an absence."""
+async def put_rep(rep_id: str, rep: RepIn, principal: PrincipalDep, pool: PoolDep, temporal: TemporalDep) -> Rep:
+    """Create or replace a rep; leaving `out_of_office` out clears an absence. A rep who
+    has room now wakes the capacity-held leads it covers, oldest first (docs/domain.md T11)."""
     require(principal, "revops")
     away = rep.out_of_office
     values = {"rep_id": rep_id, **rep.model_dump(exclude={"out_of_office"}),
@@ -91,7 +95,9 @@ async def put_rep(rep_id: str, rep: RepIn, principal: PrincipalDep, pool: PoolDe
                 crm_users = EXCLUDED.crm_users,
                 updated_at = now()
             RETURNING """ + _COLUMNS, values)).fetchone()
+        waiting = await waits_for_rep(cur, rep_id, datetime.now(UTC))
     assert row is not None  # INSERT ... ON CONFLICT DO UPDATE ... RETURNING always answers the row
+    await wake_held(temporal, waiting)
     return _rep(row)
 
 

@@ -32,6 +32,7 @@ from sla_policies.lifecycle.run import settle
 from sla_policies.lifecycle.types import (
     Answer,
     CalendarQuery,
+    CapacityFreed,
     Decision,
     Engagement,
     Input,
@@ -151,17 +152,22 @@ class CoreSimulation(Simulation):
         lead.state = decision.state
         lead.policy = decision.policy or lead.policy
         projected = False
+        woken: list[str] = []
         for effect in decision.effects:
             if isinstance(effect, Project):
                 projected = True
             elif isinstance(effect, Release):
-                self._roster.release(effect.rep_id)
+                # As the workflow does: the freed slot wakes the oldest capacity-held leads.
+                woken += self._roster.release(effect.rep_id, lambda other: other != lead.state.lead_id and (
+                    self._leads[other].state.stage == "capacity_hold" if other in self._leads else False))
             elif isinstance(effect, WriteSuppression):
                 self._suppressions.write(effect.entry)
             # Notify: nobody reads mail in a simulation; ContinueAsNew: the state simply carries on.
         if projected:
             self._read_model.project(lead.state)
         self._queue(lead)
+        for other in woken:
+            self._decide(self._leads[other], CapacityFreed(), now)
         return decision
 
     def _queue(self, lead: _Lead) -> None:

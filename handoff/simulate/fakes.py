@@ -20,12 +20,14 @@ from sla_policies.state import (
     AssignmentRequest,
     LeadState,
     Suppression,
+    Unassigned,
 )
 
 
 class Roster:
     """Capacity-capped round robin: the eligible rep assigned longest ago (never first),
-    then by id; an assignment asked again (same lead and seq) answers the same rep."""
+    then by id; an assignment asked again (same lead and seq) answers the same rep. Leads
+    answered `capacity` wait in arrival order, as `capacity_waits` does (activities/roster.py)."""
 
     def __init__(self, team: Team):
         self._reps = {rep.id: rep for rep in team.reps}
@@ -33,30 +35,50 @@ class Roster:
         self._last: dict[str, int] = {}
         self._done: dict[tuple[str, int], str] = {}
         self._tick = itertools.count()
+        self._waits: dict[str, tuple[AssignmentRequest, int]] = {}  # lead id -> request, order
 
     def _answer(self, rep_id: str) -> Assignment:
         rep = self._reps[rep_id]
         return Assignment(rep_id=rep.id, role=rep.role, manager_id=rep.manager, timezone=rep.timezone)
 
-    def assign(self, request: AssignmentRequest) -> Assignment | None:
+    def assign(self, request: AssignmentRequest) -> Assignment | Unassigned:
         done = self._done.get((request.lead_id, request.seq))
         if done is not None:
             return self._answer(done)
-        eligible = [rep for rep in self._reps.values()
-                    if rep.role == request.role and self._open[rep.id] < rep.capacity
+        covering = [rep for rep in self._reps.values()
+                    if rep.role == request.role
                     and (not rep.territories or request.country in rep.territories)
                     and (not rep.acv_tiers or request.acv_tier in rep.acv_tiers)
                     and rep.id not in request.exclude]
+        eligible = [rep for rep in covering if self._open[rep.id] < rep.capacity]
+        if not covering:
+            self._waits.pop(request.lead_id, None)
+            return Unassigned(reason="territory", role=request.role)
         if not eligible:
-            return None
+            order = self._waits[request.lead_id][1] if request.lead_id in self._waits else next(self._tick)
+            self._waits[request.lead_id] = (request, order)
+            return Unassigned(reason="capacity", role=request.role, eligible=len(covering),
+                              managers=sorted({r.manager for r in covering if r.manager}))
+        self._waits.pop(request.lead_id, None)
         rep = min(eligible, key=lambda r: (r.id in self._last, self._last.get(r.id, 0), r.id))
         self._open[rep.id] += 1
         self._last[rep.id] = next(self._tick)
         self._done[(request.lead_id, request.seq)] = rep.id
         return self._answer(rep.id)
 
-    def release(self, rep_id: str) -> None:
+    def release(self, rep_id: str, waiting=lambda lead_id: True) -> list[str]:
+        """Give the slot back; the held leads (`waiting`) the rep could take now, oldest
+        first, as many as it has room for (at most 5), as `release_lead` answers."""
         self._open[rep_id] = max(self._open[rep_id] - 1, 0)
+        rep = self._reps.get(rep_id)
+        if rep is None:
+            return []
+        room = min(rep.capacity - self._open[rep_id], 5)
+        ordered = sorted(self._waits.values(), key=lambda wait: wait[1])
+        fits = [r.lead_id for r, _ in ordered
+                if r.role == rep.role and (not rep.territories or r.country in rep.territories)
+                and (not rep.acv_tiers or r.acv_tier in rep.acv_tiers) and waiting(r.lead_id)]
+        return fits[:max(room, 0)]
 
 
 class SuppressionList:

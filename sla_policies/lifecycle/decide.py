@@ -36,10 +36,12 @@ from sla_policies.lifecycle.errors import Refused
 from sla_policies.lifecycle.intake import (
     advance,
     evaluate_inquiry,
+    retry_capacity_hold,
     suppressed_at_ingest,
 )
 from sla_policies.lifecycle.types import (
     Answer,
+    CapacityFreed,
     Decision,
     Duplicate,
     Engagement,
@@ -98,6 +100,9 @@ def decide(state: LeadState, input: Input, now: datetime, policy: Policy, calend
             if ctx.state.stage == "inquiry":
                 evaluate_inquiry(ctx, input.account)
         elif isinstance(input, Tick):
+            _automatic(ctx)
+        elif isinstance(input, CapacityFreed):
+            retry_capacity_hold(ctx)  # nothing outside capacity_hold
             _automatic(ctx)
         elif isinstance(input, Engagement):
             dispositions.add_engagement(ctx, input.events)

@@ -22,7 +22,7 @@ from sla_policies.lifecycle import clocks, migration, opportunity, table
 from sla_policies.lifecycle.context import Ctx
 from sla_policies.lifecycle.due import fire_due
 from sla_policies.lifecycle.errors import Refused
-from sla_policies.lifecycle.intake import account_status, route
+from sla_policies.lifecycle.intake import account_status, assign_routed, route
 from sla_policies.lifecycle.owners import assign, release_owner, remember_owner
 from sla_policies.lifecycle.paths import (
     apply_code_path,
@@ -31,7 +31,7 @@ from sla_policies.lifecycle.paths import (
     route_out,
 )
 from sla_policies.model.transitions import CLOSED_STAGES
-from sla_policies.state import DuplicateSubmission, LoggedTouch, OwnerChange
+from sla_policies.state import Assignment, DuplicateSubmission, LoggedTouch, OwnerChange
 
 
 # ------------------------------------------------------------------ accept (T12, T18)
@@ -98,7 +98,8 @@ def reject(ctx: Ctx, cmd: Reject) -> str:
     elif code.path == "reassign":
         # AE-REJ-05 (T23): RevOps arbitrates; another AE, clocks keep running (Q26).
         previous = state.owner
-        assignment = assign(ctx, "ae", exclude=[previous] if previous else [])
+        answer = assign(ctx, "ae", exclude=[previous] if previous else [])
+        assignment = answer if isinstance(answer, Assignment) else None
         ctx.transition("reject", "sql", label, **kwargs,  # type: ignore[arg-type]
                        note=f"reassigned to {assignment.rep_id}" if assignment else "no other AE")
         if assignment is not None:
@@ -186,7 +187,7 @@ def handoff(ctx: Ctx, cmd: Handoff) -> str:
     state.handoff_flags = flags_for_ae(policy, cmd.meddpic.model_dump())
     clocks.clear_cadence(ctx)
     ctx.transition("handoff", "sql", "T14 sql_handoff", role=cmd.actor.role, actor=cmd.actor.id, subject=cmd)
-    if state.owner_role == "sdr" and assign(ctx, "ae") is None:
+    if state.owner_role == "sdr" and not isinstance(assign(ctx, "ae"), Assignment):
         ctx.record("no_ae_available")
     started = clocks.start_clocks(ctx, [("ae_acceptance", now, None), ("three_way_intro", now, None)])
     flags = ", ".join(state.handoff_flags) or "none"
@@ -254,13 +255,21 @@ def review(ctx: Ctx, cmd: Review) -> str:
 
 
 def reroute(ctx: Ctx, cmd: Reroute) -> str:
-    """RevOps found coverage for a lead on territory hold: route it again (new clock)."""
+    """T25. From territory_hold: RevOps found coverage, route it again (a new routing
+    clock). From capacity_hold: RevOps or the manager of a rep it waits for routes it now,
+    optionally to another territory; its routing clock keeps running from the MQL (Q26)."""
     state = ctx.state
+    held = state.stage == "capacity_hold"
     ctx.authorize("assign_territory", cmd.actor)
     if cmd.territory is not None:
         account = state.intake.account.model_copy(update={"territory": cmd.territory})
         state.intake = state.intake.model_copy(update={"account": account})
     state.routed_at = None
+    if held:
+        label = "T25 rerouted_from_capacity_hold"
+        ctx.transition("assign_territory", "mql", label, role=cmd.actor.role, actor=cmd.actor.id, note=cmd.note)
+        assign_routed(ctx)
+        return label
     clocks.meet_prefix(ctx, "routing.")  # RevOps acted on the hold; a breach already recorded stays
     ctx.transition("assign_territory", "mql", "T25 territory_assigned", role=cmd.actor.role, actor=cmd.actor.id,
                    note=cmd.note)

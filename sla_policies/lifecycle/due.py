@@ -11,7 +11,7 @@ from sla_policies.lifecycle.context import Ctx
 from sla_policies.lifecycle.guards import cadence_worked, replied
 from sla_policies.lifecycle.owners import assign
 from sla_policies.lifecycle.paths import enter_recycled
-from sla_policies.state import Escalation, SlaClock
+from sla_policies.state import Assignment, Escalation, SlaClock
 
 
 def fire_due(ctx: Ctx) -> None:
@@ -72,7 +72,7 @@ def escalate(ctx: Ctx, clock: SlaClock, step_index: int, at: datetime) -> None:
     if planned.reassign and state.owner is not None and clock.owner == state.owner:
         previous = state.owner
         assignment = assign(ctx, state.owner_role or "sdr", exclude=[previous])
-        if assignment is not None:
+        if isinstance(assignment, Assignment):
             escalation.reassigned = True
             for other in clockbook.open_clocks(state, lambda i: True):
                 if other.owner == previous:

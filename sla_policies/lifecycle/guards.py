@@ -24,6 +24,7 @@ from sla_policies.state import (
     LeadState,
     PlannedEscalation,
     Suppression,
+    Unassigned,
 )
 
 
@@ -63,7 +64,15 @@ def _rep_found(ctx: Ctx, rule: TransitionRule, subject: object) -> Refused | Non
 
 
 def _no_rep(ctx: Ctx, rule: TransitionRule, subject: object) -> Refused | None:
-    return None if subject is None else _refused("a rep was assigned")
+    if isinstance(subject, Unassigned) and subject.reason == "territory":
+        return None
+    return _refused("a rep covers this lead's territory")
+
+
+def _roster_full(ctx: Ctx, rule: TransitionRule, subject: object) -> Refused | None:
+    if isinstance(subject, Unassigned) and subject.reason == "capacity":
+        return None
+    return _refused("the roster was not full for this lead")
 
 
 def routed_since(state: LeadState):
@@ -176,6 +185,7 @@ GUARDS: dict[str, Guard] = {
     "existing_customer": _existing_customer,
     "rep_found": _rep_found,
     "no_rep_in_territory": _no_rep,
+    "roster_full": _roster_full,
     "reason_code_of_set": _reason_code,
     "sql_gate_met": _sql_gate,
     "cadence_worked_no_reply": _cadence_worked_no_reply,

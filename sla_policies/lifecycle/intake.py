@@ -1,5 +1,5 @@
 """The automatic steps before anyone works a lead: scoring and qualification (T02-T10),
-routing (T11), unsubscribes (T27), the end of a suppression (T24) and the suppression
+routing (T11, with its capacity hold), unsubscribes (T27), the end of a suppression (T24) and the suppression
 list at ingest (T26)."""
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ from sla_policies.state import (
     AccountEngagementQuery,
     AccountStatus,
     AccountStatusQuery,
+    CapacityHold,
     ScoreLine,
     Suppression,
+    Unassigned,
 )
 
 
@@ -40,6 +42,9 @@ def advance(ctx: Ctx) -> None:
         evaluate_inquiry(ctx, None)
     if state.stage == "mql" and state.owner is None and state.routed_at is None:
         route(ctx)
+    hold = state.capacity_hold
+    if state.stage == "capacity_hold" and hold is not None and hold.retry_at <= ctx.now:
+        retry_capacity_hold(ctx)
     if state.stage in ("recycled", "disqualified") and suppression_over(ctx):
         end_suppression(ctx)
         if state.stage == "inquiry":
@@ -175,17 +180,30 @@ def route(ctx: Ctx, *, rerouted: bool = False) -> None:
                          + [state.intake.received_at or now])
         clocks.start_clocks(ctx, [("scoring_latency", qualifying, None), (routing, now, None)])
         clocks.meet(ctx, "scoring_latency")
+    state.capacity_hold = None  # a fresh routing: any earlier wait is over
+    assign_routed(ctx)
+
+
+def assign_routed(ctx: Ctx) -> None:
+    """T11 proper, on a lead whose routing clock already runs: from `mql` (just routed) or
+    from `capacity_hold` (asked again); the clock is never restarted here (Q26)."""
+    state, policy, now = ctx.state, ctx.policy, ctx.now
     role = "ae" if routes_to_ae(ctx) else "sdr"
-    assignment = assign(ctx, role)
-    if assignment is None:
+    answer = assign(ctx, role)
+    if isinstance(answer, Unassigned):
+        if answer.reason == "capacity":
+            hold_for_capacity(ctx, answer)
+            return
         # The routing clock keeps running: an MQL nobody covers is marketing's routing
         # miss, and at its breach RevOps is escalated to (§11.1) until it reroutes (T25).
+        state.capacity_hold = None
         ctx.transition("assign", "territory_hold", "T11 no_rep_in_territory",
-                       note="nobody on the roster covers this lead; RevOps must assign (T25)", subject=None)
+                       note="nobody on the roster covers this lead; RevOps must assign (T25)", subject=answer)
         return
+    state.capacity_hold = None
     state.routed_at = now
     clocks.meet_prefix(ctx, "routing.")
-    ctx.transition("assign", "mql", "T11 assigned", note=f"{role} {assignment.rep_id}", subject=assignment)
+    ctx.transition("assign", "mql", "T11 assigned", note=f"{role} {answer.rep_id}", subject=answer)
     tier = state.tier or policy.defaults.manager_promoted_tier
     spec = policy.lead_tiers[tier]
     started = clocks.start_clocks(ctx, [(spec.response_window, now, tier), ("sal_decision", now, tier),
@@ -194,3 +212,34 @@ def route(ctx: Ctx, *, rerouted: bool = False) -> None:
     ctx.notify("routed", state.owner_role or role, state.owner, detail=f"tier {tier} {state.intake.lead_type}",
                due_at=started[0].due_at)
     clocks.meet(ctx, "sdr_notification")
+
+
+def hold_for_capacity(ctx: Ctx, answer: Unassigned) -> None:
+    """Reps cover the lead but none has room: it waits in capacity_hold (T11), its routing
+    clock running from the MQL instant, until a release wakes it (`CapacityFreed`) or the
+    policy's retry comes due; the managers of the reps it waits for hear of it once."""
+    state, now = ctx.state, ctx.now
+    retry_at = now + ctx.policy.routing.capacity_retry.to_timedelta()
+    earlier = state.capacity_hold
+    if state.stage == "capacity_hold" and earlier is not None:
+        changed = (earlier.eligible, earlier.managers) != (answer.eligible, answer.managers)
+        state.capacity_hold = earlier.model_copy(update={
+            "eligible": answer.eligible, "managers": list(answer.managers), "retry_at": retry_at,
+            "retries": earlier.retries + 1})
+        ctx.stay("assign", "capacity_hold", subject=answer)
+        if changed:
+            ctx.record("capacity_hold_changed")
+        return
+    since = earlier.since if earlier is not None and earlier.role == answer.role else now
+    hold = CapacityHold(role=answer.role, since=since, eligible=answer.eligible, managers=list(answer.managers),
+                        retry_at=retry_at)
+    state.capacity_hold = hold
+    ctx.transition("assign", "capacity_hold", "T11 roster_full", note=hold.reason, subject=answer)
+    for manager in hold.managers:
+        ctx.notify("info", f"{answer.role}_manager", manager, item="capacity_hold", detail=hold.reason)
+
+
+def retry_capacity_hold(ctx: Ctx) -> None:
+    """A lead in capacity_hold asks the roster again (a release woke it, or its retry came due)."""
+    if ctx.state.stage == "capacity_hold":
+        assign_routed(ctx)

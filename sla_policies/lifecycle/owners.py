@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sla_policies.lifecycle.context import Ctx
-from sla_policies.state import Assignment, AssignmentRequest, OwnerChange
+from sla_policies.state import Assignment, AssignmentRequest, OwnerChange, Unassigned
 
 
 def remember_owner(ctx: Ctx) -> None:
@@ -15,18 +15,19 @@ def remember_owner(ctx: Ctx) -> None:
         state.previous_managers.append(state.owner_manager)
 
 
-def assign(ctx: Ctx, role: str, exclude: list[str] | None = None) -> Assignment | None:
+def assign(ctx: Ctx, role: str, exclude: list[str] | None = None) -> Assignment | Unassigned:
     """Ask the roster for a rep of `role` (capacity-capped round robin); the lead's
-    assignment number is, with its id, the request's idempotency key."""
+    assignment number is, with its id, the request's idempotency key. Nobody taking it is
+    an answer too, saying why (territory: nobody covers it; capacity: all are full)."""
     state = ctx.state
     seq = ctx.next("assignment_seq")
     intake = state.intake
     answer = ctx.ask(AssignmentRequest(
         lead_id=state.lead_id, seq=seq, role=role, country=intake.account.country or intake.contact.country,
         acv_tier=state.acv_tier, exclude=exclude or []))
-    if answer is None:
-        return None
-    assert isinstance(answer, Assignment)
+    if not isinstance(answer, Assignment):
+        assert answer is None or isinstance(answer, Unassigned)
+        return answer or Unassigned(reason="territory", role=role)
     if role == "ae" and state.owner_role == "sdr":
         state.sdr, state.sdr_manager = state.owner, state.owner_manager
     remember_owner(ctx)

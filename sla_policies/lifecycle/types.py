@@ -42,6 +42,7 @@ from sla_policies.state import (
     Notification,
     ProjectionEvent,
     Suppression,
+    Unassigned,
 )
 
 
@@ -64,6 +65,13 @@ class Tick(_Data):
     kind: Literal["tick"] = "tick"
 
 
+class CapacityFreed(_Data):
+    """A rep who covers the lead got room (a release, a roster change): a lead waiting in
+    capacity_hold asks the roster again now; in any other stage it is nothing."""
+
+    kind: Literal["capacity_freed"] = "capacity_freed"
+
+
 class Engagement(_Data):
     kind: Literal["engagement"] = "engagement"
     events: list[EngagementEvent]
@@ -76,7 +84,7 @@ class Duplicate(_Data):
 
 Command = (Accept | Reject | Touch | Handoff | Recycle | Disqualify | OpportunityUpdate | Review | Reroute
            | PatchLead | PolicyMigration)
-Input = Start | Tick | Engagement | Duplicate | Command
+Input = Start | Tick | CapacityFreed | Engagement | Duplicate | Command
 
 
 # ----------------------------------------------------------------- effects
@@ -148,7 +156,7 @@ class LeadCalendar(_Data):
 
 
 Question = AssignmentRequest | AccountStatusQuery | AccountEngagementQuery | CalendarQuery
-Answer = Assignment | AccountStatus | AccountEngagement | LeadCalendar | None
+Answer = Assignment | Unassigned | AccountStatus | AccountEngagement | LeadCalendar | None
 
 
 # ----------------------------------------------------------------- the decision
@@ -174,7 +182,8 @@ class Decision(BaseModel):
 
 
 __all__ = [
-    "Accept", "Actor", "Answer", "CalendarQuery", "Command", "ContinueAsNew", "Decision", "Disqualify", "Duplicate",
+    "Accept", "Actor", "Answer", "CalendarQuery", "CapacityFreed", "Command", "ContinueAsNew", "Decision",
+    "Disqualify", "Duplicate",
     "Effect", "Engagement", "Handoff", "Input", "LeadCalendar", "Notify", "OpportunityUpdate", "PatchLead",
     "PolicyMigration", "Project", "Question", "Recycle", "Refuse", "Reject", "Release", "Reroute", "Review",
     "Start", "Tick", "Touch", "WriteSuppression",

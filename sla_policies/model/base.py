@@ -80,7 +80,7 @@ ActionTier = Literal["fit", "high", "medium", "low", "decay", "negative"]
 # docs/domain.md §1.1 lifecycle stages and §1.2 side states.
 StageId = Literal[
     "inquiry", "mql", "sal", "sql", "opportunity",
-    "recycled", "disqualified", "manager_review", "data_hold", "territory_hold", "routed_out", "plg",
+    "recycled", "disqualified", "manager_review", "data_hold", "territory_hold", "capacity_hold", "routed_out", "plg",
 ]
 # Where a disposition sends a lead: a stage or side state, or one of the two moves that
 # keep the stage but change who works it (REJ-07 re-route, AE-REJ-05 reassignment).

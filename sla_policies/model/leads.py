@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from sla_policies.model.base import AcvTierId, Collector, Positive, Strict
 from sla_policies.span import Span
@@ -60,3 +60,6 @@ class Routing(Strict):
     # Q21: in these ACV tiers an AE takes the SDR's role and windows for L2-L4.
     direct_to_ae_tiers: list[AcvTierId]
     reassignment_resets_clocks: bool = False  # Q26: never
+    # A lead in capacity_hold asks the roster again this often, in case no release woke it
+    # (an absence that ended by itself, a lost wake-up): docs/domain.md T11.
+    capacity_retry: Span = Field(default_factory=lambda: Span.parse("5m"))

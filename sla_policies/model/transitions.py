@@ -15,7 +15,7 @@ from pydantic import ConfigDict, Field, model_validator
 from sla_policies.model.base import Collector, Strict
 
 OPEN_STAGES: tuple[str, ...] = ("inquiry", "manager_review", "mql", "sal", "sql", "opportunity",
-                                "data_hold", "territory_hold", "plg")
+                                "data_hold", "territory_hold", "capacity_hold", "plg")
 CLOSED_STAGES: tuple[str, ...] = ("routed_out", "closed_won", "closed_lost")
 ALL_STAGES: tuple[str, ...] = (*OPEN_STAGES, "recycled", "disqualified", *CLOSED_STAGES)
 # "none": before the lead exists (T01 only); "any_open": every open stage.
@@ -26,7 +26,7 @@ TO_TOKENS = ("by_code", "by_outcome", "same")
 # Guards the engine evaluates (sla_policies/lifecycle/guards.py implements each one).
 GUARDS: tuple[str, ...] = (
     "score_below_review_band", "score_in_review_band", "score_meets_threshold", "auto_disqualifier",
-    "data_missing", "plg_routing", "existing_customer", "rep_found", "no_rep_in_territory",
+    "data_missing", "plg_routing", "existing_customer", "rep_found", "no_rep_in_territory", "roster_full",
     "reason_code_of_set", "sql_gate_met", "cadence_worked_no_reply", "ladder_forces_disposition",
     "briefing_read", "suppression_over", "unsubscribed", "competitor_code", "on_suppression_list",
 )
