@@ -147,6 +147,8 @@ class LeadState(BaseModel):
     intake: LeadIntake
     score: int = 0
     score_lines: list[ScoreLine] = []
+    # The next decay step (Q8): the instant the score changes by itself, woken for like an SLA instant.
+    score_changes_at: datetime | None = None
     tier: int | None = None
     acv_tier: str | None = None
     owner: str | None = None
