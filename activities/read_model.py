@@ -17,9 +17,11 @@ from temporalio import activity
 
 from readmodel import lookups
 from sla_policies.clockbook import pending
+from sla_policies.model.transitions import OPEN_STAGES
 from sla_policies.state import (
     AccountEngagement,
     AccountEngagementQuery,
+    AccountLeadsQuery,
     AccountStatus,
     AccountStatusQuery,
     LeadState,
@@ -164,6 +166,22 @@ class AccountEngagementActivities:
         # An aggregate without GROUP BY always answers one row.
         contacts, director_plus = row if row is not None else (0, False)
         return AccountEngagement(contacts=contacts, director_plus=director_plus)
+
+    @activity.defn(name="account_open_leads")
+    async def account_open_leads(self, query: AccountLeadsQuery) -> list[str]:
+        """The workflow ids of the account's other open leads (the ids the projection stored),
+        to which an account-level signal is sent (docs/domain.md §3.6)."""
+        async with self._pool.connection() as conn, conn.cursor() as cur:
+            await cur.execute(
+                """
+                SELECT workflow_id FROM leads
+                WHERE split_part(email, '@', 2) = %(domain)s AND lead_id <> %(exclude)s
+                  AND stage = ANY(%(open)s)
+                ORDER BY lead_id
+                """,
+                {"domain": query.domain, "exclude": query.exclude_lead_id, "open": list(OPEN_STAGES)},
+            )
+            return [row[0] for row in await cur.fetchall()]
 
     @activity.defn(name="account_status")
     async def account_status(self, query: AccountStatusQuery) -> AccountStatus:

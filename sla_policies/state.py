@@ -180,6 +180,10 @@ class LeadState(BaseModel):
     handoff_flags: list[str] = []
     committee_engaged: bool | None = None  # account-level signal (§3.6); informational by default
     account_contacts: int | None = None
+    # When the signal came on for this lead, and which lead's decision found it (this lead's
+    # own id, or another lead of the account that signalled it: sla_policies/lifecycle/committee.py).
+    committee_engaged_at: datetime | None = None
+    committee_source: str | None = None
     opportunity: OpportunityState | None = None
     clocks: list[SlaClock] = []
     transitions: list[Transition] = []
@@ -368,3 +372,10 @@ class AccountEngagementQuery(BaseModel):
 class AccountEngagement(BaseModel):
     contacts: int
     director_plus: bool
+
+
+class AccountLeadsQuery(BaseModel):
+    """The account's other open leads, to carry an account-level signal (§3.6)."""
+
+    domain: str
+    exclude_lead_id: str

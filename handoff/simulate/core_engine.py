@@ -32,6 +32,7 @@ from sla_policies.lifecycle.run import settle
 from sla_policies.lifecycle.types import (
     Answer,
     CalendarQuery,
+    CommitteeSignal,
     Decision,
     Engagement,
     Input,
@@ -39,6 +40,7 @@ from sla_policies.lifecycle.types import (
     Project,
     Question,
     Release,
+    ShareCommitteeSignal,
     Start,
     Tick,
     WriteSuppression,
@@ -151,6 +153,7 @@ class CoreSimulation(Simulation):
         lead.state = decision.state
         lead.policy = decision.policy or lead.policy
         projected = False
+        shared: list[CommitteeSignal] = []
         for effect in decision.effects:
             if isinstance(effect, Project):
                 projected = True
@@ -158,10 +161,16 @@ class CoreSimulation(Simulation):
                 self._roster.release(effect.rep_id)
             elif isinstance(effect, WriteSuppression):
                 self._suppressions.write(effect.entry)
+            elif isinstance(effect, ShareCommitteeSignal):
+                shared.append(effect.signal)
             # Notify: nobody reads mail in a simulation; ContinueAsNew: the state simply carries on.
         if projected:
             self._read_model.project(lead.state)
         self._queue(lead)
+        for signal in shared:  # as the workflow signals the account's other open leads (§3.6)
+            for other in self._read_model.open_leads(signal.domain, exclude_lead_id=lead.state.lead_id):
+                self._decide(self._leads[other], signal, now)
+                self._decide(self._leads[other], Tick(), now)
         return decision
 
     def _queue(self, lead: _Lead) -> None:

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from handoff.simulate.team import Team
 from sla_policies.lead import LeadIntake
+from sla_policies.model.transitions import OPEN_STAGES
 from sla_policies.state import (
     AccountEngagement,
     AccountEngagementQuery,
@@ -126,6 +127,11 @@ class ReadModel:
         opportunities = sorted(s.lead_id for s in states if s.stage == "opportunity")
         return AccountStatus(existing_customer=any(s.stage == "closed_won" for s in states),
                              open_opportunity=opportunities[0] if opportunities else None)
+
+    def open_leads(self, domain: str, *, exclude_lead_id: str) -> list[str]:
+        """The account's other open leads, in id order (the activity's `account_open_leads`)."""
+        return sorted(i for i in self._by_email_domain.get(domain, set())
+                      if i != exclude_lead_id and self._leads[i].stage in OPEN_STAGES)
 
     def account_engagement(self, query: AccountEngagementQuery) -> AccountEngagement:
         # PostgreSQL's word boundaries \m and \M are \b in Python; `~*` ignores case.

@@ -28,7 +28,7 @@ from sla_policies.commands import (
     Touch,
 )
 from sla_policies.lead import LeadIntake
-from sla_policies.lifecycle import dispositions
+from sla_policies.lifecycle import committee, dispositions
 from sla_policies.lifecycle.context import Ctx, NeedAnswer
 from sla_policies.lifecycle.due import fire_due
 from sla_policies.lifecycle.errors import Refused
@@ -39,6 +39,7 @@ from sla_policies.lifecycle.intake import (
 )
 from sla_policies.lifecycle.types import (
     Answer,
+    CommitteeSignal,
     Decision,
     Duplicate,
     Engagement,
@@ -102,6 +103,8 @@ def decide(state: LeadState, input: Input, now: datetime, policy: Policy, calend
             dispositions.add_engagement(ctx, input.events)
         elif isinstance(input, Duplicate):
             dispositions.merge_duplicate(ctx, input.submission)
+        elif isinstance(input, CommitteeSignal):
+            committee.receive(ctx, input)
         else:
             handler = _COMMANDS[type(input)]
             event = handler(ctx, input)

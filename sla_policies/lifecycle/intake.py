@@ -4,22 +4,16 @@ list at ingest (T26)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import cast
-
 from sla_policies.lifecycle import clocks
+from sla_policies.lifecycle.committee import refresh_committee_signal
 from sla_policies.lifecycle.context import Ctx
 from sla_policies.lifecycle.guards import suppression_over
 from sla_policies.lifecycle.owners import assign, routes_to_ae
 from sla_policies.lifecycle.paths import enter_recycled, routing_window
 from sla_policies.lifecycle.rescoring import decay_due, episode_intake, rescore
-from sla_policies.model.base import AcvTierId
 from sla_policies.model.transitions import OPEN_STAGES
 from sla_policies.qualification import decide_inquiry
-from sla_policies.scoring import persona_of
 from sla_policies.state import (
-    AccountEngagement,
-    AccountEngagementQuery,
     AccountStatus,
     AccountStatusQuery,
     Suppression,
@@ -133,24 +127,6 @@ def evaluate_inquiry(ctx: Ctx, at_ingest: AccountStatus | None) -> None:
                    subject=decision)
     if decision.to_stage == "mql":
         ctx.bump("mqls")
-
-
-def refresh_committee_signal(ctx: Ctx, now: datetime) -> None:
-    state, policy = ctx.state, ctx.policy
-    domain = state.intake.email_domain()
-    if not domain:
-        return
-    rule = policy.qualification.committee_engaged
-    contact = state.intake.contact
-    found = ctx.ask(AccountEngagementQuery(domain=domain, since=now - rule.window.to_timedelta(),
-                                           exclude_lead_id=state.lead_id, own_email=contact.email))
-    assert isinstance(found, AccountEngagement)
-    acv = state.acv_tier or policy.defaults.default_acv_tier
-    contacts = found.contacts + 1  # the others, and this lead's own contact
-    senior = found.director_plus or persona_of(policy, contact.title) == "persona_economic_buyer"
-    state.account_contacts = contacts
-    state.committee_engaged = (contacts >= rule.min_contacts[cast(AcvTierId, acv)]
-                               and (senior or not rule.director_plus_required))
 
 
 def route(ctx: Ctx, *, rerouted: bool = False) -> None:
