@@ -118,7 +118,9 @@ def score_lead(policy: Policy, intake: LeadIntake, now: datetime) -> ScoreResult
         reached = [d for d in policy.scoring.decay if idle >= d.after.to_timedelta()]
         if reached:
             step = max(reached, key=lambda d: d.after.to_timedelta())
-            lines.append(ScoreLineResult(f"decay_{step.after}", step.total_points, now))
+            # Stamped with the instant the step came due, whenever the lead was scored after it.
+            came_due = last_activity + step.after.to_timedelta()
+            lines.append(ScoreLineResult(f"decay_{step.after}", step.total_points, came_due))
 
     points = max(policy.scoring.floor, sum(line.points for line in lines))
     changes_at = next_decay_at(policy, last_activity, now)

@@ -58,7 +58,8 @@ def test_a_nurtured_inquiry_decays_at_the_exact_30_and_60_day_instants_and_no_ot
     assert lead.state.score_lines[-1].signal == "decay_30d" and lead.state.score_lines[-1].at == step30
     lead.advance_to(step60)
     assert (lead.state.score, lead.state.score_changes_at) == (30, None)
-    assert lead.state is not None and clockbook.next_wakeup(lead.state) is None  # nothing more changes by itself: no daily timer
+    # Nothing more changes by itself: no daily timer.
+    assert lead.state is not None and clockbook.next_wakeup(lead.state) is None
     assert kinds_at(lead, "transition")[1:] == []  # only T01: decay never moves a nurtured inquiry
     assert lead.state.stage == "inquiry"
 
