@@ -47,7 +47,7 @@ def refresh_committee_signal(ctx: Ctx, now: datetime) -> None:
         return
     state.committee_engaged = engaged
     if engaged:
-        _mark(ctx, source=state.lead_id, contacts=contacts)
+        _mark(ctx, source=state.lead_id)
         ctx.emit(ShareCommitteeSignal(signal=CommitteeSignal(
             domain=domain, source_lead_id=state.lead_id, contacts=contacts, at=now)))
 
@@ -61,10 +61,10 @@ def receive(ctx: Ctx, signal: CommitteeSignal) -> None:
         return
     state.committee_engaged = True
     state.account_contacts = max(signal.contacts, state.account_contacts or 0)
-    _mark(ctx, source=signal.source_lead_id, contacts=signal.contacts)
+    _mark(ctx, source=signal.source_lead_id)
 
 
-def _mark(ctx: Ctx, *, source: str, contacts: int) -> None:
+def _mark(ctx: Ctx, *, source: str) -> None:
     state = ctx.state
     state.committee_engaged_at = ctx.now
     state.committee_source = source
