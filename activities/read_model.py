@@ -169,17 +169,21 @@ class AccountEngagementActivities:
 
     @activity.defn(name="account_open_leads")
     async def account_open_leads(self, query: AccountLeadsQuery) -> list[str]:
-        """The workflow ids of the account's other open leads (the ids the projection stored),
-        to which an account-level signal is sent (docs/domain.md §3.6)."""
+        """The workflow ids of the account's other open leads (the ids the projection stored)
+        that do not carry the signal yet, to which it is sent (docs/domain.md §3.6): a large
+        account is told once per lead, not once per lead per new lead."""
         async with self._pool.connection() as conn, conn.cursor() as cur:
             await cur.execute(
                 """
                 SELECT workflow_id FROM leads
                 WHERE split_part(email, '@', 2) = %(domain)s AND lead_id <> %(exclude)s
                   AND stage = ANY(%(open)s)
+                  AND (NOT coalesce((state->>'committee_engaged')::boolean, false)
+                       OR (state->>'committee_engaged_at')::timestamptz < %(before)s)
                 ORDER BY lead_id
                 """,
-                {"domain": query.domain, "exclude": query.exclude_lead_id, "open": list(OPEN_STAGES)},
+                {"domain": query.domain, "exclude": query.exclude_lead_id, "open": list(OPEN_STAGES),
+                 "before": query.engaged_before},
             )
             return [row[0] for row in await cur.fetchall()]
 

@@ -375,7 +375,9 @@ class AccountEngagement(BaseModel):
 
 
 class AccountLeadsQuery(BaseModel):
-    """The account's other open leads, to carry an account-level signal (§3.6)."""
+    """The account's other open leads without the signal (none, or one set before
+    `engaged_before`, which the rolling window let lapse), to carry it (§3.6)."""
 
     domain: str
     exclude_lead_id: str
+    engaged_before: datetime

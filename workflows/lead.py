@@ -317,9 +317,11 @@ class LeadWorkflow:
         """Send an account-level signal to the account's other open leads, found in the read
         model under the workflow ids the projection stored. A lead that closed meanwhile
         cannot take it, and needs it no more."""
+        window = self._policy.qualification.committee_engaged.window.to_timedelta()
         workflow_ids = await workflow.execute_activity_method(
             AccountEngagementActivities.account_open_leads,
-            AccountLeadsQuery(domain=signal.domain, exclude_lead_id=self._state.lead_id),
+            AccountLeadsQuery(domain=signal.domain, exclude_lead_id=self._state.lead_id,
+                              engaged_before=signal.at - window),
             start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY)
         for workflow_id in workflow_ids:
             try:

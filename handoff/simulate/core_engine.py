@@ -49,6 +49,7 @@ from sla_policies.model import Policy
 from sla_policies.model.transitions import CLOSED_STAGES
 from sla_policies.state import (
     AccountEngagementQuery,
+    AccountLeadsQuery,
     AccountStatusQuery,
     AssignmentRequest,
     LeadState,
@@ -168,7 +169,10 @@ class CoreSimulation(Simulation):
             self._read_model.project(lead.state)
         self._queue(lead)
         for signal in shared:  # as the workflow signals the account's other open leads (§3.6)
-            for other in self._read_model.open_leads(signal.domain, exclude_lead_id=lead.state.lead_id):
+            window = lead.policy.qualification.committee_engaged.window.to_timedelta()
+            query = AccountLeadsQuery(domain=signal.domain, exclude_lead_id=lead.state.lead_id,
+                                      engaged_before=signal.at - window)
+            for other in self._read_model.open_leads(query):
                 self._decide(self._leads[other], signal, now)
                 self._decide(self._leads[other], Tick(), now)
         return decision
