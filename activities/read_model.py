@@ -17,9 +17,11 @@ from temporalio import activity
 
 from readmodel import lookups
 from sla_policies.clockbook import pending
+from sla_policies.model.transitions import OPEN_STAGES
 from sla_policies.state import (
     AccountEngagement,
     AccountEngagementQuery,
+    AccountLeadsQuery,
     AccountStatus,
     AccountStatusQuery,
     LeadState,
@@ -164,6 +166,26 @@ class AccountEngagementActivities:
         # An aggregate without GROUP BY always answers one row.
         contacts, director_plus = row if row is not None else (0, False)
         return AccountEngagement(contacts=contacts, director_plus=director_plus)
+
+    @activity.defn(name="account_open_leads")
+    async def account_open_leads(self, query: AccountLeadsQuery) -> list[str]:
+        """The workflow ids of the account's other open leads (the ids the projection stored)
+        that do not carry the signal yet, to which it is sent (docs/domain.md §3.6): a large
+        account is told once per lead, not once per lead per new lead."""
+        async with self._pool.connection() as conn, conn.cursor() as cur:
+            await cur.execute(
+                """
+                SELECT workflow_id FROM leads
+                WHERE split_part(email, '@', 2) = %(domain)s AND lead_id <> %(exclude)s
+                  AND stage = ANY(%(open)s)
+                  AND (NOT coalesce((state->>'committee_engaged')::boolean, false)
+                       OR (state->>'committee_engaged_at')::timestamptz < %(before)s)
+                ORDER BY lead_id
+                """,
+                {"domain": query.domain, "exclude": query.exclude_lead_id, "open": list(OPEN_STAGES),
+                 "before": query.engaged_before},
+            )
+            return [row[0] for row in await cur.fetchall()]
 
     @activity.defn(name="account_status")
     async def account_status(self, query: AccountStatusQuery) -> AccountStatus:

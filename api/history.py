@@ -14,7 +14,7 @@ from sla_policies.state import LeadState
 
 class TimelineEntry(BaseModel):
     at: datetime
-    kind: str  # ingested, disposition, refused, engagement, notification, stage, clock, run
+    kind: str  # ingested, disposition, refused, engagement, notification, stage, clock, run, owner, account
     summary: str
     actor: str | None = None
     reason_code: str | None = None
@@ -46,6 +46,8 @@ async def _run_entries(client: Client, workflow_id: str, run_id: str | None) -> 
                                          actor=actor, reason_code=arg.get("reason_code")))
         elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
             signaled = event.workflow_execution_signaled_event_attributes
+            if signaled.signal_name == "committee_engaged":
+                continue  # the account signal is told once, from the state, below
             args = [client.data_converter.payload_converter.from_payload(p) for p in signaled.input.payloads]
             events = args[0] if args and isinstance(args[0], list) else []
             types = ", ".join(e.get("type", "?") for e in events if isinstance(e, dict))
@@ -92,6 +94,11 @@ async def timeline(client: Client, workflow_id: str, state: LeadState) -> list[T
             entries.append(TimelineEntry(at=e.at, kind="clock", summary=f"{c.item} escalated to {who}"))
         if c.voided_at:
             entries.append(TimelineEntry(at=c.voided_at, kind="clock", summary=f"{c.item} voided: {c.note}"))
+    if state.committee_engaged_at is not None:
+        found_by = "this lead" if state.committee_source == state.lead_id else f"lead {state.committee_source}"
+        entries.append(TimelineEntry(at=state.committee_engaged_at, kind="account",
+                                     summary=f"account committee-engaged: {state.account_contacts} people engaged "
+                                             f"(found by {found_by})"))
     for change in state.owner_changes:
         role = f" ({change.role})" if change.role else ""
         moved = f"owner {change.from_owner or 'nobody'} → {change.to_owner or 'nobody'}{role}"

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Literal, NamedTuple
 
+from sla_policies.model.transitions import OPEN_STAGES
 from sla_policies.state import LeadState, SlaClock
 
 Kind = Literal["warning", "due", "breach", "escalation"]
@@ -66,7 +67,8 @@ def pending(state: LeadState) -> list[PendingInstant]:
 
 def next_wakeup(state: LeadState) -> datetime | None:
     """The earliest instant the lead must act on by itself: a clock instant, a touch
-    reminder, the end of the cadence, the end of a suppression, a check-in or a capacity-hold retry."""
+    reminder, the end of the cadence, the end of a suppression, a check-in, a capacity-hold
+    retry or the next decay step of a scored lead's score (docs/domain.md §3.1, Q8)."""
     instants = [p.at for p in pending(state)]
     instants += [t.due_at for t in state.cadence if t.done_at is None and not t.reminded]
     if state.stage == "sal" and state.cadence_ends_at is not None and not state.cadence_end_seen:
@@ -77,4 +79,6 @@ def next_wakeup(state: LeadState) -> datetime | None:
         instants.append(state.check_in_at)
     if state.capacity_hold is not None and state.stage == "capacity_hold":
         instants.append(state.capacity_hold.retry_at)
+    if state.score_changes_at is not None and state.stage in OPEN_STAGES:
+        instants.append(state.score_changes_at)
     return min(instants) if instants else None

@@ -145,7 +145,9 @@ def _mql(p: Policy) -> Section:
          f"the score never falls below {s.floor}. Hand-raises are scored at once"
          f"{'' if s.latency_synchronous_for_handraises else ' (not)'}; other scoring within "
          f"{human_span(p.windows.scoring_latency.target, 'business')}.",
-         f"ICP fit score at least {q.icp_fit_min}/100; at least one tracked engagement in the last "
+         f"ICP fit score at least {q.icp_fit_min}/100 ("
+         + ", ".join(f"{words(fact)} {points}" for fact, points in q.icp_fit_points.items())
+         + f"); at least one tracked engagement in the last "
          f"{human_span(q.recency)}; required fields: {', '.join(words(f) for f in q.required_fields)} "
          f"(phone may be waived for {', '.join(q.phone_waivable_for) or 'none'})."),
         tables=(

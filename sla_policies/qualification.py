@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sla_policies.lead import LeadIntake
 from sla_policies.model import Policy
-from sla_policies.scoring import ScoreResult, persona_of
+from sla_policies.scoring import ScoreResult, icp_fit, persona_of
 
 
 @dataclass(frozen=True)
@@ -135,10 +135,13 @@ def decide_inquiry(policy: Policy, intake: LeadIntake, score: ScoreResult, *,
     intent_met = score.high_actions_30d >= 1 or score.medium_actions_30d >= 3
     persona_met = persona_of(policy, intake.contact.title) is not None
     committee_ok = policy.qualification.committee_engaged.mode != "required" or bool(committee_engaged)
-    if score.points >= threshold and intent_met and persona_met and committee_ok:
+    # §3.3 icp_fit: a lead outside the ideal customer profile is no MQL whatever its points.
+    icp_met = icp_fit(policy, intake).meets(policy)
+    if score.points >= threshold and intent_met and persona_met and committee_ok and icp_met:
         return InquiryDecision("mql", "T05 mql_threshold_reached", acv_tier, tier=lead_tier(score),
                                reasons=(f"score {score.points} >= {threshold}",))
-    missing = tuple(f"missing {name}" for name, ok in (("behavioral intent", intent_met), ("persona", persona_met),
+    missing = tuple(f"missing {name}" for name, ok in (("ICP fit", icp_met), ("behavioral intent", intent_met),
+                                                       ("persona", persona_met),
                                                        ("committee-engaged account", committee_ok)) if not ok)
     if review.min <= score.points <= review.max and not missing:
         # T03: the 40-59 band goes to a manager when the other criteria are met (T04: the

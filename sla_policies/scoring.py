@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from sla_policies.lead import LeadIntake
 from sla_policies.model import Policy, Signal
+from sla_policies.model.qualification import IcpFact
 
 _INTENT_TIERS = ("high", "medium", "low", "negative")
 BEHAVIOUR_WINDOW = timedelta(days=30)  # docs/domain.md §3.3 recency and §4.1 tier-2 cluster window
@@ -31,6 +32,8 @@ class ScoreResult:
     medium_actions_30d: int
     last_activity_at: datetime | None
     signals: frozenset[str] = field(default_factory=frozenset)
+    # The next instant the score changes by itself (the next decay step), None if never.
+    changes_at: datetime | None = None
 
     @property
     def intent_actions_30d(self) -> int:
@@ -97,7 +100,8 @@ def score_lead(policy: Policy, intake: LeadIntake, now: datetime) -> ScoreResult
         signal = signals.get(signal_id)
         if signal is None or signal.action_tier not in _INTENT_TIERS or at > now:
             continue
-        last_activity = at if last_activity is None else max(last_activity, at)
+        if signal.points > 0:  # an unsubscribe takes points away; it is not activity that keeps a lead warm
+            last_activity = at if last_activity is None else max(last_activity, at)
         previous = last_counted.get(signal_id)
         if previous is not None and at - previous < repeat:
             continue  # Q8: the same action type scores once per 7 days
@@ -114,9 +118,12 @@ def score_lead(policy: Policy, intake: LeadIntake, now: datetime) -> ScoreResult
         reached = [d for d in policy.scoring.decay if idle >= d.after.to_timedelta()]
         if reached:
             step = max(reached, key=lambda d: d.after.to_timedelta())
-            lines.append(ScoreLineResult(f"decay_{step.after}", step.total_points, now))
+            # Stamped with the instant the step came due, whenever the lead was scored after it.
+            came_due = last_activity + step.after.to_timedelta()
+            lines.append(ScoreLineResult(f"decay_{step.after}", step.total_points, came_due))
 
     points = max(policy.scoring.floor, sum(line.points for line in lines))
+    changes_at = next_decay_at(policy, last_activity, now)
     return ScoreResult(
         points=points,
         lines=tuple(lines),
@@ -125,4 +132,41 @@ def score_lead(policy: Policy, intake: LeadIntake, now: datetime) -> ScoreResult
         medium_actions_30d=medium,
         last_activity_at=last_activity,
         signals=frozenset(line.signal for line in lines),
+        changes_at=changes_at,
     )
+
+
+def next_decay_at(policy: Policy, last_activity: datetime | None, now: datetime) -> datetime | None:
+    """The first decay step still ahead of `now` (Q8): the only instants at which the score
+    of an idle lead changes by itself, so a lead needs a wake-up at each, not one a day."""
+    if last_activity is None:
+        return None
+    ahead = [last_activity + d.after.to_timedelta() for d in policy.scoring.decay]
+    return min((at for at in ahead if at > now), default=None)
+
+
+@dataclass(frozen=True)
+class IcpFit:
+    """The ICP fit score (docs/domain.md §3.3 `icp_fit`): firmographic fit on 0-100, apart from
+    the lead score; each fact of the policy's ICP that the lead's account meets adds its points."""
+
+    points: int
+    met: tuple[IcpFact, ...]
+
+    def meets(self, policy: Policy) -> bool:
+        return self.points >= policy.qualification.icp_fit_min
+
+
+def icp_fit(policy: Policy, intake: LeadIntake) -> IcpFit:
+    """Unknown firmographics (no industry, no size) do not fit: they are not known to."""
+    q = policy.qualification
+    account = intake.account
+    country = account.country or intake.contact.country
+    facts: dict[IcpFact, bool] = {
+        "industry": "industry_icp" in fit_signals(policy, intake),
+        "company_size": account.employees is not None
+        and q.target_employees.min <= account.employees <= q.target_employees.max,
+        "region": bool(country) and (not q.supported_countries or country in q.supported_countries),
+    }
+    met: tuple[IcpFact, ...] = tuple(name for name, ok in facts.items() if ok)
+    return IcpFit(points=sum(q.icp_fit_points.get(name, 0) for name in met), met=met)

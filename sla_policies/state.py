@@ -165,6 +165,8 @@ class LeadState(BaseModel):
     intake: LeadIntake
     score: int = 0
     score_lines: list[ScoreLine] = []
+    # The next decay step (Q8): the instant the score changes by itself, woken for like an SLA instant.
+    score_changes_at: datetime | None = None
     tier: int | None = None
     acv_tier: str | None = None
     owner: str | None = None
@@ -197,6 +199,10 @@ class LeadState(BaseModel):
     handoff_flags: list[str] = []
     committee_engaged: bool | None = None  # account-level signal (§3.6); informational by default
     account_contacts: int | None = None
+    # When the signal came on for this lead, and which lead's decision found it (this lead's
+    # own id, or another lead of the account that signalled it: sla_policies/lifecycle/committee.py).
+    committee_engaged_at: datetime | None = None
+    committee_source: str | None = None
     opportunity: OpportunityState | None = None
     clocks: list[SlaClock] = []
     transitions: list[Transition] = []
@@ -408,3 +414,12 @@ class AccountEngagementQuery(BaseModel):
 class AccountEngagement(BaseModel):
     contacts: int
     director_plus: bool
+
+
+class AccountLeadsQuery(BaseModel):
+    """The account's other open leads without the signal (none, or one set before
+    `engaged_before`, which the rolling window let lapse), to carry it (§3.6)."""
+
+    domain: str
+    exclude_lead_id: str
+    engaged_before: datetime

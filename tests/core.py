@@ -66,6 +66,8 @@ class CoreLead:
     policy: Policy = field(default_factory=default_policy)
     roster: Roster = field(default_factory=Roster)
     account: AccountStatus | None = None
+    # The read model's answer on the account's other people (§3.6).
+    engagement: AccountEngagement = field(default_factory=lambda: AccountEngagement(contacts=0, director_plus=False))
     state: LeadState | None = None
     calendar: LeadCalendar | None = None
     decisions: list[Decision] = field(default_factory=list)
@@ -78,7 +80,7 @@ class CoreLead:
         if isinstance(question, AccountStatusQuery):
             return self.account or AccountStatus()
         if isinstance(question, AccountEngagementQuery):
-            return AccountEngagement(contacts=0, director_plus=False)
+            return self.engagement
         raise AssertionError(question)
 
     def _apply(self, input: Input, now: datetime) -> Decision:

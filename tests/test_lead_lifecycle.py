@@ -295,8 +295,8 @@ async def test_missing_phone_holds_the_lead_until_patched(env):
 
 async def test_manager_review_is_never_auto_routed_and_a_manager_promotes(env):
     now = await env.get_current_time()
-    intake = demo_request(  # influencer 10 + case study 15 + competitor comparison 25 = 50, intent met
-        "gated_content", account={"company": "Acme", "industry": "retail", "employees": 20, "country": "US"},
+    intake = demo_request(  # an import: size 15 + influencer 10 + competitor comparison 25 = 50, intent met
+        "import", account={"company": "Acme", "industry": "retail", "employees": 300, "country": "US"},
         contact={"first_name": "Bo", "last_name": "K", "email": "bo@acme-review.example.com", "phone": "+1 555 0102",
                  "title": "Engineering Manager", "timezone": "America/New_York", "country": "US"},
         events=[{"type": "competitor_comparison", "occurred_at": now.isoformat()}])

@@ -9,7 +9,7 @@ import pytest
 from sla_policies.lead import Account, Contact, EngagementEvent, LeadIntake
 from sla_policies.loader import default_policy
 from sla_policies.qualification import decide_inquiry
-from sla_policies.scoring import score_lead
+from sla_policies.scoring import icp_fit, score_lead
 
 P = default_policy()
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
@@ -82,12 +82,65 @@ MANAGER = Contact(first_name="Bo", last_name="K", email="bo@acme.io", phone="+1 
 OFF_ICP = Account(company="Acme", industry="retail", employees=20, country="US")
 
 
+# On the ICP by size and region (fit 40 + 20 = 60/100), not by industry.
+SIZE_ONLY = Account(company="Acme", industry="retail", employees=300, country="US")
+
+
 def test_score_40_to_59_with_criteria_met_goes_to_manager_review_never_routed():
-    # influencer 10 + case study 15 + competitor comparison 25 (a high action) = 50
-    intake = lead("gated_content", contact=MANAGER, account=OFF_ICP, events=[("competitor_comparison", NOW)])
+    # an import scores by its events: size 15 + influencer 10 + competitor comparison 25 (a high action) = 50
+    intake = lead("import", contact=MANAGER, account=SIZE_ONLY, events=[("competitor_comparison", NOW)])
     s = score_lead(P, intake, NOW)
     assert s.points == 50
     assert decide_inquiry(P, intake, s).to_stage == "manager_review"
+
+
+def test_icp_fit_score_adds_the_points_of_each_met_fact():
+    assert (icp_fit(P, lead()).points, icp_fit(P, lead()).met) == (100, ("industry", "company_size", "region"))
+    assert icp_fit(P, lead(account=SIZE_ONLY)).points == 60
+    assert icp_fit(P, lead(account=OFF_ICP)).points == 20
+    # Unknown firmographics are not known to fit.
+    assert icp_fit(P, lead(account=Account(company="Acme", country="US"))).points == 20
+
+
+def test_a_lead_outside_the_icp_is_no_mql_whatever_its_points():
+    # Retail with 20 people: ICP fit 20/100 < 60. A VP's demo request still scores 60 (20 + 40),
+    # but the icp_fit criterion (docs/domain.md §3.3) fails: nurture, and no manager review either.
+    intake = lead(account=OFF_ICP, events=[("pricing_form", NOW - timedelta(days=8))])
+    d = decide(intake)
+    assert score_lead(P, intake, NOW).points == 20 + 40 + 35
+    assert (d.to_stage, d.reasons) == ("inquiry", ("score 95", "missing ICP fit"))
+    review_band = lead("import", contact=MANAGER, account=OFF_ICP, events=[("competitor_comparison", NOW),
+                                                                         ("product_pages", NOW)])
+    assert score_lead(P, review_band, NOW).points == 45
+    assert decide(review_band).to_stage == "inquiry"
+
+
+def test_the_target_industry_alone_meets_the_icp_with_a_supported_region():
+    tiny_software = Account(company="Acme", industry="software", employees=20, country="US")
+    assert decide(lead(account=tiny_software)).to_stage == "mql"  # 20 + 20 + 40 = 80, fit 40 + 20
+
+
+def test_an_unsubscribe_takes_50_points_and_is_not_activity():
+    later = NOW + timedelta(days=10)
+    intake = lead(events=[("email_unsubscribe", later)])
+    s = score_lead(P, intake, later)
+    assert s.points == 95 - 50
+    assert ("email_unsubscribe", -50) in [(line.signal, line.points) for line in s.lines]
+    # Decay counts from the last interest shown (the demo request), not from the unsubscribe.
+    assert s.last_activity_at == NOW
+    assert s.changes_at == NOW + timedelta(days=30)
+
+
+def test_the_next_decay_step_is_when_the_score_next_changes_by_itself():
+    intake = lead("gated_content", events=[("webinar_attended", NOW + timedelta(hours=2))])
+    last = NOW + timedelta(hours=2)
+    assert score_lead(P, intake, NOW + timedelta(hours=3)).changes_at == last + timedelta(days=30)
+    just_before = last + timedelta(days=30) - timedelta(milliseconds=1)
+    assert score_lead(P, intake, just_before).changes_at == last + timedelta(days=30)
+    at_30 = score_lead(P, intake, last + timedelta(days=30))
+    assert (at_30.points, at_30.changes_at) == (95 - 40 + 15 + 15 - 10, last + timedelta(days=60))
+    at_60 = score_lead(P, intake, last + timedelta(days=60))
+    assert (at_60.points, at_60.changes_at) == (95 - 40 + 15 + 15 - 20, None)
 
 
 def test_score_40_to_59_without_intent_stays_in_nurture():

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.deadlines import lead_calendar
@@ -50,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
         Answer,
         CalendarQuery,
         CapacityFreed,
+        CommitteeSignal,
         ContinueAsNew,
         Decision,
         Duplicate,
@@ -62,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
         Question,
         Refuse,
         Release,
+        ShareCommitteeSignal,
         Start,
         Tick,
         WriteSuppression,
@@ -70,6 +72,7 @@ with workflow.unsafe.imports_passed_through():
     from sla_policies.model.transitions import CLOSED_STAGES
     from sla_policies.state import (
         AccountEngagementQuery,
+        AccountLeadsQuery,
         AccountStatusQuery,
         AssignmentRequest,
         DuplicateSubmission,
@@ -177,6 +180,12 @@ class LeadWorkflow:
     def merge_duplicate(self, submission: DuplicateSubmission) -> None:
         """R7 / Q27: the same person submitted again under a new id."""
         self._inputs.append(Duplicate(submission=submission))
+        self._wake = True
+
+    @workflow.signal
+    def committee_engaged(self, signal: CommitteeSignal) -> None:
+        """Another lead of the account found it committee-engaged (docs/domain.md §3.6)."""
+        self._inputs.append(signal)
         self._wake = True
 
     # ================================================================== updates
@@ -314,6 +323,8 @@ class LeadWorkflow:
             await workflow.execute_activity_method(
                 SuppressionActivities.suppress, effect.entry, start_to_close_timeout=ACTIVITY_TIMEOUT,
                 retry_policy=RETRY)
+        elif isinstance(effect, ShareCommitteeSignal):
+            await self._share(effect.signal)
         elif isinstance(effect, ContinueAsNew):
             self._continue = True
 
@@ -327,6 +338,21 @@ class LeadWorkflow:
                 await workflow.get_external_workflow_handle(workflow_id(lead_id)).signal(LeadWorkflow.capacity_freed)
             except Exception as exc:  # noqa: BLE001 - not found or closed: nothing to wake
                 workflow.logger.info("capacity_freed not delivered to %s: %s", lead_id, exc)
+    async def _share(self, signal: CommitteeSignal) -> None:
+        """Send an account-level signal to the account's other open leads, found in the read
+        model under the workflow ids the projection stored. A lead that closed meanwhile
+        cannot take it, and needs it no more."""
+        window = self._policy.qualification.committee_engaged.window.to_timedelta()
+        workflow_ids = await workflow.execute_activity_method(
+            AccountEngagementActivities.account_open_leads,
+            AccountLeadsQuery(domain=signal.domain, exclude_lead_id=self._state.lead_id,
+                              engaged_before=signal.at - window),
+            start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY)
+        for workflow_id in workflow_ids:
+            try:
+                await workflow.get_external_workflow_handle(workflow_id).signal(LeadWorkflow.committee_engaged, signal)
+            except FailureError as failed:  # the lead's workflow is no longer running
+                workflow.logger.info("committee signal to %s not delivered: %s", workflow_id, failed)
 
     def _upsert_search_attributes(self) -> None:
         state = self._state

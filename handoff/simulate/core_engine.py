@@ -33,6 +33,7 @@ from sla_policies.lifecycle.types import (
     Answer,
     CalendarQuery,
     CapacityFreed,
+    CommitteeSignal,
     Decision,
     Engagement,
     Input,
@@ -40,6 +41,7 @@ from sla_policies.lifecycle.types import (
     Project,
     Question,
     Release,
+    ShareCommitteeSignal,
     Start,
     Tick,
     WriteSuppression,
@@ -48,6 +50,7 @@ from sla_policies.model import Policy
 from sla_policies.model.transitions import CLOSED_STAGES
 from sla_policies.state import (
     AccountEngagementQuery,
+    AccountLeadsQuery,
     AccountStatusQuery,
     AssignmentRequest,
     LeadState,
@@ -153,6 +156,7 @@ class CoreSimulation(Simulation):
         lead.policy = decision.policy or lead.policy
         projected = False
         woken: list[str] = []
+        shared: list[CommitteeSignal] = []
         for effect in decision.effects:
             if isinstance(effect, Project):
                 projected = True
@@ -162,12 +166,21 @@ class CoreSimulation(Simulation):
                     self._leads[other].state.stage == "capacity_hold" if other in self._leads else False))
             elif isinstance(effect, WriteSuppression):
                 self._suppressions.write(effect.entry)
+            elif isinstance(effect, ShareCommitteeSignal):
+                shared.append(effect.signal)
             # Notify: nobody reads mail in a simulation; ContinueAsNew: the state simply carries on.
         if projected:
             self._read_model.project(lead.state)
         self._queue(lead)
         for other in woken:
             self._decide(self._leads[other], CapacityFreed(), now)
+        for signal in shared:  # as the workflow signals the account's other open leads (§3.6)
+            window = lead.policy.qualification.committee_engaged.window.to_timedelta()
+            query = AccountLeadsQuery(domain=signal.domain, exclude_lead_id=lead.state.lead_id,
+                                      engaged_before=signal.at - window)
+            for other in self._read_model.open_leads(query):
+                self._decide(self._leads[other], signal, now)
+                self._decide(self._leads[other], Tick(), now)
         return decision
 
     def _queue(self, lead: _Lead) -> None:

@@ -11,9 +11,11 @@ from datetime import datetime
 
 from handoff.simulate.team import Team
 from sla_policies.lead import LeadIntake
+from sla_policies.model.transitions import OPEN_STAGES
 from sla_policies.state import (
     AccountEngagement,
     AccountEngagementQuery,
+    AccountLeadsQuery,
     AccountStatus,
     AccountStatusQuery,
     Assignment,
@@ -148,6 +150,14 @@ class ReadModel:
         opportunities = sorted(s.lead_id for s in states if s.stage == "opportunity")
         return AccountStatus(existing_customer=any(s.stage == "closed_won" for s in states),
                              open_opportunity=opportunities[0] if opportunities else None)
+
+    def open_leads(self, query: AccountLeadsQuery) -> list[str]:
+        """The account's other open leads without the signal, in id order (`account_open_leads`)."""
+        def lacks(state: LeadState) -> bool:
+            at = state.committee_engaged_at
+            return not state.committee_engaged or at is None or at < query.engaged_before
+        return sorted(i for i in self._by_email_domain.get(query.domain, set())
+                      if i != query.exclude_lead_id and self._leads[i].stage in OPEN_STAGES and lacks(self._leads[i]))
 
     def account_engagement(self, query: AccountEngagementQuery) -> AccountEngagement:
         # PostgreSQL's word boundaries \m and \M are \b in Python; `~*` ignores case.

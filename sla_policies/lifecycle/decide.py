@@ -29,7 +29,7 @@ from sla_policies.commands import (
     Touch,
 )
 from sla_policies.lead import LeadIntake
-from sla_policies.lifecycle import dispositions
+from sla_policies.lifecycle import committee, dispositions
 from sla_policies.lifecycle.context import Ctx, NeedAnswer
 from sla_policies.lifecycle.due import fire_due
 from sla_policies.lifecycle.errors import Refused
@@ -42,6 +42,7 @@ from sla_policies.lifecycle.intake import (
 from sla_policies.lifecycle.types import (
     Answer,
     CapacityFreed,
+    CommitteeSignal,
     Decision,
     Duplicate,
     Engagement,
@@ -108,6 +109,8 @@ def decide(state: LeadState, input: Input, now: datetime, policy: Policy, calend
             dispositions.add_engagement(ctx, input.events)
         elif isinstance(input, Duplicate):
             dispositions.merge_duplicate(ctx, input.submission)
+        elif isinstance(input, CommitteeSignal):
+            committee.receive(ctx, input)
         else:
             # A person's command: first, may they read this lead at all (the one read rule)?
             # A stranger learns nothing, not even whether the stage would allow the command.

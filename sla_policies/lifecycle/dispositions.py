@@ -30,7 +30,8 @@ from sla_policies.lifecycle.paths import (
     enter_recycled,
     route_out,
 )
-from sla_policies.model.transitions import CLOSED_STAGES
+from sla_policies.lifecycle.rescoring import rescore
+from sla_policies.model.transitions import CLOSED_STAGES, OPEN_STAGES
 from sla_policies.state import Assignment, DuplicateSubmission, LoggedTouch, OwnerChange
 
 
@@ -306,6 +307,8 @@ def add_engagement(ctx: Ctx, events: list[EngagementEvent]) -> None:
     if fresh:
         state.intake = intake.model_copy(update={"events": [*intake.events, *fresh]})
         ctx.bump("engagements", len(fresh))
+        if state.stage in OPEN_STAGES and state.stage != "inquiry":
+            rescore(ctx)  # the score shown follows engagement in every open stage (an inquiry's Tick decides)
 
 
 def merge_duplicate(ctx: Ctx, submission: DuplicateSubmission) -> None:

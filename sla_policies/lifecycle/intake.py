@@ -4,25 +4,19 @@ list at ingest (T26)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import cast
-
 from sla_policies.lifecycle import clocks
+from sla_policies.lifecycle.committee import refresh_committee_signal
 from sla_policies.lifecycle.context import Ctx
 from sla_policies.lifecycle.guards import suppression_over
 from sla_policies.lifecycle.owners import assign, routes_to_ae
 from sla_policies.lifecycle.paths import enter_recycled, routing_window
-from sla_policies.model.base import AcvTierId
+from sla_policies.lifecycle.rescoring import decay_due, episode_intake, rescore
 from sla_policies.model.transitions import OPEN_STAGES
 from sla_policies.qualification import decide_inquiry
-from sla_policies.scoring import persona_of, score_lead
 from sla_policies.state import (
-    AccountEngagement,
-    AccountEngagementQuery,
     AccountStatus,
     AccountStatusQuery,
     CapacityHold,
-    ScoreLine,
     Suppression,
     Unassigned,
 )
@@ -33,6 +27,8 @@ def advance(ctx: Ctx) -> None:
     state = ctx.state
     if state.stage in OPEN_STAGES and _new_unsubscribe(ctx):
         # T27 (Q17): stop the cadence and all marketing email at once; recycled, not permanent.
+        # The unsubscribe's points (-50, §3.1) are on the score it leaves with.
+        rescore(ctx)
         rc = ctx.policy.recycling
         code = next(c for c in ctx.policy.reason_codes.sal_disposition if c.code == rc.unsubscribe_code)
         enter_recycled(ctx, code, event="unsubscribe", label="T27 unsubscribed", role="system", actor="system",
@@ -40,6 +36,8 @@ def advance(ctx: Ctx) -> None:
         return
     if state.stage == "inquiry":
         evaluate_inquiry(ctx, None)
+    elif decay_due(state, ctx):
+        rescore(ctx)  # the score shown decays at its step's instant; only an inquiry's stage depends on it
     if state.stage == "mql" and state.owner is None and state.routed_at is None:
         route(ctx)
     hold = state.capacity_hold
@@ -97,17 +95,8 @@ def account_status(ctx: Ctx) -> AccountStatus | None:
 def evaluate_inquiry(ctx: Ctx, at_ingest: AccountStatus | None) -> None:
     """T02/T03/T05/T06/T07/T09/T10: score the inquiry and decide where it goes."""
     state, policy, now = ctx.state, ctx.policy, ctx.now
-    intake = state.intake
-    since = state.intent_since
-    if since is not None:  # after a recycle only fresh engagement counts (§10)
-        intake = intake.model_copy(update={
-            "events": [e for e in intake.events if e.occurred_at >= since],
-            "received_at": since if (intake.received_at or since) < since else intake.received_at,
-            "lead_type": intake.lead_type if (intake.received_at or since) >= since else "import",
-        })
-    result = score_lead(policy, intake, now)
-    state.score = result.points
-    state.score_lines = [ScoreLine(signal=line.signal, points=line.points, at=line.at) for line in result.lines]
+    intake = episode_intake(state)
+    result = rescore(ctx)
     gating = policy.qualification.committee_engaged.mode == "required"
     if gating:  # the [001] alternative: the account signal is part of the MQL gate
         refresh_committee_signal(ctx, now)
@@ -143,24 +132,6 @@ def evaluate_inquiry(ctx: Ctx, at_ingest: AccountStatus | None) -> None:
                    subject=decision)
     if decision.to_stage == "mql":
         ctx.bump("mqls")
-
-
-def refresh_committee_signal(ctx: Ctx, now: datetime) -> None:
-    state, policy = ctx.state, ctx.policy
-    domain = state.intake.email_domain()
-    if not domain:
-        return
-    rule = policy.qualification.committee_engaged
-    contact = state.intake.contact
-    found = ctx.ask(AccountEngagementQuery(domain=domain, since=now - rule.window.to_timedelta(),
-                                           exclude_lead_id=state.lead_id, own_email=contact.email))
-    assert isinstance(found, AccountEngagement)
-    acv = state.acv_tier or policy.defaults.default_acv_tier
-    contacts = found.contacts + 1  # the others, and this lead's own contact
-    senior = found.director_plus or persona_of(policy, contact.title) == "persona_economic_buyer"
-    state.account_contacts = contacts
-    state.committee_engaged = (contacts >= rule.min_contacts[cast(AcvTierId, acv)]
-                               and (senior or not rule.director_plus_required))
 
 
 def route(ctx: Ctx, *, rerouted: bool = False) -> None:

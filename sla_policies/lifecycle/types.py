@@ -6,7 +6,7 @@ replayed and sent across the workflow boundary unchanged.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -82,9 +82,19 @@ class Duplicate(_Data):
     submission: DuplicateSubmission
 
 
+class CommitteeSignal(_Data):
+    """Another lead of the account (`source_lead_id`) found it committee-engaged (§3.6)."""
+
+    kind: Literal["committee"] = "committee"
+    domain: str
+    source_lead_id: str
+    contacts: int
+    at: datetime  # when the source lead decided it
+
+
 Command = (Accept | Reject | Touch | Handoff | Recycle | Disqualify | OpportunityUpdate | Review | Reroute
            | PatchLead | PolicyMigration)
-Input = Start | Tick | CapacityFreed | Engagement | Duplicate | Command
+Input = Start | Tick | CapacityFreed | Engagement | Duplicate | CommitteeSignal | Command
 
 
 # ----------------------------------------------------------------- effects
@@ -118,6 +128,14 @@ class ContinueAsNew(_Data):
     kind: Literal["continue_as_new"] = "continue_as_new"
 
 
+class ShareCommitteeSignal(_Data):
+    """This lead's decision turned the account's committee signal on: tell the account's
+    other open leads (docs/domain.md §3.6)."""
+
+    kind: Literal["share_committee"] = "share_committee"
+    signal: CommitteeSignal
+
+
 class Refuse(_Data):
     """The input is refused; nothing changed. `status`: 403, 409 or 422; `field`: the body
     field at fault, if one is."""
@@ -128,7 +146,7 @@ class Refuse(_Data):
     field: str | None = None
 
 
-Effect = Project | Notify | Release | WriteSuppression | ContinueAsNew | Refuse
+Effect = Project | Notify | Release | WriteSuppression | ShareCommitteeSignal | ContinueAsNew | Refuse
 
 
 # ----------------------------------------------------------------- questions
@@ -182,9 +200,9 @@ class Decision(BaseModel):
 
 
 __all__ = [
-    "Accept", "Actor", "Answer", "CalendarQuery", "CapacityFreed", "Command", "ContinueAsNew", "Decision",
-    "Disqualify", "Duplicate",
+    "Accept", "Actor", "Answer", "CalendarQuery", "CapacityFreed", "Command", "CommitteeSignal",
+    "ContinueAsNew", "Decision", "Disqualify", "Duplicate",
     "Effect", "Engagement", "Handoff", "Input", "LeadCalendar", "Notify", "OpportunityUpdate", "PatchLead",
     "PolicyMigration", "Project", "Question", "Recycle", "Refuse", "Reject", "Release", "Reroute", "Review",
-    "Start", "Tick", "Touch", "WriteSuppression",
+    "ShareCommitteeSignal", "Start", "Tick", "Touch", "WriteSuppression",
 ]

@@ -95,9 +95,17 @@ class CommitteeEngaged(Strict):
     mode: Literal["signal", "required"] = "signal"
 
 
+IcpFact = Literal["industry", "company_size", "region"]
+
+
 class Qualification(Strict):
     criteria: list[Criterion]
     icp_fit_min: Annotated[int, Field(ge=0, le=100)] = 60
+    # How the 0-100 ICP fit score is made (company-specific, not in the sources): the points
+    # each met firmographic fact adds. The default asks a supported region and the target
+    # industry or the target size (docs/domain.md §3.3).
+    icp_fit_points: dict[IcpFact, Annotated[int, Field(ge=0, le=100)]] = {
+        "industry": 40, "company_size": 40, "region": 20}
     # The ICP itself is company-specific (not in the sources): industries and size band.
     icp_industries: list[str]
     target_employees: Band
@@ -125,6 +133,12 @@ class Qualification(Strict):
             items = getattr(self, name)
             for i in duplicates([x.id for x in items]):
                 problems.add(f"{name}[{i}].id", f"duplicate id {items[i].id!r}")
+        total = sum(self.icp_fit_points.values())
+        if total > 100:
+            problems.add("icp_fit_points", f"the points add up to {total}, above 100")
+        elif total < self.icp_fit_min:
+            problems.add("icp_fit_points", f"the points add up to {total}: no lead could reach icp_fit_min "
+                                           f"({self.icp_fit_min})")
         for i in duplicates(self.required_fields):
             problems.add(f"required_fields[{i}]", f"{self.required_fields[i]} is listed twice")
         for name in ("competitor_domains", "free_email_domains"):
