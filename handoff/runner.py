@@ -17,6 +17,7 @@ from api.policy_registry import PolicyRegistry
 from handoff.connectors import crm_config
 from handoff.devstack import ensure_port_free
 from handoff.schedules import ensure_connector_schedules, ensure_report_schedules
+from handoff.simulate.whatif import run_what_if
 from handoff.versioning import deployment_config, set_current
 from handoff.worker import build_worker
 from infra.settings import Settings
@@ -67,7 +68,8 @@ async def serve(settings: Settings, client: Client, *, run_api: bool = True, run
                                              sync_seconds=settings.crm_sync_seconds,
                                              poll_salesforce=settings.salesforce_poll)
         if run_api:
-            app = create_app(settings, temporal=client, policies=policies or PolicyRegistry.from_bundled())
+            app = create_app(settings, temporal=client, policies=policies or PolicyRegistry.from_bundled(),
+                             what_if=run_what_if)
             config = uvicorn.Config(app, host=settings.api_host, port=settings.api_port,
                                     log_level="warning", lifespan="on")
             server = _Server(config)
