@@ -56,7 +56,8 @@ async def test_exactly_the_shifted_tier_is_flagged_and_its_what_if_moves_as_the_
     assert proposal["change"]["new"] > proposal["change"]["old"] if fell else proposal["change"]["new"] < \
         proposal["change"]["old"]
 
-    ran = await http.post(f"/v1/recalibration/{QUARTER}/what-if", headers=auth("ops"))
+    # The replay is CPU-bound: a generous deadline, whatever the machine is doing.
+    ran = await http.post(f"/v1/recalibration/{QUARTER}/what-if", headers=auth("ops"), timeout=600)
     assert ran.status_code == 201, ran.text
     (proposal,) = ran.json()["proposals"]
     w = proposal["what_if"]
