@@ -11,6 +11,7 @@ the app hands it in (`create_app(what_if=...)`)."""
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Literal
@@ -124,7 +125,8 @@ async def recalibration(pool: AsyncConnectionPool, policy: Policy, label: str, t
                                overdue=review is None and quarter_ended(q.label, today))
 
 
-_running: dict[str, asyncio.Lock] = {}
+# One computation per quarter at a time, per event loop (a lock belongs to the loop it waits on).
+_running: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = weakref.WeakKeyDictionary()
 
 
 async def run_what_ifs(pool: AsyncConnectionPool, policy: Policy, label: str, today: date,
@@ -132,7 +134,8 @@ async def run_what_ifs(pool: AsyncConnectionPool, policy: Policy, label: str, to
     """The report with every proposal's what-if, computing (and storing) those not run yet
     for this policy. True when something was computed. One computation per quarter at a time:
     a second caller waits for the first and then finds its results stored."""
-    async with _running.setdefault(label, asyncio.Lock()):
+    locks = _running.setdefault(asyncio.get_running_loop(), {})
+    async with locks.setdefault(label, asyncio.Lock()):
         report = await recalibration(pool, policy, label, today)
         missing = [p for p in report.proposals if p.what_if is None]
         if not missing:
