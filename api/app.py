@@ -16,6 +16,7 @@ from api.database import api_pool
 from api.idempotency import IdempotencyMiddleware
 from api.input_guard import check_input
 from api.policy_registry import PolicyRegistry
+from api.recalibration import WhatIfRunner
 from api.routers import connectors, health, lead_list, leads, recalibration, reports, reps, ui
 from api.routers import policies as policy_routes
 from api.security_headers import SecurityHeadersMiddleware
@@ -24,13 +25,17 @@ from infra.temporal import connect
 
 
 def create_app(settings: Settings, *, temporal: Client | None = None,
-               policies: PolicyRegistry | None = None, tokens: TokenStore | None = None) -> FastAPI:
+               policies: PolicyRegistry | None = None, tokens: TokenStore | None = None,
+               what_if: WhatIfRunner | None = None) -> FastAPI:
     """Build the app. The Temporal client and the pool are created in the lifespan (not as
-    module globals) unless a caller that already owns them passes them in."""
+    module globals) unless a caller that already owns them passes them in. `what_if` runs a
+    recalibration proposal through the simulator (`handoff.simulate.whatif.run_what_if`; the
+    simulator sits above the API, so the process that builds the app hands it in)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.settings = settings
+        app.state.what_if = what_if
         app.state.policies = policies or PolicyRegistry.from_bundled()
         app.state.tokens = tokens or TokenStore.load(settings.api_tokens_file)
         client = temporal

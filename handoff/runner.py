@@ -20,6 +20,11 @@ from handoff.schedules import ensure_connector_schedules, ensure_report_schedule
 from handoff.versioning import deployment_config, set_current
 from handoff.worker import build_worker
 from infra.settings import Settings
+from sla_policies.facts import Period
+from sla_policies.model import Policy
+from sla_policies.recalibration import Proposal
+from sla_policies.recalibration_whatif import WhatIf
+from sla_policies.state import LeadState
 
 
 class _Server(uvicorn.Server):
@@ -32,6 +37,15 @@ class _Server(uvicorn.Server):
 
         return nullcontext()
 
+
+
+def _what_if(policy: Policy, proposals: list[tuple[Proposal, Policy]], states: list[LeadState], period: Period,
+             skipped: int) -> list[WhatIf]:
+    """The recalibration what-if for the API (`api.recalibration.WhatIfRunner`). The simulator
+    is imported on the first what-if, not at start-up: most processes never run one."""
+    from handoff.simulate.whatif import run_what_if
+
+    return run_what_if(policy, proposals, states, period, skipped)
 
 async def serve(settings: Settings, client: Client, *, run_api: bool = True, run_worker: bool = True,
                 on_ready=None, stop: asyncio.Event | None = None, policies: PolicyRegistry | None = None) -> None:
@@ -67,7 +81,8 @@ async def serve(settings: Settings, client: Client, *, run_api: bool = True, run
                                              sync_seconds=settings.crm_sync_seconds,
                                              poll_salesforce=settings.salesforce_poll)
         if run_api:
-            app = create_app(settings, temporal=client, policies=policies or PolicyRegistry.from_bundled())
+            app = create_app(settings, temporal=client, policies=policies or PolicyRegistry.from_bundled(),
+                             what_if=_what_if)
             config = uvicorn.Config(app, host=settings.api_host, port=settings.api_port,
                                     log_level="warning", lifespan="on")
             server = _Server(config)

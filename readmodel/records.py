@@ -10,9 +10,11 @@ from zoneinfo import ZoneInfo
 
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
+from pydantic import ValidationError
 
 from sla_policies.digests import BreachLine, DailyFlash, OwnerBreaches, PriorityLead
 from sla_policies.records import ClockRecord, EscalationRecord, LeadRecord, TouchRecord, TransitionRecord
+from sla_policies.state import LeadState
 
 
 async def load_lead_records(pool: AsyncConnectionPool, *, since: datetime, until: datetime,
@@ -92,3 +94,21 @@ async def load_daily_flash(pool: AsyncConnectionPool, day: date, tz: ZoneInfo, *
         group.breaches.append(BreachLine(lead_id=row["lead_id"], item=row["item"], breached_at=row["breached_at"],
                                          escalated_to=[e["role"] for e in row["escalated_to"]]))
     return DailyFlash(day=day, owners=list(owners.values()), open_priority=[PriorityLead(**r) for r in priority])
+
+
+async def load_lead_states(pool: AsyncConnectionPool, *, since: datetime,
+                           until: datetime) -> tuple[list[LeadState], int]:
+    """The whole stored state of every lead created in [since, until), in arrival order (the
+    recalibration's what-if replays them), and how many of them have no usable state (a row
+    written without one, or by a version whose state no longer reads)."""
+    async with pool.connection() as conn, conn.cursor() as cur:
+        rows = await (await cur.execute(
+            "SELECT state FROM leads WHERE created_at >= %s AND created_at < %s ORDER BY created_at, lead_id",
+            (since, until))).fetchall()
+    states, skipped = [], 0
+    for (state,) in rows:
+        try:
+            states.append(LeadState.model_validate(state))
+        except ValidationError:
+            skipped += 1
+    return states, skipped

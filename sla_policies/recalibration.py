@@ -4,8 +4,8 @@ whose MQL→SQL rate shifted by 25% or more (relative: new/old − 1) is flagged
 policy draft is proposed for it with the evidence behind it.
 
 Pure: it reads lead records (the read model's, or a simulation's) and the policy, and
-returns data. Running the proposal through the simulator is the caller's job
-(`handoff recalibrate --what-if`).
+returns data. Running the proposal through the simulator on the quarter's own leads is
+`handoff/simulate/whatif.py` (its figures: `recalibration_whatif.py`).
 
 Why the proposal is a threshold: the MQL→SQL rate of a tier moves when the leads handed
 over are better or worse than the bar assumes. A falling rate says the bar lets through
@@ -19,12 +19,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
 from sla_policies.diff import FieldChange, diff_policies
 from sla_policies.model import Policy
+from sla_policies.qualification import mql_threshold
 from sla_policies.records import LeadRecord
 from sla_policies.scorecard import Period, entered
 
@@ -82,6 +84,7 @@ class Proposal(BaseModel):
     acv_tier: str
     change: FieldChange
     why: str  # the evidence, in words
+    expected: Literal["up", "down"]  # where the evidence says the tier's MQL→SQL rate should go with it
 
 
 class Recalibration(BaseModel):
@@ -92,7 +95,7 @@ class Recalibration(BaseModel):
     draft: Policy | None  # the policy with every proposal applied, as a new draft version
 
 
-def _funnel(records: list[LeadRecord], period: Period) -> Funnel:
+def funnel(records: list[LeadRecord], period: Period) -> Funnel:
     cohort = [r for r in records if entered(r, "mql") in period]
     return Funnel(reached={s: sum(s == "mql" or entered(r, s) is not None for r in cohort) for s in STAGES})
 
@@ -106,7 +109,7 @@ def review(policy: Policy, records: Iterable[LeadRecord], q: Quarter) -> list[Ti
     reviews = []
     for tier in policy.acv_tiers:
         mine = [r for r in records if _acv(r, policy) == tier.id]
-        now, before = _funnel(mine, q.current), _funnel(mine, q.prior)
+        now, before = funnel(mine, q.current), funnel(mine, q.prior)
         new, old = now.rate("mql", "sql"), before.rate("mql", "sql")
         shift = round(new / old - 1, 4) if new is not None and old else None
         rejections = Counter(t.reason_code for r in mine for t in r.transitions
@@ -127,7 +130,9 @@ def propose(policy: Policy, reviews: list[TierReview]) -> list[Proposal]:
         tier = policy.acv_tier(r.acv_tier)
         low, high = tier.threshold_range
         step = THRESHOLD_STEP if r.mql_to_sql_shift < 0 else -THRESHOLD_STEP
-        target = min(high, max(low, tier.mql_threshold + step))
+        # The bar the tier's leads meet today: the global one unless per-tier thresholds apply.
+        current = mql_threshold(policy, r.acv_tier)
+        target = min(high, max(low, current + step))
         old_rate, new_rate = r.prior.rate("mql", "sql"), r.current.rate("mql", "sql")
         now, before = r.current.reached, r.prior.reached
         evidence = (f"MQL→SQL {'fell' if step > 0 else 'rose'} from {old_rate}% ({before['sql']} of "
@@ -135,17 +140,20 @@ def propose(policy: Policy, reviews: list[TierReview]) -> list[Proposal]:
                     f" {r.mql_to_sql_shift:+.0%} relative")
         if r.top_rejections:
             evidence += "; top rejections " + ", ".join(f"{c} ({n})" for c, n in r.top_rejections.items())
-        if target == tier.mql_threshold:
-            continue  # already at the end of its range: the criteria need a person, not a number
+        if (target - current) * step <= 0:
+            continue  # already at (or past) the end of its range: the criteria need a person, not a number
         proposals.append(Proposal(
-            acv_tier=r.acv_tier, why=evidence,
-            change=FieldChange(path=f"acv_tiers[id={r.acv_tier}].mql_threshold", old=tier.mql_threshold, new=target)))
+            acv_tier=r.acv_tier, why=evidence, expected="up" if step > 0 else "down",
+            change=FieldChange(path=f"acv_tiers[id={r.acv_tier}].mql_threshold", old=current, new=target)))
     return proposals
 
 
 def draft(policy: Policy, proposals: list[Proposal], version: str) -> Policy | None:
     """`policy` with the proposals applied under `version` (per-tier thresholds then apply:
-    threshold_mode acv_tier), and its change list saying why."""
+    threshold_mode acv_tier), and its change list saying why. Switching from one global
+    threshold, every other tier keeps the global bar where its range allows (the nearest
+    end of its range otherwise, listed as a change): a draft for one tier must not quietly
+    move the others to thresholds nobody proposed."""
     if not proposals:
         return None
     document = policy.model_dump(mode="json")
@@ -158,6 +166,15 @@ def draft(policy: Policy, proposals: list[Proposal], version: str) -> Policy | N
         # A tier's own bar only applies per tier: every ACV tier's threshold now counts.
         document["scoring"]["threshold_mode"] = "acv_tier"
         changes.append("scoring.threshold_mode global -> acv_tier: each ACV tier's own MQL threshold applies")
+        bar = policy.scoring.mql_threshold
+        for tier in document["acv_tiers"]:
+            if tier["id"] in thresholds:
+                continue
+            low, high = tier["threshold_range"]
+            tier["mql_threshold"] = min(high, max(low, bar))
+            if tier["mql_threshold"] != bar:
+                changes.append(f"{tier['id']}: MQL threshold {bar} (global) -> {tier['mql_threshold']}, the nearest"
+                               f" end of its range {low}-{high}")
     document["version"] = version
     document["changes"] = changes
     return Policy.model_validate(document)
@@ -170,5 +187,5 @@ def recalibrate(policy: Policy, records: Iterable[LeadRecord], q: Quarter, draft
                          draft=draft(policy, proposals, draft_version))
 
 
-__all__ = ["Quarter", "Recalibration", "TierReview", "Proposal", "quarter", "recalibrate", "review", "propose",
-           "draft", "diff_policies"]
+__all__ = ["Quarter", "Recalibration", "TierReview", "Proposal", "Funnel", "quarter", "recalibrate", "review",
+           "propose", "draft", "funnel", "diff_policies"]

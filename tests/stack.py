@@ -23,6 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from api.auth import Principal, TokenRecord, TokenStore, hash_token
 from handoff.devstack import ensure_search_attributes
+from handoff.simulate.whatif import run_what_if
 from handoff.worker import build_worker
 from infra.settings import Settings
 from infra.temporal import temporal_cli_path, test_server_path
@@ -118,7 +119,7 @@ async def api_server(client: Client, database_url: str, task_queue: str = "hando
     port = free_port()
     settings = Settings(TEMPORAL_ADDRESS="unused", DATABASE_URL=database_url,
                         TEMPORAL_TASK_QUEUE=task_queue, HANDOFF_API_PORT=port, HANDOFF_DB_DEADLINE_S=db_deadline_s)
-    app = create_app(settings, temporal=client, tokens=tokens or make_test_tokens())
+    app = create_app(settings, temporal=client, tokens=tokens or make_test_tokens(), what_if=run_what_if)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
     try:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sla_policies.loader import default_policy
+from sla_policies.model import Policy
 from sla_policies.recalibration import quarter, recalibrate
 from sla_policies.records import LeadRecord, TransitionRecord
 
@@ -85,3 +86,34 @@ def test_a_rising_rate_proposes_a_lower_threshold_but_never_below_its_range():
 def test_nothing_flagged_means_no_draft():
     result = recalibrate(default_policy(), [], Q4, draft_version="2027.1.2")
     assert not any(t.flagged for t in result.tiers) and result.draft is None
+
+
+def test_a_proposal_starts_from_the_bar_the_tiers_leads_meet_today_and_the_draft_moves_no_other_tier_needlessly():
+    """Under one global threshold (60) a tier's own `mql_threshold` is not in force: the
+    proposal starts from 60, and the per-tier draft keeps the other tiers at 60 where their
+    range allows (the nearest end of it otherwise, in the change list)."""
+    before, now = datetime(2026, 7, 21, tzinfo=UTC), datetime(2026, 10, 13, tzinfo=UTC)
+    records = cohort("d-old", "10k_30k", before, 40, 20) + cohort("d-new", "10k_30k", now, 40, 10)
+    policy = default_policy()
+    assert policy.scoring.threshold_mode == "global" and policy.acv_tier("10k_30k").mql_threshold == 50
+    result = recalibrate(policy, records, Q4, draft_version="2027.1.3")
+    (proposal,) = result.proposals
+    assert (proposal.change.old, proposal.change.new, proposal.expected) == (60, 65, "up")
+    draft = result.draft
+    assert draft is not None
+    thresholds = {t.id: t.mql_threshold for t in draft.acv_tiers}
+    assert thresholds == {"lt_10k": 50, "10k_30k": 65, "30k_75k": 60, "75k_200k": 70, "200k_plus": 80}
+    assert [c.split(":")[0] for c in draft.changes[2:]] == ["lt_10k", "75k_200k", "200k_plus"]
+    assert "nearest end of its range 35-50" in draft.changes[2]
+
+
+def test_a_rising_rate_expects_the_rate_to_fall_with_a_lower_threshold():
+    before, now = datetime(2026, 7, 21, tzinfo=UTC), datetime(2026, 10, 13, tzinfo=UTC)
+    records = cohort("e-old", "30k_75k", before, 40, 8) + cohort("e-new", "30k_75k", now, 40, 16)
+    document = default_policy().model_dump(mode="json")
+    document["scoring"]["threshold_mode"] = "acv_tier"
+    document["acv_tiers"][2]["mql_threshold"] = 70  # 30k_75k
+    per_tier = Policy.model_validate(document)
+    (proposal,) = recalibrate(per_tier, records, Q4, draft_version="2027.1.4").proposals
+    assert (proposal.acv_tier, proposal.change.old, proposal.change.new, proposal.expected) == \
+        ("30k_75k", 70, 65, "down")

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from api.auth import PrincipalDep, require
 from api.deps import PoliciesDep, PoolDep
@@ -20,6 +20,7 @@ from api.recalibration import (
     quarter_of,
     recalibration,
     record_review,
+    run_what_ifs,
 )
 from sla_policies.recalibration import quarter
 
@@ -46,6 +47,26 @@ async def get_recalibration(principal: PrincipalDep, pool: PoolDep, policies: Po
     if quarter is None:
         quarter = previous_quarter(quarter_of(today))
     return await recalibration(pool, policy, _label(quarter, tz), today)
+
+
+@router.post("/{quarter}/what-if", response_model=RecalibrationReport, status_code=201,
+             responses={200: {"model": RecalibrationReport}})
+async def what_if(quarter: str, request: Request, response: Response, principal: PrincipalDep,  # noqa: A002
+                  pool: PoolDep, policies: PoliciesDep) -> RecalibrationReport:
+    """Run each proposal's what-if on the quarter's own leads (current against proposed) and
+    keep it; the report then carries it. 201 when something was computed; 200 when every
+    proposal's what-if was already there (or there is no proposal)."""
+    require(principal, "revops")
+    runner = request.app.state.what_if
+    if runner is None:
+        raise ProblemError(503, "Service unavailable", "this API process was started without the simulator:"
+                           " the what-if cannot run here")
+    policy = await policies.current()
+    tz = policy.calendars.company_timezone
+    report, computed = await run_what_ifs(pool, policy, _label(quarter, tz), datetime.now(ZoneInfo(tz)).date(),
+                                          runner)
+    response.status_code = 201 if computed else 200
+    return report
 
 
 @router.post("/{quarter}/review", response_model=QuarterReview, status_code=201,

@@ -24,7 +24,7 @@ from api.deps import PoliciesDep, PoolDep, TemporalDep
 from api.history import timeline
 from api.pages import error_page, page
 from api.problems import ProblemError
-from api.recalibration import overdue_quarter, previous_quarter, quarter_of, recalibration
+from api.recalibration import overdue_quarter, previous_quarter, quarter_of, recalibration, run_what_ifs
 from api.routers.lead_list import LeadFilters, query_leads
 from api.routers.leads import _state, workflow_id
 from api.routers.reports import current_scorecard, days_period, load_ladder
@@ -47,6 +47,7 @@ from api.visibility import require_read
 from readmodel.connector_inbox import lead_sync_state
 from sla_policies.document import render_policy
 from sla_policies.model.transitions import ALL_STAGES
+from sla_policies.recalibration import quarter as quarter_of_label
 from sla_policies.scorecard import iso_week
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -120,6 +121,24 @@ async def recalibration_page(request: Request, principal: UiPrincipalDep, pool: 
     except ValueError as exc:
         return error_page(request, principal, ProblemError(422, "Invalid parameter", str(exc)))
     return page("recalibration.html.j2", request, principal, report=report)
+
+
+@router.post("/recalibration/{quarter}/what-if", dependencies=[Depends(same_origin)], response_model=None)
+async def recalibration_what_if(quarter: str, request: Request, principal: UiPrincipalDep,  # noqa: A002
+                                pool: PoolDep, policies: PoliciesDep) -> HTMLResponse | RedirectResponse:
+    """RevOps runs the proposals' what-if from the page, then sees it there."""
+    runner = request.app.state.what_if
+    if principal.kind != "revops" or runner is None:
+        return error_page(request, principal, ProblemError(403 if runner else 503, "Forbidden" if runner else
+                                                           "Service unavailable", "RevOps runs the what-if, on a"
+                                                           " process started with the simulator"))
+    policy = await policies.current()
+    try:
+        q = quarter_of_label(quarter, policy.calendars.company_timezone)
+    except ValueError as exc:
+        return error_page(request, principal, ProblemError(422, "Invalid parameter", str(exc)))
+    await run_what_ifs(pool, policy, q.label, datetime.now(ZoneInfo(policy.calendars.company_timezone)).date(), runner)
+    return RedirectResponse(f"/ui/recalibration?quarter={q.label}", status_code=303)
 
 
 @router.get("/leads")
