@@ -20,7 +20,7 @@ from sla_policies.commands import Actor, PolicyMigration
 from sla_policies.lead import LeadId
 from sla_policies.model import Policy
 from sla_policies.state import LeadState
-from workflows.lead import LeadWorkflow
+from workflows.lead import LeadWorkflow, lead_id_of, workflow_id
 
 MigratableStage = Literal["inquiry", "manager_review", "mql", "sal", "sql", "opportunity", "data_hold",
                           "territory_hold", "capacity_hold", "plg", "recycled", "disqualified"]
@@ -59,16 +59,12 @@ class MigrationReport(BaseModel):
     skipped: list[Skipped]
 
 
-def _workflow_id(lead_id: str) -> str:
-    return f"lead-{lead_id}"
-
-
 async def _candidates(temporal: Client, request: MigrationRequest) -> list[str]:
     if request.lead_ids:
         return list(dict.fromkeys(request.lead_ids))
     query = ("WorkflowType = 'LeadWorkflow' AND ExecutionStatus = 'Running' "
              f"AND HandoffPolicyVersion = {visibility_literal(request.from_version or '')}")
-    ids = [w.id.removeprefix("lead-") async for w in temporal.list_workflows(query)]
+    ids = [lead_id_of(w.id) async for w in temporal.list_workflows(query)]
     return sorted(set(ids))
 
 
@@ -97,7 +93,7 @@ async def migrate(temporal: Client, policy: Policy, request: MigrationRequest, a
     limit = asyncio.Semaphore(_PARALLEL)
 
     async def one(lead_id: str) -> None:
-        handle = temporal.get_workflow_handle(_workflow_id(lead_id))
+        handle = temporal.get_workflow_handle(workflow_id(lead_id))
         async with limit:
             try:
                 reason = _mismatch(await handle.query(LeadWorkflow.state), request, policy.version)

@@ -22,7 +22,7 @@ from sla_policies.commands import Accept, Actor, Briefing, Handoff, Meddpic, Opp
 from sla_policies.lead import LeadIntake
 from sla_policies.model import Policy
 from sla_policies.state import LeadState, LeadWorkflowInput
-from workflows.lead import LeadWorkflow
+from workflows.lead import LeadWorkflow, workflow_id
 
 QUEUE = "handoff"  # the lead worker's own process
 
@@ -50,7 +50,7 @@ async def _state(handle: WorkflowHandle, predicate, timeout: float = 120) -> Lea
 async def _routed(client: Client, policy: Policy) -> tuple[WorkflowHandle, Actor]:
     intake = _intake(f"hist-{uuid.uuid4().hex[:8]}")
     handle = await client.start_workflow(LeadWorkflow.run, LeadWorkflowInput(intake=intake, policy=policy),
-                                         id=f"lead-{intake.lead_id}", task_queue=QUEUE)
+                                         id=workflow_id(intake.lead_id), task_queue=QUEUE)
     state = await _state(handle, lambda s: s.owner is not None)
     return handle, Actor(id=state.owner, role="sdr")
 

@@ -97,9 +97,18 @@ RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2
 CALENDAR_RETRY = RetryPolicy(maximum_attempts=3, non_retryable_error_types=["ValueError", "ValidationError"])
 
 
+WORKFLOW_ID_PREFIX = "lead-"
+
+
 def workflow_id(lead_id: str) -> str:
-    """The one workflow id of a lead (the API, the migrations and the wake-ups use it)."""
-    return f"lead-{lead_id}"
+    """The one workflow id of a lead (the API, the migrations, the wake-ups, the simulator
+    and the bench use it)."""
+    return WORKFLOW_ID_PREFIX + lead_id
+
+
+def lead_id_of(workflow_id: str) -> str:
+    """The lead of a workflow id (a Temporal visibility listing gives workflow ids)."""
+    return workflow_id.removeprefix(WORKFLOW_ID_PREFIX)
 
 
 def _arrival(intake: LeadIntake) -> datetime:

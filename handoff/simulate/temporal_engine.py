@@ -32,7 +32,7 @@ from infra.temporal import test_server_path
 from sla_policies.clockbook import next_wakeup
 from sla_policies.lead import EngagementEvent
 from sla_policies.state import LeadState, LeadWorkflowInput
-from workflows.lead import LeadWorkflow
+from workflows.lead import LeadWorkflow, workflow_id
 
 TASK_QUEUE = "handoff-simulate"
 TERMINAL_STAGES = frozenset({"closed_won", "closed_lost", "routed_out"})
@@ -121,7 +121,7 @@ class TemporalSimulation(Simulation):
             settled(s) and ((wake := next_wakeup(s)) is None or wake > now)))
 
     def _handle(self, lead_id: str):
-        return self.client.get_workflow_handle(f"lead-{lead_id}")
+        return self.client.get_workflow_handle(workflow_id(lead_id))
 
     async def _state(self, lead_id: str) -> LeadState:
         return await self._handle(lead_id).query(LeadWorkflow.state)
@@ -157,7 +157,7 @@ class TemporalSimulation(Simulation):
         await self.client.start_workflow(
             LeadWorkflow.run,
             LeadWorkflowInput(intake=intake, policy=self.policy, suppression=suppression, account=account),
-            id=f"lead-{row.lead_id}", task_queue=TASK_QUEUE, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+            id=workflow_id(row.lead_id), task_queue=TASK_QUEUE, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
         return await self._settle(row.lead_id)
 
     async def _send(self, lead_id: str, name: str, command: BaseModel) -> tuple[LeadState | None, str | None]:
