@@ -4,6 +4,7 @@ document, and the active version. Deploying and activating are the API's
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Literal
 
@@ -54,10 +55,21 @@ async def get_stored(pool: AsyncConnectionPool, version: str) -> StoredPolicy | 
         await cur.execute(f"SELECT {_COLUMNS}, document, parsed::text AS parsed FROM policies WHERE version = %s",
                           (version,))
         row = await cur.fetchone()
-    if row is None:
-        return None
-    return StoredPolicy(**{k: v for k, v in row.items() if k != "parsed"},
-                        policy=Policy.model_validate_json(row["parsed"]))
+    return None if row is None else _stored(row)
+
+
+def _stored(row: dict) -> StoredPolicy:
+    fields = {k: v for k, v in row.items() if k != "parsed"}
+    return StoredPolicy(**fields, policy=Policy.model_validate_json(row["parsed"]))
+
+
+async def stored_versions(pool: AsyncConnectionPool, skip: Callable[[str], bool] = lambda _: False,
+                          ) -> list[StoredPolicy]:
+    """Every stored version, parsed, but those whose stored content hash `skip` says to leave."""
+    async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(f"SELECT {_COLUMNS}, document, parsed::text AS parsed FROM policies")
+        rows = await cur.fetchall()
+    return [_stored(row) for row in rows if not skip(row["content_hash"])]
 
 
 async def active_version(pool: AsyncConnectionPool) -> str | None:
