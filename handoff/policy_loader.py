@@ -1,10 +1,12 @@
 """Fills this process's pinned-policy registry (`sla_policies.pinned`) from the policy store.
 
-At worker start every stored version is loaded (parsed and validated once, hashed once).
-A lead that meets a reference the registry does not hold (a version deployed after the
-worker started) fails its workflow task with `PolicyNotLoaded`; the registry tells this
-loader, which loads that version in the background, checks that its content hashes to
-the pinned hash, and registers it, so Temporal's retry of the task finds it.
+At worker start every stored version is loaded (parsed and validated once, hashed once),
+and every few seconds whatever was deployed since (a look at the hashes only), so a
+version is usually held before RevOps activates it. A lead that meets a reference the
+registry does not hold (a version deployed after the last look) fails its workflow task
+with `PolicyNotLoaded`; the registry tells this loader, which loads that version at once,
+checks that its content hashes to the pinned hash, and registers it, so Temporal's retry
+of the task finds it.
 """
 
 from __future__ import annotations
@@ -14,27 +16,33 @@ import logging
 
 from psycopg_pool import AsyncConnectionPool
 
-from readmodel.policies import get_stored, stored_versions
+from readmodel.policies import get_stored, stored_hashes
 from sla_policies import pinned
 from sla_policies.pinned import PolicyRef
 
 log = logging.getLogger(__name__)
+REFRESH_SECONDS = 5.0  # how often the store is looked at for new versions
 
 
 class PolicyLoader:
-    def __init__(self, pool: AsyncConnectionPool):
+    def __init__(self, pool: AsyncConnectionPool, refresh_seconds: float = REFRESH_SECONDS):
         self._pool = pool
+        self._refresh = refresh_seconds
         self._queue: asyncio.Queue[PolicyRef] = asyncio.Queue()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: set[str] = set()
+        self._seen: set[str] = set()  # stored hashes already loaded (or found to differ)
 
     async def preload(self) -> int:
-        """Every stored version not held yet; returns how many were loaded. Best effort: a
+        """Every stored version not loaded yet; returns how many were loaded. Best effort: a
         store that cannot be read now only means the leads load theirs when they need them."""
         loaded = 0
         try:
-            for stored in await stored_versions(self._pool, skip=pinned.known):
-                pinned.register(stored.policy)
+            for version, digest in await stored_hashes(self._pool):
+                if digest in self._seen or pinned.known(digest):
+                    continue
+                await self.load(PolicyRef(version=version, content_hash=digest))
+                self._seen.add(digest)
                 loaded += 1
         except Exception:  # noqa: BLE001 - best effort, see above
             log.warning("could not preload the stored policy versions", exc_info=True)
@@ -72,7 +80,11 @@ class PolicyLoader:
         pinned.add_listener(self._want)
         try:
             while True:
-                ref = await self._queue.get()
+                try:
+                    ref = await asyncio.wait_for(self._queue.get(), self._refresh)
+                except TimeoutError:
+                    await self.preload()
+                    continue
                 try:
                     await self.load(ref)
                 except Exception:  # noqa: BLE001 - the lead asks again on its next attempt

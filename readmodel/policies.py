@@ -4,7 +4,6 @@ document, and the active version. Deploying and activating are the API's
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
 from typing import Literal
 
@@ -63,13 +62,11 @@ def _stored(row: dict) -> StoredPolicy:
     return StoredPolicy(**fields, policy=Policy.model_validate_json(row["parsed"]))
 
 
-async def stored_versions(pool: AsyncConnectionPool, skip: Callable[[str], bool] = lambda _: False,
-                          ) -> list[StoredPolicy]:
-    """Every stored version, parsed, but those whose stored content hash `skip` says to leave."""
-    async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(f"SELECT {_COLUMNS}, document, parsed::text AS parsed FROM policies")
-        rows = await cur.fetchall()
-    return [_stored(row) for row in rows if not skip(row["content_hash"])]
+async def stored_hashes(pool: AsyncConnectionPool) -> list[tuple[str, str]]:
+    """(version, content hash) of every stored version: cheap, to see what is new."""
+    async with pool.connection() as conn, conn.cursor() as cur:
+        await cur.execute("SELECT version, content_hash FROM policies")
+        return [(version, digest) for version, digest in await cur.fetchall()]
 
 
 async def active_version(pool: AsyncConnectionPool) -> str | None:

@@ -8,6 +8,8 @@ gives that same JSON without shipping the whole state each time.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 from typing import Any
 
@@ -20,9 +22,20 @@ def state_json(state: LeadState) -> dict[str, Any]:
     return state.model_dump(mode="json", by_alias=True)
 
 
-def changed(current: dict[str, Any], shipped: dict[str, Any]) -> dict[str, Any]:
-    """The top-level fields of `current` that `shipped` lacks or holds with another value."""
-    return {key: value for key, value in current.items() if key not in shipped or shipped[key] != value}
+def digests(fields: dict[str, Any]) -> dict[str, bytes]:
+    """A short digest of each field's value: what the workflow remembers of the last
+    shipped batch, instead of a second copy of the state in its memory."""
+    return {key: hashlib.blake2b(json.dumps(value, sort_keys=True, separators=(",", ":")).encode(),
+                                 digest_size=16).digest()
+            for key, value in fields.items()}
+
+
+def changed(current: dict[str, Any], shipped: dict[str, bytes]) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """The top-level fields of `current` whose digest differs from (or is missing in) the
+    digests of the last shipped batch, and their digests."""
+    now = digests(current)
+    keys = [key for key, digest in now.items() if shipped.get(key) != digest]
+    return {key: current[key] for key in keys}, {key: now[key] for key in keys}
 
 
 def next_due_at(state: LeadState) -> datetime | None:

@@ -4,6 +4,7 @@ lead needs it, and never resolves a reference to other content (sla_policies/pin
 
 from __future__ import annotations
 
+import asyncio
 import json
 from contextlib import suppress
 from datetime import timedelta
@@ -15,6 +16,7 @@ from temporalio.service import RPCError
 
 from api import policy_store
 from api.policy_migration import _update as migrate_update
+from handoff.policy_loader import PolicyLoader
 from sla_policies import pinned
 from sla_policies.commands import Actor, PolicyMigration
 from sla_policies.loader import default_policy
@@ -101,10 +103,49 @@ async def test_a_version_the_worker_lacks_is_loaded_from_the_store_when_a_lead_n
     assert state.policy_version == policy.version
     response = clock(state, "sdr_response.tier1")
     assert response.due_at == response.clock_started_at + timedelta(minutes=10)  # the stored version's window
-    # The first task failed naming the reference while the worker loaded it; then it ran.
-    assert any(ref.content_hash in message for message in await _task_failures(handle))
+    # Loaded from the store (on the lead's miss, or by the worker's periodic look if first).
     loaded = pinned.lookup(ref)
     assert loaded is not None and loaded is not policy and content_hash(loaded) == ref.content_hash
+
+
+class _RecordingLoader(PolicyLoader):
+    def __init__(self, pool):
+        super().__init__(pool, refresh_seconds=3600)  # no periodic look: only a miss asks it
+        self.asked: list[PolicyRef] = []
+
+    async def load(self, ref: PolicyRef) -> bool:
+        self.asked.append(ref)
+        return await super().load(ref)
+
+
+async def test_a_miss_makes_the_loader_load_that_version(pool):
+    policy = await _stored_only(pool)
+    ref = PolicyRef(version=policy.version, content_hash=content_hash(policy))
+    loader = _RecordingLoader(pool)
+    running = asyncio.create_task(loader.run())
+    try:
+        await poll(lambda: _listening(loader), bool)
+        with pytest.raises(PolicyNotLoaded, match=ref.content_hash):
+            pinned.resolve(ref)  # what the workflow meets: it fails its task, the loader hears
+        loaded = await poll(lambda: _lookup(ref), lambda p: p is not None, timeout=30)
+        assert content_hash(loaded) == ref.content_hash and loaded.version == policy.version
+        await poll(lambda: _asked(loader), lambda asked: ref in asked)
+    finally:
+        running.cancel()
+        with suppress(asyncio.CancelledError):
+            await running
+
+
+async def _listening(loader: PolicyLoader) -> bool:
+    return loader._loop is not None
+
+
+async def _asked(loader: _RecordingLoader) -> list[PolicyRef]:
+    return loader.asked
+
+
+async def _lookup(ref: PolicyRef) -> Policy | None:
+    return pinned.lookup(ref)
 
 
 async def test_a_reference_to_other_content_never_runs(postgres_url):

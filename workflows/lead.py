@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -157,9 +156,10 @@ class LeadWorkflow:
         # A slow or unavailable PostgreSQL therefore never delays an SLA instant.
         self._outbox: list[ProjectionEvent] = []
         self._projecting = False
-        # The state's JSON as the read model holds it after the last shipped batch: each
-        # batch carries only the top-level fields that differ (the first of a run, all).
-        self._shipped: dict[str, Any] = {}
+        # Digests of the state's top-level JSON fields as the read model holds them after
+        # the last shipped batch: each batch carries only the fields that differ (the first
+        # of a run, all of them).
+        self._shipped: dict[str, bytes] = {}
         self._notifications: list[Notification] = []
         self._notifying = False
         self._inputs: list[Input] = []  # signals, decided in arrival order by the main loop
@@ -362,12 +362,11 @@ class LeadWorkflow:
             batch, self._outbox = self._outbox, []
             self._projecting = True
             try:
-                current = projection.state_json(self._state)
-                changes = projection.changed(current, self._shipped)
+                changes, digests = projection.changed(projection.state_json(self._state), self._shipped)
                 await workflow.execute_activity_method(
                     ReadModelActivities.project_lead,
                     ProjectionBatch(events=batch, columns=projection.columns(self._state), changes=changes),
                     start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY)
-                self._shipped.update(changes)  # only once applied: else the next batch carries them
+                self._shipped.update(digests)  # only once applied: else the next batch carries them
             finally:
                 self._projecting = False
