@@ -102,9 +102,10 @@ class PolicyRegistry:
     def pin(self, policy: Policy) -> PolicyRef:
         """The reference a lead pins `policy` by (its content hash computed once per version;
         registered in this process too, so a worker here shares the object)."""
-        ref = self.refs.get(policy.version)
-        if ref is None or self.versions.get(policy.version) is not policy:
+        held = self.versions.get(policy.version) is policy
+        ref = self.refs.get(policy.version) if held else None
+        if ref is None:
             ref = pinned.register(policy)
-            if self.versions.get(policy.version) is policy:
+            if held:
                 self.refs[policy.version] = ref
         return ref

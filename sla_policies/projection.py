@@ -1,9 +1,12 @@
-"""What a projection batch carries (`ProjectionBatch`): the lead row's columns, and the
-top-level fields of the lead's state that changed since the last batch was shipped.
+"""What a projection batch carries (`ProjectionBatch`): the lead row's columns, and what of
+the lead's state changed since the last batch was shipped.
 
-The read model's `leads.state` is the state's JSON (`model_dump(mode="json", by_alias=True)`);
-merging the changed top-level fields into it (jsonb `||`) in order, batch after batch,
-gives that same JSON without shipping the whole state each time.
+The read model's `leads.state` is the state's JSON (`model_dump(mode="json", by_alias=True)`).
+A batch carries each top-level field that changed (`changes`, merged with jsonb `||`)
+except lists that only changed or grew element by element: of those it carries the changed
+elements by index (`patches`, each set with `jsonb_set`). `sla` is derived from `clocks` by
+the read model itself. Applied in order, batch after batch, that gives the same JSON as
+shipping the whole state each time; the first batch of a run carries every field whole.
 """
 
 from __future__ import annotations
@@ -14,7 +17,12 @@ from datetime import datetime
 from typing import Any
 
 from sla_policies.clockbook import pending
-from sla_policies.state import LeadColumns, LeadState
+from sla_policies.state import LeadColumns, LeadState, ProjectionEvent
+
+DERIVED = frozenset({"sla"})  # the open clocks: the read model computes them from `clocks`
+
+Digest = bytes
+Shipped = dict[str, Digest | list[Digest]]  # per field: its digest, or its elements' for a list
 
 
 def state_json(state: LeadState) -> dict[str, Any]:
@@ -22,20 +30,51 @@ def state_json(state: LeadState) -> dict[str, Any]:
     return state.model_dump(mode="json", by_alias=True)
 
 
-def digests(fields: dict[str, Any]) -> dict[str, bytes]:
-    """A short digest of each field's value: what the workflow remembers of the last
-    shipped batch, instead of a second copy of the state in its memory."""
-    return {key: hashlib.blake2b(json.dumps(value, sort_keys=True, separators=(",", ":")).encode(),
-                                 digest_size=16).digest()
-            for key, value in fields.items()}
+def _digest(value: Any) -> Digest:
+    # What the workflow remembers of a shipped value, instead of a copy of it.
+    return hashlib.blake2b(json.dumps(value, sort_keys=True, separators=(",", ":")).encode(), digest_size=16).digest()
 
 
-def changed(current: dict[str, Any], shipped: dict[str, bytes]) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """The top-level fields of `current` whose digest differs from (or is missing in) the
-    digests of the last shipped batch, and their digests."""
-    now = digests(current)
-    keys = [key for key, digest in now.items() if shipped.get(key) != digest]
-    return {key: current[key] for key in keys}, {key: now[key] for key in keys}
+def diff(current: dict[str, Any], shipped: Shipped) -> tuple[dict[str, Any], dict[str, dict[int, Any]], Shipped]:
+    """(whole fields, list elements by index, their digests) of `current` that differ from
+    what was shipped. A list is patched by element only when it did not shrink."""
+    changes: dict[str, Any] = {}
+    patches: dict[str, dict[int, Any]] = {}
+    digests: Shipped = {}
+    for key, value in current.items():
+        if key in DERIVED:
+            continue
+        before = shipped.get(key)
+        if isinstance(value, list):
+            elements = [_digest(v) for v in value]
+            if isinstance(before, list) and len(before) <= len(elements):
+                changed = {i: value[i] for i, d in enumerate(elements) if i >= len(before) or before[i] != d}
+                if changed:
+                    patches[key], digests[key] = changed, elements
+            elif before != elements:
+                changes[key], digests[key] = value, elements
+        else:
+            digest = _digest(value)
+            if before != digest:
+                changes[key], digests[key] = value, digest
+    return changes, patches, digests
+
+
+def shipped_clocks(changes: dict[str, Any], patches: dict[str, dict[int, Any]]) -> dict[int, dict[str, Any]]:
+    """The clocks a batch carries, by clock seq."""
+    clocks = changes.get("clocks") or list(patches.get("clocks", {}).values())
+    return {c["seq"]: c for c in clocks}
+
+
+def lean_events(events: list[ProjectionEvent], clocks: dict[int, dict[str, Any]]) -> list[ProjectionEvent]:
+    """A clock event whose snapshot is the clock the batch carries anyway names it by seq."""
+    lean = []
+    for event in events:
+        clock = event.clock
+        if clock is not None and clocks.get(clock.seq) == clock.model_dump(mode="json"):
+            event = event.model_copy(update={"clock": None, "clock_seq": clock.seq})
+        lean.append(event)
+    return lean
 
 
 def next_due_at(state: LeadState) -> datetime | None:

@@ -261,6 +261,8 @@ class ProjectionEvent(BaseModel):
     kind: str  # "transition", "clock", "touch", "disposition", "notification", ...
     transition: Transition | None = None
     clock: SlaClock | None = None
+    # In a projection batch: the clock's snapshot is the one the batch carries (by its seq).
+    clock_seq: int | None = None
 
 
 class LeadColumns(BaseModel):
@@ -285,14 +287,16 @@ class LeadColumns(BaseModel):
 
 class ProjectionBatch(BaseModel):
     """What the workflow hands the read-model activity: the changes since the last batch,
-    in order, and what of the state they changed: the row's columns, and the top-level
-    fields of the state's JSON that differ from what the last batch shipped (every field
-    in the first batch of a run), merged into `leads.state` (sla_policies/projection.py).
+    in order, and what of the state they changed: the row's columns, and the fields (or
+    list elements) of the state's JSON that differ from what the last batch shipped
+    (every field in the first batch of a run), applied to `leads.state`
+    (sla_policies/projection.py).
     `state`, the whole state after the batch, is the older form, still applied as it is."""
 
     events: list[ProjectionEvent]
     columns: LeadColumns | None = None
     changes: dict[str, Any] = {}
+    patches: dict[str, dict[int, Any]] = {}  # list fields: the changed elements by index
     state: LeadState | None = None
 
 

@@ -156,10 +156,10 @@ class LeadWorkflow:
         # A slow or unavailable PostgreSQL therefore never delays an SLA instant.
         self._outbox: list[ProjectionEvent] = []
         self._projecting = False
-        # Digests of the state's top-level JSON fields as the read model holds them after
-        # the last shipped batch: each batch carries only the fields that differ (the first
-        # of a run, all of them).
-        self._shipped: dict[str, bytes] = {}
+        # Digests of the state's JSON fields (and list elements) as the read model holds them
+        # after the last shipped batch: each batch carries only what differs (the first of a
+        # run, everything).
+        self._shipped: projection.Shipped = {}
         self._notifications: list[Notification] = []
         self._notifying = False
         self._inputs: list[Input] = []  # signals, decided in arrival order by the main loop
@@ -362,10 +362,12 @@ class LeadWorkflow:
             batch, self._outbox = self._outbox, []
             self._projecting = True
             try:
-                changes, digests = projection.changed(projection.state_json(self._state), self._shipped)
+                changes, patches, digests = projection.diff(projection.state_json(self._state), self._shipped)
+                events = projection.lean_events(batch, projection.shipped_clocks(changes, patches))
                 await workflow.execute_activity_method(
                     ReadModelActivities.project_lead,
-                    ProjectionBatch(events=batch, columns=projection.columns(self._state), changes=changes),
+                    ProjectionBatch(events=events, columns=projection.columns(self._state), changes=changes,
+                                    patches=patches),
                     start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY)
                 self._shipped.update(digests)  # only once applied: else the next batch carries them
             finally:
