@@ -9,14 +9,14 @@ ordinal, `sla_clocks` by the clock's seq and only rewritten by a later batch.
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Any
 
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from temporalio import activity
 
 from readmodel import lookups
-from sla_policies.clockbook import pending
+from sla_policies import projection
 from sla_policies.model.transitions import OPEN_STAGES
 from sla_policies.state import (
     AccountEngagement,
@@ -24,17 +24,19 @@ from sla_policies.state import (
     AccountLeadsQuery,
     AccountStatus,
     AccountStatusQuery,
-    LeadState,
+    LoggedTouch,
     ProjectionBatch,
+    SlaClock,
     Suppression,
 )
 
+# The open clocks (`LeadState.sla`), derived from `clocks` by the read model itself.
+_SLA = "jsonb_path_query_array(({0})->'clocks', '$[*] ? (@.met_at == null && @.voided_at == null)')"
 
-def next_due_at(state: LeadState) -> datetime | None:
-    """The earliest warning, due or breach instant still to fire on the lead's open clocks:
-    what an "at risk" list sorts on. Escalation steps are left out: they follow a breach."""
-    instants = [p.at for p in pending(state) if p.kind != "escalation"]
-    return min(instants) if instants else None
+
+def _with_sla(state: str) -> str:
+    # A batch without `clocks` (an update's partial row) keeps its state as it is.
+    return f"coalesce(jsonb_set({state}, '{{sla}}', {_SLA.format(state)}), {state})"
 
 
 class ReadModelActivities:
@@ -43,60 +45,62 @@ class ReadModelActivities:
 
     @activity.defn(name="project_lead")
     async def project_lead(self, batch: ProjectionBatch) -> None:
-        state = batch.state
+        if batch.state is not None:  # the older form: the whole state
+            row, changes, patches = projection.columns(batch.state), projection.state_json(batch.state), {}
+        elif batch.columns is not None:
+            row, changes, patches = batch.columns, batch.changes, batch.patches
+        else:
+            raise ValueError("a projection batch carries its columns and changes, or the whole state")
+        clocks = projection.shipped_clocks(changes, patches)
         last_seq = max(e.seq for e in batch.events)
+        # `state` takes the changed fields (jsonb ||), then the changed list elements, each
+        # set at its index (an index past the end appends), in order; then `sla`.
+        merged = "leads.state || EXCLUDED.state"
+        params = {**row.model_dump(), "workflow_id": activity.info().workflow_id, "state": Jsonb(changes),
+                  "seq": last_seq}
+        elements = [(field, index, value) for field, items in patches.items() for index, value in sorted(items.items())]
+        for n, (field, index, value) in enumerate(elements):
+            merged = f"jsonb_set({merged}, %(path{n})s::text[], %(value{n})s::jsonb)"
+            params[f"path{n}"], params[f"value{n}"] = [field, str(index)], Jsonb(value)
         async with self._pool.connection() as conn, conn.transaction():
             async with conn.cursor() as cur:
                 await cur.executemany(
                     "INSERT INTO lead_events (lead_id, seq, at, kind, payload) VALUES (%s, %s, %s, %s, %s)"
                     " ON CONFLICT (lead_id, seq) DO NOTHING",
-                    [(state.lead_id, e.seq, e.at, e.kind, Jsonb(_detail(e))) for e in batch.events],
+                    [(row.lead_id, e.seq, e.at, e.kind, Jsonb(clocks[e.clock_seq] if e.clock_seq is not None
+                                                              else _detail(e)))
+                     for e in batch.events],
                 )
             await conn.execute(
-                """
+                f"""
                 INSERT INTO leads (lead_id, workflow_id, stage, score, tier, acv_tier, owner,
                     policy_version, breached, lead_type, company, email, state, readers, last_seq,
                     created_at, updated_at, next_due_at)
                 VALUES (%(lead_id)s, %(workflow_id)s, %(stage)s, %(score)s, %(tier)s, %(acv_tier)s,
                     %(owner)s, %(policy_version)s, %(breached)s, %(lead_type)s, %(company)s,
-                    %(email)s, %(state)s, %(readers)s, %(seq)s, %(created_at)s, %(updated_at)s, %(next_due_at)s)
+                    %(email)s, {_with_sla("%(state)s::jsonb")}, %(readers)s, %(seq)s, %(created_at)s,
+                    %(updated_at)s, %(next_due_at)s)
                 ON CONFLICT (lead_id) DO UPDATE SET
                     stage = EXCLUDED.stage, score = EXCLUDED.score, tier = EXCLUDED.tier,
                     acv_tier = EXCLUDED.acv_tier, owner = EXCLUDED.owner,
                     policy_version = EXCLUDED.policy_version, breached = EXCLUDED.breached,
-                    company = EXCLUDED.company, email = EXCLUDED.email, state = EXCLUDED.state,
+                    company = EXCLUDED.company, email = EXCLUDED.email, state = {_with_sla(merged)},
                     readers = EXCLUDED.readers, last_seq = EXCLUDED.last_seq, updated_at = EXCLUDED.updated_at,
                     next_due_at = EXCLUDED.next_due_at
                 WHERE leads.last_seq < EXCLUDED.last_seq
-                """,
-                {
-                    "lead_id": state.lead_id,
-                    "workflow_id": activity.info().workflow_id,
-                    "stage": state.stage,
-                    "score": state.score,
-                    "tier": state.tier,
-                    "acv_tier": state.acv_tier,
-                    "owner": state.owner,
-                    "policy_version": state.policy_version,
-                    "breached": state.breached,
-                    "lead_type": state.intake.lead_type,
-                    "company": state.intake.account.company,
-                    "email": state.intake.contact.email,
-                    "state": Jsonb(state.model_dump(mode="json", by_alias=True)),
-                    "readers": state.reader_keys(),  # who may read it: api/visibility.py
-                    "seq": last_seq,
-                    "created_at": state.created_at,
-                    "updated_at": state.updated_at,
-                    "next_due_at": next_due_at(state),
-                },
+                """,  # only placeholders and fixed SQL are formatted in
+                params,
             )
-            await _project_report_rows(conn, batch, last_seq)
+            touches = dict(enumerate(changes["touches"])) if "touches" in changes else patches.get("touches", {})
+            await _project_report_rows(conn, row.lead_id, batch, touches, clocks, last_seq)
 
 
-async def _project_report_rows(conn, batch: ProjectionBatch, last_seq: int) -> None:
-    state = batch.state
+async def _project_report_rows(conn, lead_id: str, batch: ProjectionBatch, touches: dict[int, Any],
+                               clocks: dict[int, dict[str, Any]], last_seq: int) -> None:
+    # Touches and clocks are written when the batch carries them (changed): the others
+    # are already in their rows.
     async with conn.cursor() as cur:
-        transitions = [(state.lead_id, e.seq, e.transition) for e in batch.events if e.transition is not None]
+        transitions = [(lead_id, e.seq, e.transition) for e in batch.events if e.transition is not None]
         if transitions:
             await cur.executemany(
                 "INSERT INTO transitions (lead_id, seq, at, from_stage, to_stage, event, actor, reason_code, note)"
@@ -104,14 +108,15 @@ async def _project_report_rows(conn, batch: ProjectionBatch, last_seq: int) -> N
                 [(lead, seq, t.at, t.from_stage, t.to_stage, t.event, t.actor, t.reason_code, t.note)
                  for lead, seq, t in transitions],
             )
-        if state.touches:
+        if touches:
+            logged = [(index + 1, LoggedTouch.model_validate(t)) for index, t in sorted(touches.items())]
             await cur.executemany(
                 "INSERT INTO touches (lead_id, touch_no, at, actor, channel, outcome)"
                 " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (lead_id, touch_no) DO NOTHING",
-                [(state.lead_id, no, t.at, t.actor, t.channel, t.outcome)
-                 for no, t in enumerate(state.touches, start=1)],
+                [(lead_id, no, t.at, t.actor, t.channel, t.outcome) for no, t in logged],
             )
-        if state.clocks:
+        if clocks:
+            parsed = [SlaClock.model_validate(c) for c in clocks.values()]
             await cur.executemany(
                 """
                 INSERT INTO sla_clocks (lead_id, clock_seq, item, tier, owner_role, owner, status,
@@ -127,11 +132,11 @@ async def _project_report_rows(conn, batch: ProjectionBatch, last_seq: int) -> N
                     last_seq = EXCLUDED.last_seq
                 WHERE sla_clocks.last_seq < EXCLUDED.last_seq
                 """,
-                [(state.lead_id, c.seq, c.item, c.tier, c.owner_role, c.owner, c.status,
+                [(lead_id, c.seq, c.item, c.tier, c.owner_role, c.owner, c.status,
                   c.started_at, c.due_at, c.warning_at, c.breach_at, c.met_at, c.target_missed,
                   c.breached_at, c.voided_at,
                   Jsonb([e.model_dump(mode="json") for e in c.escalated_to]), last_seq)
-                 for c in state.clocks],
+                 for c in parsed],
             )
 
 

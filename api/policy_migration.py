@@ -14,8 +14,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
+from sla_policies import pinned
 from sla_policies.commands import Actor, PolicyMigration
 from sla_policies.lead import LeadId
 from sla_policies.model import Policy
@@ -28,6 +30,7 @@ MigratableStage = Literal["inquiry", "manager_review", "mql", "sal", "sql", "opp
 # else ever reaches a Temporal list query.
 VERSION_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$"
 _PARALLEL = 16  # updates in flight at once: a big migration must not flood the server
+_LOADING_ATTEMPTS = 12  # about 15 s for a worker to load a version it did not hold
 
 
 class MigrationRequest(BaseModel):
@@ -86,8 +89,27 @@ def _mismatch(state: LeadState, request: MigrationRequest, version: str) -> str 
     return None
 
 
+async def _update(handle, command: PolicyMigration) -> None:
+    """The Update, sent again while the lead's worker is still loading the version (it
+    refuses with `policy_loading` before anything is applied, and loads it meanwhile)."""
+    delay = 0.1
+    for attempt in range(_LOADING_ATTEMPTS):
+        try:
+            await handle.execute_update(LeadWorkflow.migrate_policy, command)
+            return
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            if not (isinstance(cause, ApplicationError) and cause.type == "policy_loading") \
+                    or attempt == _LOADING_ATTEMPTS - 1:
+                raise
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 2.0)
+
+
 async def migrate(temporal: Client, policy: Policy, request: MigrationRequest, actor: Actor) -> MigrationReport:
-    command = PolicyMigration(actor=actor, policy=policy, recompute_clocks=request.recompute_clocks)
+    # By reference: the lead's worker resolves the stored version by its content hash.
+    command = PolicyMigration(actor=actor, policy_ref=pinned.register(policy),
+                              recompute_clocks=request.recompute_clocks)
     migrated: list[str] = []
     skipped: list[Skipped] = []
     limit = asyncio.Semaphore(_PARALLEL)
@@ -98,7 +120,7 @@ async def migrate(temporal: Client, policy: Policy, request: MigrationRequest, a
             try:
                 reason = _mismatch(await handle.query(LeadWorkflow.state), request, policy.version)
                 if reason is None:
-                    await handle.execute_update(LeadWorkflow.migrate_policy, command)
+                    await _update(handle, command)
                     migrated.append(lead_id)
                     return
             except WorkflowUpdateFailedError as exc:

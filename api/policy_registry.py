@@ -5,8 +5,9 @@ agrees): start-up stores the bundled files of `sla_policies/versions/`, and `cur
 reads the active version (the `PoliciesDep` dependency calls it for every request that
 uses the registry, so `active()` in a route is what was active when the request came).
 Without a database (tests of the API alone) the bundled files are the registry and the
-newest is active. A lead pins the version that was active at ingest (docs/domain.md §13); the whole
-Policy travels in its workflow input.
+newest is active. A lead pins the version that was active at ingest (docs/domain.md §13): its
+workflow input names it by version and content hash (`pin`), and the worker resolves that
+reference from the same `policies` table.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from psycopg_pool import AsyncConnectionPool
 
 from api import policy_store
 from readmodel import policies
+from sla_policies import pinned
 from sla_policies.loader import bundled_policy_files, load_policy_file, parse_policy
 from sla_policies.model import Policy
+from sla_policies.pinned import PolicyRef
 
 ADDED_IN_CODE = "handoff"  # deployed_by of a policy a process adds itself (the demo's compressed copy)
 
@@ -30,6 +33,7 @@ class PolicyRegistry:
     active_version: str | None = None  # the last one seen active
     pool: AsyncConnectionPool | None = None
     bundled: list[tuple[str, Policy]] = field(default_factory=list)
+    refs: dict[str, PolicyRef] = field(default_factory=dict)  # hashed once per version
 
     @classmethod
     def from_bundled(cls) -> PolicyRegistry:
@@ -62,6 +66,7 @@ class PolicyRegistry:
 
     def add(self, policy: Policy, *, activate: bool = True) -> None:
         self.versions[policy.version] = policy
+        self.refs.pop(policy.version, None)
         if activate:
             self.active_version = policy.version
 
@@ -93,3 +98,14 @@ class PolicyRegistry:
 
     def get(self, version: str) -> Policy:
         return self.versions[version]
+
+    def pin(self, policy: Policy) -> PolicyRef:
+        """The reference a lead pins `policy` by (its content hash computed once per version;
+        registered in this process too, so a worker here shares the object)."""
+        held = self.versions.get(policy.version) is policy
+        ref = self.refs.get(policy.version) if held else None
+        if ref is None:
+            ref = pinned.register(policy)
+            if held:
+                self.refs[policy.version] = ref
+        return ref

@@ -1,15 +1,13 @@
 """Policy versions in PostgreSQL (`policies`, migration 0005): deploy and activate (the
 readers are `readmodel.policies`).
 
-A stored version is immutable: its identity is the SHA-256 of the policy's canonical JSON,
+A stored version is immutable: its identity is the SHA-256 of the policy's canonical JSON
+(`sla_policies.pinned.content_hash`, the hash a lead pins it by),
 so the same policy sent again (as YAML or JSON, reformatted) is the same deployment, and a
 different document under an existing version is a conflict, never an overwrite.
 """
 
 from __future__ import annotations
-
-import hashlib
-import json
 
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
@@ -17,6 +15,7 @@ from psycopg_pool import AsyncConnectionPool
 from readmodel.policies import PolicyRecord, active_version, get_record
 from sla_policies.loader import version_key
 from sla_policies.model import Policy
+from sla_policies.pinned import content_hash
 from sla_policies.signoff import Signature
 
 BUNDLED = "bundled"  # deployed_by of the files shipped in sla_policies/versions/
@@ -30,11 +29,6 @@ class VersionConflict(Exception):
                          f"(stored sha256 {stored_hash[:12]}, this one {new_hash[:12]}); "
                          f"a deployed version never changes: give the new document a new version")
         self.version = version
-
-
-def content_hash(policy: Policy) -> str:
-    canonical = json.dumps(policy.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 async def deploy(pool: AsyncConnectionPool, document: str, policy: Policy, by: str) -> tuple[PolicyRecord, bool]:

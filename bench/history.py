@@ -7,11 +7,13 @@ time-skipping server with the real calendar (tests/test_lead_lifecycle.py)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.api.history.v1 import History
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
@@ -47,16 +49,24 @@ async def _state(handle: WorkflowHandle, predicate, timeout: float = 120) -> Lea
         await asyncio.sleep(0.2)
 
 
-async def _routed(client: Client, policy: Policy) -> tuple[WorkflowHandle, Actor]:
+def _pinned(stack: Stack, policy: Policy, inline: bool) -> dict:
+    """How the start input pins the policy: by reference (as the API starts leads) or, the
+    older form, the whole document inline. A build without references knows only the latter."""
+    if inline or "policy_ref" not in LeadWorkflowInput.model_fields:
+        return {"policy": policy}
+    return {"policy_ref": stack.policies.pin(policy)}
+
+
+async def _routed(client: Client, pinned: dict) -> tuple[WorkflowHandle, Actor]:
     intake = _intake(f"hist-{uuid.uuid4().hex[:8]}")
-    handle = await client.start_workflow(LeadWorkflow.run, LeadWorkflowInput(intake=intake, policy=policy),
+    handle = await client.start_workflow(LeadWorkflow.run, LeadWorkflowInput(intake=intake, **pinned),
                                          id=workflow_id(intake.lead_id), task_queue=QUEUE)
     state = await _state(handle, lambda s: s.owner is not None)
     return handle, Actor(id=state.owner, role="sdr")
 
 
-async def _lifecycle(client: Client, policy: Policy) -> WorkflowHandle:
-    handle, sdr = await _routed(client, policy)
+async def _lifecycle(client: Client, pinned: dict) -> WorkflowHandle:
+    handle, sdr = await _routed(client, pinned)
     await handle.execute_update(LeadWorkflow.touch, Touch(actor=sdr, channel="phone", outcome="connected"))
     await handle.execute_update(LeadWorkflow.accept, Accept(actor=sdr))
     meeting = datetime.now(UTC) + timedelta(days=2)
@@ -76,8 +86,8 @@ async def _lifecycle(client: Client, policy: Policy) -> WorkflowHandle:
     return client.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id)
 
 
-async def _cadence(client: Client, policy: Policy) -> WorkflowHandle:
-    handle, sdr = await _routed(client, policy)
+async def _cadence(client: Client, pinned: dict) -> WorkflowHandle:
+    handle, sdr = await _routed(client, pinned)
     await handle.execute_update(LeadWorkflow.touch, Touch(actor=sdr, channel="phone", outcome="no_answer"))
     await handle.execute_update(LeadWorkflow.accept, Accept(actor=sdr))
     state = await handle.query(LeadWorkflow.state)
@@ -91,7 +101,26 @@ async def _cadence(client: Client, policy: Policy) -> WorkflowHandle:
     return client.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id)
 
 
-async def _replay_ms(handle: WorkflowHandle, rounds: int = 5) -> tuple[int, float]:
+def _sizes(history: WorkflowHistory) -> tuple[int, int, int]:
+    """(bytes of the serialized history, of it the policy's: the `policy` or `policy_ref`
+    of the start, continue-as-new and migration inputs, and the projection batches')."""
+    total = History(events=history.events).ByteSize()
+    policy = projections = 0
+    for event in history.events:
+        payloads = list(event.workflow_execution_started_event_attributes.input.payloads)
+        payloads += event.workflow_execution_update_accepted_event_attributes.accepted_request.input.args.payloads
+        for payload in payloads:
+            value = json.loads(payload.data) if payload.data[:1] == b"{" else None
+            if isinstance(value, dict):
+                pinned = value.get("policy") or value.get("policy_ref")
+                policy += len(json.dumps(pinned, separators=(",", ":"))) if pinned else 0
+        scheduled = event.activity_task_scheduled_event_attributes
+        if scheduled.activity_type.name == "project_lead":
+            projections += sum(len(p.data) for p in scheduled.input.payloads)
+    return total, policy, projections
+
+
+async def _replay_ms(handle: WorkflowHandle, rounds: int = 5) -> tuple[int, float, tuple[int, int, int]]:
     history = await handle.fetch_history()
     replayer = Replayer(workflows=[LeadWorkflow], data_converter=pydantic_data_converter,
                         workflow_runner=workflow_runner())
@@ -101,7 +130,7 @@ async def _replay_ms(handle: WorkflowHandle, rounds: int = 5) -> tuple[int, floa
         result = await replayer.replay_workflow(history)
         took.append(time.perf_counter() - start)
         assert result.replay_failure is None, result.replay_failure
-    return len(history.events), sorted(took)[len(took) // 2] * 1000
+    return len(history.events), sorted(took)[len(took) // 2] * 1000, _sizes(history)
 
 
 async def history(stack: Stack, results: Results) -> None:
@@ -109,11 +138,27 @@ async def history(stack: Stack, results: Results) -> None:
     stack.sql("INSERT INTO reps (rep_id, name, role, territories, capacity)"
               " VALUES ('bench-ae', 'AE', 'ae', '{US}', 1000000) ON CONFLICT (rep_id) DO NOTHING")
     policy = stack.policies.get(stack.compressed_version)
-    whole = await _lifecycle(stack.client, policy)
-    cadence = await _cadence(stack.client, policy)
-    for name, handle, target in (("whole lifecycle to closed-won", whole, 1000),
-                                 ("full tier-1 cadence (8 touches) then recycled, first run", cadence, None)):
-        events, replay = await _replay_ms(handle)
-        results.add(Figure(part="history", name=f"history events, {name}", value=events, unit="events",
-                           target=f"≤ {target}" if target else None, met=events <= target if target else None))
-        results.add(Figure(part="history", name=f"replay time (median of 5), {name}", value=replay, unit="ms"))
+    # The same lifecycle with the policy inline (the older start form, still accepted), so
+    # the reference's share is a same-run before/after; the projections are this build's.
+    for inline in ([True, False] if "policy_ref" in LeadWorkflowInput.model_fields else [True]):
+        form = "policy inline" if inline else "policy by reference"
+        pinned = _pinned(stack, policy, inline)
+        whole = await _lifecycle(stack.client, pinned)
+        cadence = await _cadence(stack.client, pinned)
+        for name, handle, target in (("whole lifecycle to closed-won", whole, 1000),
+                                     ("full tier-1 cadence (8 touches) then recycled, first run", cadence, None)):
+            events, replay, (size, policy_bytes, projection_bytes) = await _replay_ms(handle)
+            name = f"{name} ({form})"
+            whole_life = target is not None
+            results.add(Figure(part="history", name=f"history events, {name}", value=events, unit="events",
+                               target=f"≤ {target}" if target else None, met=events <= target if target else None))
+            results.add(Figure(part="history", name=f"history size (serialized protobuf), {name}",
+                               value=size / 1000, unit="KB", target="≤ 100 KB" if whole_life else None,
+                               met=size <= 100_000 if whole_life else None))
+            results.add(Figure(part="history", name=f"of which the policy (start and migration inputs), {name}",
+                               value=policy_bytes / 1000, unit="KB", reference=size / 1000,
+                               reference_name="whole history"))
+            results.add(Figure(part="history", name=f"of which projection batches, {name}",
+                               value=projection_bytes / 1000, unit="KB", reference=size / 1000,
+                               reference_name="whole history"))
+            results.add(Figure(part="history", name=f"replay time (median of 5), {name}", value=replay, unit="ms"))

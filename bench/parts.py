@@ -42,7 +42,13 @@ async def warm_up(stack: Stack) -> None:
     stack.seed_reps("bench-us", 10, "US")
     prefix = f"warm-{uuid.uuid4().hex[:6]}-"
     async with stack.http() as http:
-        assert (await http.post("/v1/leads", json=lead(prefix + "0", "US", "America/New_York"))).status_code == 201
+        # The worker process may still be starting: the ingest then answers 503 (the lead's
+        # state could not be read yet), and is safe to send again (idempotent on lead_id).
+        for _ in range(30):
+            answer = await http.post("/v1/leads", json=lead(prefix + "0", "US", "America/New_York"))
+            if answer.status_code in (200, 201):
+                break
+            assert answer.status_code == 503, answer.text[:300]
     await wait_for(lambda: routed(stack, prefix) == 1, timeout=120)
 
 

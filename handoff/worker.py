@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 
 from psycopg_pool import AsyncConnectionPool
 from temporalio.client import Client
@@ -19,6 +21,7 @@ from activities.read_model import AccountEngagementActivities, ReadModelActiviti
 from activities.reports import ReportActivities
 from activities.roster import RosterActivities
 from activities.sinks import Sink
+from handoff.policy_loader import PolicyLoader
 from workflows.connectors import ConnectorInboxWorkflow, ConnectorSweepWorkflow, CrmSyncWorkflow
 from workflows.lead import LeadWorkflow
 from workflows.report import ReportWorkflow
@@ -34,6 +37,25 @@ _PASSTHROUGH = ("sla_policies", "sla_policies.state", "pydantic", "pydantic_core
 def workflow_runner() -> SandboxedWorkflowRunner:
     """The sandbox the worker runs workflows in; replay tests must use the same one."""
     return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(*_PASSTHROUGH))
+
+
+class _LeadWorker(Worker):
+    """A Worker that keeps the pinned-policy registry filled while it runs (at start, then
+    whatever a lead asks for): `run()` is also what `async with` runs."""
+
+    def __init__(self, *args, policies: PolicyLoader, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._policies = policies
+
+    async def run(self) -> None:
+        await self._policies.preload()
+        loader = asyncio.create_task(self._policies.run(), name="policy-loader")
+        try:
+            await super().run()
+        finally:
+            loader.cancel()
+            with suppress(asyncio.CancelledError):
+                await loader
 
 
 def build_worker(client: Client, task_queue: str, pool: AsyncConnectionPool,
@@ -52,8 +74,9 @@ def build_worker(client: Client, task_queue: str, pool: AsyncConnectionPool,
     reports = ReportActivities(pool, sinks=sinks)
     connectors = ConnectorActivities(pool, crm or CrmConfig())
     crm_sync = CrmSyncActivities(pool, crm or CrmConfig())
-    return Worker(
+    return _LeadWorker(
         client,
+        policies=PolicyLoader(pool),
         task_queue=task_queue,
         workflows=list(workflows or [LeadWorkflow, ReportWorkflow, ConnectorInboxWorkflow, ConnectorSweepWorkflow,
                                      CrmSyncWorkflow]),

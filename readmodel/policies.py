@@ -54,10 +54,19 @@ async def get_stored(pool: AsyncConnectionPool, version: str) -> StoredPolicy | 
         await cur.execute(f"SELECT {_COLUMNS}, document, parsed::text AS parsed FROM policies WHERE version = %s",
                           (version,))
         row = await cur.fetchone()
-    if row is None:
-        return None
-    return StoredPolicy(**{k: v for k, v in row.items() if k != "parsed"},
-                        policy=Policy.model_validate_json(row["parsed"]))
+    return None if row is None else _stored(row)
+
+
+def _stored(row: dict) -> StoredPolicy:
+    fields = {k: v for k, v in row.items() if k != "parsed"}
+    return StoredPolicy(**fields, policy=Policy.model_validate_json(row["parsed"]))
+
+
+async def stored_hashes(pool: AsyncConnectionPool) -> list[tuple[str, str]]:
+    """(version, content hash) of every stored version: cheap, to see what is new."""
+    async with pool.connection() as conn, conn.cursor() as cur:
+        await cur.execute("SELECT version, content_hash FROM policies")
+        return [(version, digest) for version, digest in await cur.fetchall()]
 
 
 async def active_version(pool: AsyncConnectionPool) -> str | None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from sla_policies.lead import ContactPatch
 from sla_policies.model import Policy
+from sla_policies.pinned import PolicyRef
 from sla_policies.validators import Day, Instant, Text
 
 Role = Literal["sdr", "ae", "sdr_manager", "ae_manager", "revops", "marketing_ops", "integration", "system",
@@ -131,11 +132,27 @@ class PatchLead(_Command):
 
 
 class PolicyMigration(_Command):
-    """RevOps moves an open lead to another policy version (§13: pinned unless migrated)."""
+    """RevOps moves an open lead to another policy version (§13: pinned unless migrated).
+    The version is given by reference (`policy_ref`, resolved by the workflow before it
+    decides) or, the older form, inline (`policy`)."""
 
     actor: Actor
-    policy: Policy
+    policy: Policy | None = None
+    policy_ref: PolicyRef | None = None
     recompute_clocks: bool = False  # running clocks: recompute under the new windows, or keep
+
+    @model_validator(mode="after")
+    def _one_policy(self) -> PolicyMigration:
+        if self.policy is None and self.policy_ref is None:
+            raise ValueError("name the policy to migrate to: policy_ref (or policy inline)")
+        return self
+
+    @property
+    def target(self) -> Policy:
+        """The policy migrated to (resolved by the workflow when given by reference)."""
+        if self.policy is None:
+            raise ValueError(f"{self.policy_ref.describe() if self.policy_ref else 'the policy'} is not resolved")
+        return self.policy
 
 
 class Result(BaseModel):

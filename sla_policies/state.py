@@ -7,12 +7,14 @@ pydantic data converter and is the same object the API serializes.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
+from sla_policies import pinned
 from sla_policies.lead import EngagementEvent, LeadIntake
 from sla_policies.model import Policy
+from sla_policies.pinned import PolicyRef
 from sla_policies.records import (
     ClockRecord,
     EscalationRecord,
@@ -288,14 +290,43 @@ class ProjectionEvent(BaseModel):
     kind: str  # "transition", "clock", "touch", "disposition", "notification", ...
     transition: Transition | None = None
     clock: SlaClock | None = None
+    # In a projection batch: the clock's snapshot is the one the batch carries (by its seq).
+    clock_seq: int | None = None
+
+
+class LeadColumns(BaseModel):
+    """The indexed columns of a lead's read-model row (`leads`), as of a projection batch."""
+
+    lead_id: str
+    stage: str
+    score: int
+    tier: int | None = None
+    acv_tier: str | None = None
+    owner: str | None = None
+    policy_version: str
+    breached: bool
+    lead_type: str
+    company: str | None = None
+    email: str | None = None
+    readers: list[str]  # who may read it: api/visibility.py
+    created_at: datetime
+    updated_at: datetime
+    next_due_at: datetime | None = None  # what an "at risk" list sorts on
 
 
 class ProjectionBatch(BaseModel):
     """What the workflow hands the read-model activity: the changes since the last batch,
-    in order, and the state after the last of them."""
+    in order, and what of the state they changed: the row's columns, and the fields (or
+    list elements) of the state's JSON that differ from what the last batch shipped
+    (every field in the first batch of a run), applied to `leads.state`
+    (sla_policies/projection.py).
+    `state`, the whole state after the batch, is the older form, still applied as it is."""
 
     events: list[ProjectionEvent]
-    state: LeadState
+    columns: LeadColumns | None = None
+    changes: dict[str, Any] = {}
+    patches: dict[str, dict[int, Any]] = {}  # list fields: the changed elements by index
+    state: LeadState | None = None
 
 
 class AccountStatusQuery(BaseModel):
@@ -342,15 +373,33 @@ class Suppression(BaseModel):
 
 
 class LeadWorkflowInput(BaseModel):
-    """Start argument of `LeadWorkflow`. The whole policy travels with the lead: that is
-    what pins its version (docs/domain.md §13), and it survives continue-as-new in `carried`."""
+    """Start argument of `LeadWorkflow`, and of each continue-as-new run (with `carried`).
+    The pinned policy (docs/domain.md §13) is given by reference, `policy_ref`: its version
+    and content hash, resolved by the worker to the one shared object (sla_policies/pinned.py).
+    `policy`, the whole document inline, is the older form: leads started with it (and
+    their recorded histories) keep it, run after run."""
 
     intake: LeadIntake
-    policy: Policy
+    policy: Policy | None = None
+    policy_ref: PolicyRef | None = None
     carried: LeadState | None = None
     # Looked up by the API at ingest, so the workflow decides without waiting on a read.
     suppression: Suppression | None = None
     account: AccountStatus | None = None  # Q28's account match at ingest
+
+    @model_validator(mode="after")
+    def _one_policy(self) -> LeadWorkflowInput:
+        if (self.policy is None) == (self.policy_ref is None):
+            raise ValueError("give the pinned policy either by reference (policy_ref) or inline (policy)")
+        return self
+
+    def pinned_policy(self) -> Policy:
+        """The inline policy, or the registered object of the reference (PolicyNotLoaded if
+        this process does not hold it yet: sla_policies/pinned.py)."""
+        if self.policy is not None:
+            return self.policy
+        assert self.policy_ref is not None  # one of the two, by the validator above
+        return pinned.resolve(self.policy_ref)
 
 
 class AssignmentRequest(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -10,8 +11,10 @@ import holidays
 import psycopg
 from temporalio.testing import WorkflowEnvironment
 
+from sla_policies import pinned
 from sla_policies.lead import LeadIntake
 from sla_policies.loader import default_policy
+from sla_policies.pinned import PolicyRef
 from sla_policies.state import LeadState, LeadWorkflowInput
 from tests.stack import poll
 from workflows.lead import LeadWorkflow
@@ -78,9 +81,16 @@ def next_weekday_at(now: datetime, weekday: int, hour: int, minute: int = 0, cle
         local += timedelta(days=1)
 
 
+@functools.cache
+def default_ref() -> PolicyRef:
+    """The default policy by reference, registered in this process, where the test's worker
+    resolves it (as the API's leads do: sla_policies/pinned.py)."""
+    return pinned.register(default_policy())
+
+
 async def start(env: WorkflowEnvironment, intake: LeadIntake, task_queue: str = "handoff"):
     return await env.client.start_workflow(
-        LeadWorkflow.run, LeadWorkflowInput(intake=intake, policy=default_policy()),
+        LeadWorkflow.run, LeadWorkflowInput(intake=intake, policy_ref=default_ref()),
         id=f"lead-{intake.lead_id}", task_queue=task_queue)
 
 

@@ -4,18 +4,21 @@ retried projection activity never duplicates a row or moves one backwards."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import psycopg
 import pytest
+from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from temporalio.testing import ActivityEnvironment
 
 from activities.digests import render_daily_flash
 from activities.read_model import ReadModelActivities
 from readmodel.records import load_daily_flash, load_lead_records
-from sla_policies.commands import Accept, Touch
-from sla_policies.state import LeadState, ProjectionBatch, ProjectionEvent
+from sla_policies import projection
+from sla_policies.commands import Accept, Actor, OpportunityUpdate, Reject, Touch
+from sla_policies.state import LeadColumns, LeadState, ProjectionBatch, ProjectionEvent
 from tests.lifecycle import NY, advance_to, clock, complete_handoff, routed_lead_at, seed_roster, state_when
 from tests.stack import poll, time_skipping_server, worker
 from workflows.lead import LeadWorkflow
@@ -141,3 +144,49 @@ async def test_daily_flash_lists_the_day_breaches_by_owner(env, pool, postgres_u
     assert state.lead_id not in {b.lead_id for o in thursday.owners for b in o.breaches}
     subject, body = render_daily_flash(flash)
     assert f"{state.lead_id} sdr_response.tier1 breached" in body
+
+
+async def test_lean_projections_end_in_the_read_model_row_of_the_whole_state(env, pool, postgres_url):
+    """Each batch carries only the changed top-level fields of the state: after a whole
+    life (routed, touched, accepted, handed off, taken back, won), `leads.state` and the
+    row's columns are exactly what the whole state gives."""
+    monday, handle, sdr = await routed_lead_at(env, 0, 9)
+    await handle.execute_update(LeadWorkflow.touch, Touch(actor=sdr, channel="phone", outcome="connected"))
+    await handle.execute_update(LeadWorkflow.accept, Accept(actor=sdr))
+    await handle.execute_update(LeadWorkflow.handoff, complete_handoff(sdr, monday + timedelta(days=2)))
+    ae = Actor(id=(await handle.query(LeadWorkflow.state)).owner, role="ae")
+    await handle.execute_update(LeadWorkflow.reject, Reject(actor=ae, reason_code="AE-REJ-03"))
+    await handle.execute_update(LeadWorkflow.handoff, complete_handoff(sdr, monday + timedelta(days=2)))
+    ae = Actor(id=(await handle.query(LeadWorkflow.state)).owner, role="ae")  # round robin: the other AE
+    await handle.execute_update(LeadWorkflow.accept, Accept(actor=ae, briefing_read=True))
+    await handle.execute_update(LeadWorkflow.opportunity, OpportunityUpdate(
+        actor=ae, meeting_held_at=monday + timedelta(days=2), next_step="EB meeting on the 14th"))
+    await handle.execute_update(LeadWorkflow.opportunity, OpportunityUpdate(actor=ae, outcome="won"))
+    final = await handle.result()
+    state = await projected(pool, postgres_url, handle)
+    assert state == final and state.stage == "closed_won"
+
+    with psycopg.connect(postgres_url, row_factory=dict_row) as conn:
+        row = conn.execute("SELECT * FROM leads WHERE lead_id = %s", (state.lead_id,)).fetchone()
+        clocks = conn.execute("SELECT clock_seq, status, met_at, breached_at FROM sla_clocks WHERE lead_id = %s"
+                              " ORDER BY clock_seq", (state.lead_id,)).fetchall()
+        touches = conn.execute("SELECT count(*) AS n FROM touches WHERE lead_id = %s", (state.lead_id,)).fetchone()
+    assert row["state"] == projection.state_json(state)
+    assert {k: row[k] for k in LeadColumns.model_fields} == projection.columns(state).model_dump()
+    assert row["last_seq"] == state.counts["projection_seq"]
+    assert [(c["clock_seq"], c["status"], c["met_at"], c["breached_at"]) for c in clocks] == [
+        (c.seq, c.status, c.met_at, c.breached_at) for c in state.clocks]
+    assert touches["n"] == len(state.touches) == 1
+
+    # The batches were lean: the first carried every field but `sla` (the read model derives
+    # it), the later ones what changed, the growing lists element by element, and a clock
+    # event names the clock the batch carries instead of repeating it.
+    history = await handle.fetch_history()
+    scheduled = [e.activity_task_scheduled_event_attributes for e in history.events]
+    batches = [json.loads(a.input.payloads[0].data) for a in scheduled if a.activity_type.name == "project_lead"]
+    assert len(batches) >= 5 and all(b["state"] is None for b in batches)
+    assert set(batches[0]["changes"]) == set(row["state"]) - {"sla"}
+    later = batches[1:]
+    assert all("intake" not in b["changes"] and "clocks" not in b["changes"] for b in later)
+    assert all(len(b["patches"]["clocks"]) < len(state.clocks) for b in later if "clocks" in b["patches"])
+    assert any(e["clock_seq"] is not None and e["clock"] is None for b in batches for e in b["events"])

@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
         SuppressionActivities,
     )
     from activities.roster import RosterActivities
-    from sla_policies import clockbook
+    from sla_policies import clockbook, pinned, projection
     from sla_policies.commands import (
         Accept,
         Disqualify,
@@ -130,6 +130,13 @@ def _refusal(refused: Refuse) -> ApplicationError:
                             non_retryable=True)
 
 
+def _resolved(cmd: Input) -> Input:
+    """A migration by reference, with its policy resolved (PolicyNotLoaded if not held yet)."""
+    if isinstance(cmd, PolicyMigration) and cmd.policy is None and cmd.policy_ref is not None:
+        return cmd.model_copy(update={"policy": pinned.resolve(cmd.policy_ref)})
+    return cmd
+
+
 def _command_update(name: str, command: type):
     """The Update `name` taking `command`: its handler decides the command under the lock,
     its validator refuses what `decide` refuses on the current state."""
@@ -151,14 +158,26 @@ def _command_update(name: str, command: type):
 class LeadWorkflow:
     @workflow.init
     def __init__(self, args: LeadWorkflowInput) -> None:
-        self._policy: Policy = args.policy
-        self._state: LeadState = args.carried or new_lead(args.intake, args.policy, _arrival(args.intake))
+        # The pinned policy by reference: the worker's one shared object of that content hash.
+        # A reference this worker has not loaded fails the workflow task (PolicyNotLoaded,
+        # retried by Temporal) while the worker loads it from the policy store in the
+        # background (handoff/policy_loader.py): workflow code never does the I/O, and a
+        # replay resolves to exactly the pinned content or does not proceed. (A local
+        # activity cannot do it: on replay its recorded result would stand in for the load,
+        # so the worker would still lack the object, unless the whole policy were recorded.)
+        self._policy_ref: pinned.PolicyRef | None = args.policy_ref
+        self._policy: Policy = args.pinned_policy()
+        self._state: LeadState = args.carried or new_lead(args.intake, self._policy, _arrival(args.intake))
         self._calendar: LeadCalendar | None = None  # taken on first use, again in each run
         # Side effects that decisions must never wait for leave through two outboxes, each
         # drained in order by its own background loop: the read model and notifications.
         # A slow or unavailable PostgreSQL therefore never delays an SLA instant.
         self._outbox: list[ProjectionEvent] = []
         self._projecting = False
+        # Digests of the state's JSON fields (and list elements) as the read model holds them
+        # after the last shipped batch: each batch carries only what differs (the first of a
+        # run, everything).
+        self._shipped: projection.Shipped = {}
         self._notifications: list[Notification] = []
         self._notifying = False
         self._inputs: list[Input] = []  # signals, decided in arrival order by the main loop
@@ -214,6 +233,11 @@ class LeadWorkflow:
     def _validate(self, cmd: Input) -> None:
         """Refuse before the Update reaches history: the core's own verdict on the current
         state (it stops at its first question, which comes after every check)."""
+        try:
+            cmd = _resolved(cmd)
+        except pinned.PolicyNotLoaded as exc:
+            # Nothing applied; the worker is loading it: the caller may send it again.
+            raise ApplicationError(str(exc), type="policy_loading", non_retryable=True) from None
         refused = decide(self._state, cmd, workflow.now(), self._policy, self._calendar).refused
         if refused is not None:
             raise _refusal(refused)
@@ -222,7 +246,7 @@ class LeadWorkflow:
         async with self._lock:
             # An earlier Update may have changed the lead since the validator ran: the
             # decision here is made again, on the state it acts on.
-            decision = await self._decide(cmd)
+            decision = await self._decide(_resolved(cmd))
             self._wake = True
             assert decision.result is not None
             return decision.result
@@ -249,8 +273,10 @@ class LeadWorkflow:
                 for sender in senders:
                     sender.cancel()
                 self._state.counts["runs"] = self._state.counts.get("runs", 1) + 1
-                workflow.continue_as_new(LeadWorkflowInput(intake=self._state.intake, policy=self._policy,
-                                                           carried=self._state))
+                # By reference when the lead has one; a lead on an inline policy stays inline.
+                workflow.continue_as_new(LeadWorkflowInput(
+                    intake=self._state.intake, policy_ref=self._policy_ref,
+                    policy=self._policy if self._policy_ref is None else None, carried=self._state))
             await self._sleep_until_next()
         await workflow.wait_condition(self._drained)
         for sender in senders:
@@ -294,6 +320,7 @@ class LeadWorkflow:
         self._calendar = decision.calendar or self._calendar
         if decision.policy is not None:
             self._policy = decision.policy
+            self._policy_ref = input.policy_ref if isinstance(input, PolicyMigration) else None
             workflow.upsert_search_attributes([sa.POLICY_VERSION.value_set(self._policy.version)])
         for effect in decision.effects:
             await self._carry_out(effect)
@@ -396,8 +423,13 @@ class LeadWorkflow:
             batch, self._outbox = self._outbox, []
             self._projecting = True
             try:
+                changes, patches, digests = projection.diff(projection.state_json(self._state), self._shipped)
+                events = projection.lean_events(batch, projection.shipped_clocks(changes, patches))
                 await workflow.execute_activity_method(
-                    ReadModelActivities.project_lead, ProjectionBatch(events=batch, state=self._state),
+                    ReadModelActivities.project_lead,
+                    ProjectionBatch(events=events, columns=projection.columns(self._state), changes=changes,
+                                    patches=patches),
                     start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY)
+                self._shipped.update(digests)  # only once applied: else the next batch carries them
             finally:
                 self._projecting = False

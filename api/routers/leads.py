@@ -125,6 +125,12 @@ def _refuse_unknown(problems: list[tuple[str, str]]) -> None:
                            errors=errors, type_="https://handoff.dev/problems/validation")
 
 
+def _pinned(policies, policy, pool) -> dict:
+    """How the start input pins the policy: by reference when the policy store (PostgreSQL),
+    where workers resolve it, is there; else (the API alone, no database) inline."""
+    return {"policy_ref": policies.pin(policy)} if pool is not None else {"policy": policy}
+
+
 class _Ingested(NamedTuple):
     created: bool
     handle: WorkflowHandle
@@ -151,7 +157,8 @@ async def _start_lead(intake: LeadIntake, temporal, settings, policies, pool) ->
     try:
         handle = await temporal.start_workflow(
             LeadWorkflow.run,
-            LeadWorkflowInput(intake=intake, policy=policy, suppression=suppression, account=account),
+            LeadWorkflowInput(intake=intake, **_pinned(policies, policy, pool), suppression=suppression,
+                              account=account),
             id=workflow_id(intake.lead_id),
             task_queue=settings.task_queue,
             # A lead id is used once, ever: a closed lead (disqualified for good, won, lost)
@@ -221,7 +228,7 @@ async def get_lead(lead_id: str, principal: PrincipalDep, temporal: TemporalDep)
 
 @router.post("/{lead_id}/events", status_code=202)
 async def add_events(lead_id: str, body: EventsBody, principal: PrincipalDep, temporal: TemporalDep,
-                     settings: SettingsDep, policies: PoliciesDep) -> dict[str, str]:
+                     settings: SettingsDep, policies: PoliciesDep, pool: OptionalPoolDep) -> dict[str, str]:
     """Engagement events (a Signal); a lead not seen yet is started with them (signal-with-start)."""
     require(principal, "integration", "revops")
     policy = policies.active()
@@ -234,7 +241,7 @@ async def add_events(lead_id: str, body: EventsBody, principal: PrincipalDep, te
     try:
         await temporal.start_workflow(
             LeadWorkflow.run,
-            LeadWorkflowInput(intake=intake, policy=policy),
+            LeadWorkflowInput(intake=intake, **_pinned(policies, policy, pool)),
             id=workflow_id(lead_id), task_queue=settings.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             start_signal="engagement", start_signal_args=[body.events],

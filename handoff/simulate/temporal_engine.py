@@ -29,6 +29,7 @@ from handoff.simulate.rows import InputError, LeadRow
 from handoff.simulate.team import Team
 from handoff.worker import build_worker
 from infra.temporal import test_server_path
+from sla_policies import pinned
 from sla_policies.clockbook import next_wakeup
 from sla_policies.lead import EngagementEvent
 from sla_policies.state import LeadState, LeadWorkflowInput
@@ -91,6 +92,9 @@ class TemporalSimulation(Simulation):
                     # history on its next timer, which costs more than the memory.
                     async with build_worker(env.client, TASK_QUEUE, pool, max_cached_workflows=20_000):
                         self.env, self.client, self.pool = env, env.client, pool
+                        # The leads pin the policy by reference: the worker in this process
+                        # resolves it to this one object (sla_policies/pinned.py).
+                        self.policy_ref = pinned.register(self.policy)
                         yield
                 finally:
                     await pool.close()
@@ -156,7 +160,7 @@ class TemporalSimulation(Simulation):
         account = await find_account_status(self.pool, intake, self.policy)
         await self.client.start_workflow(
             LeadWorkflow.run,
-            LeadWorkflowInput(intake=intake, policy=self.policy, suppression=suppression, account=account),
+            LeadWorkflowInput(intake=intake, policy_ref=self.policy_ref, suppression=suppression, account=account),
             id=workflow_id(row.lead_id), task_queue=TASK_QUEUE, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
         return await self._settle(row.lead_id)
 

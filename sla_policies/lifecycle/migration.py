@@ -22,7 +22,7 @@ ANCHORED = frozenset({"internal_debrief"})
 
 
 def check(ctx: Ctx, cmd: PolicyMigration) -> None:
-    if cmd.policy.version == ctx.policy.version:
+    if cmd.target.version == ctx.policy.version:
         raise Refused(f"lead {ctx.state.lead_id} is already on policy {ctx.policy.version}", 409)
     if ctx.state.stage in CLOSED_STAGES:
         raise Refused(f"lead {ctx.state.lead_id} is closed ({ctx.state.stage})", 409)
@@ -62,10 +62,10 @@ def _recompute(ctx: Ctx) -> list[SlaClock]:
 def apply(ctx: Ctx, cmd: PolicyMigration) -> str:
     check(ctx, cmd)
     old = ctx.policy.version
-    ctx.policy = cmd.policy
-    ctx.state.policy_version = cmd.policy.version
+    ctx.policy = cmd.target
+    ctx.state.policy_version = cmd.target.version
     recomputed = _recompute(ctx) if cmd.recompute_clocks else []
-    note = f"policy migrated {old} -> {cmd.policy.version}; " + (
+    note = f"policy migrated {old} -> {cmd.target.version}; " + (
         f"running clocks recomputed: {', '.join(c.item for c in recomputed) or 'none'}" if cmd.recompute_clocks
         else "running clocks keep their instants")
     stage = ctx.state.stage
