@@ -174,8 +174,9 @@ async def data_hold_and_patch(env, db):
 async def manager_review_promote(env, db):
     now = await env.get_current_time()
     handle = await start(env, lead(
-        "review", lead_type="gated_content",
-        account={"company": "Acme", "industry": "retail", "employees": 20, "country": "US"},
+        # An import on the ICP by size: size 15 + influencer 10 + competitor comparison 25 = 50.
+        "review", lead_type="import",
+        account={"company": "Acme", "industry": "retail", "employees": 300, "country": "US"},
         contact={"first_name": "Bo", "last_name": "K", "email": "bo@acme-analytics.com", "phone": "+1 555 0102",
                  "title": "Engineering Manager", "timezone": "America/New_York", "country": "US"},
         events=[{"type": "competitor_comparison", "occurred_at": now.isoformat()}]))
@@ -238,6 +239,62 @@ async def policy_migration(env, db):
     started = clock(await handle.query(LeadWorkflow.state), "sdr_response.tier1").started_at
     await advance_to(env, started + timedelta(hours=3, minutes=1))
     await state_when(handle, lambda s: clock(s, "sdr_response.tier1").breached_at is not None)
+    return [handle]
+
+
+@scenario
+async def capacity_hold_retry(env, db):
+    # Every SDR full: the lead waits in the capacity hold (not the territory hold), and its
+    # durable retry routes it once room appears without any wake-up signal.
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("UPDATE reps SET capacity = open_leads WHERE role = 'sdr'")
+        try:
+            handle = await start(env, lead("capacity"))
+            held = await state_when(handle, lambda s: s.stage == "capacity_hold")
+        finally:
+            conn.execute("UPDATE reps SET capacity = 50 WHERE role = 'sdr'")
+    assert held.capacity_hold is not None
+    await advance_to(env, held.capacity_hold.retry_at + timedelta(seconds=1))
+    await state_when(handle, lambda s: s.owner is not None)
+    return [handle]
+
+
+@scenario
+async def committee_signal(env, db):
+    # The third engaged person of an account turns the committee signal on; the account's
+    # other open lead receives it as a signal (docs/domain.md §3.6).
+    domain = "committee-replay.example.com"
+    people = [("committee-1", "ann", "Engineering Manager"), ("committee-2", "bob", "Senior Engineer"),
+              ("committee-3", "cat", "Director of IT")]
+    handles = []
+    for lead_id, name, title in people:
+        handles.append(await start(env, demo_request(
+            lead_id=f"replay-{lead_id}", account={"company": "Committee", "industry": "software", "employees": 300,
+                                                  "country": "US"},
+            contact={"first_name": name, "last_name": "X", "email": f"{name}@{domain}", "phone": "+1 555 0101",
+                     "title": title, "timezone": "America/New_York", "country": "US"})))
+        await state_when(handles[-1], lambda s: s.owner is not None)
+        with psycopg.connect(db, autocommit=True) as conn:  # the account's read is the read model
+            deadline = time.monotonic() + 60
+            while conn.execute("SELECT count(*) FROM leads WHERE email LIKE %s AND owner IS NOT NULL",
+                               (f"%@{domain}",)).fetchone()[0] < len(handles):
+                assert time.monotonic() < deadline, "the read model did not catch up"
+                await asyncio.sleep(0.2)
+    await state_when(handles[0], lambda s: s.committee_engaged is True)
+    return [handles[0], handles[2]]
+
+
+@scenario
+async def score_decay_step(env, db):
+    # An analyst's gated content is nurtured; its score decays at the 30-day step after the
+    # last positive action, with nothing else happening (docs/domain.md §3.1).
+    handle = await start(env, lead("decay", lead_type="gated_content", contact={
+        "first_name": "An", "last_name": "A", "email": "an@decay-replay.example.com", "phone": "+1 555 0103",
+        "title": "Analyst", "timezone": "America/New_York", "country": "US"}))
+    first = await state_when(handle, lambda s: s.score_changes_at is not None)
+    assert first.score_changes_at is not None
+    await advance_to(env, first.score_changes_at + timedelta(seconds=1))
+    await state_when(handle, lambda s: s.score < first.score)
     return [handle]
 
 
