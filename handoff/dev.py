@@ -27,7 +27,8 @@ def _extra_workers(settings: Settings, count: int, log_file) -> list:
     from handoff.processes import spawn_workers
 
     env: dict[str, str] = {**os.environ, "TEMPORAL_ADDRESS": settings.temporal_address or "",
-                           "DATABASE_URL": settings.database_url or "", "TEMPORAL_TASK_QUEUE": settings.task_queue}
+                           "DATABASE_URL": settings.database_url or "", "TEMPORAL_TASK_QUEUE": settings.task_queue,
+                           "HANDOFF_WORKER_MEMORY_MIB": str(settings.worker_memory_mib)}  # each takes its share
     if settings.temporal_namespace:
         env["TEMPORAL_NAMESPACE"] = settings.temporal_namespace
     return spawn_workers(count, env, first_index=1, stdout=log_file, stderr=log_file)
@@ -108,7 +109,9 @@ async def run_dev(*, demo: bool = False, settings: Settings | None = None, proce
             worker_log = open(state_dir / "workers.log", "ab")  # noqa: SIM115 - closed below
             extra = _extra_workers(settings, processes - 1, worker_log)
             log.info("started %d more worker process(es), output in %s", processes - 1, worker_log.name)
-        await serve(settings, client, on_ready=ready, stop=stop, policies=policies)
+        # This process's worker takes its share of the memory budget, like each child.
+        own = settings.model_copy(update={"worker_memory_mib": settings.worker_memory_mib // processes})
+        await serve(own, client, on_ready=ready, stop=stop, policies=policies)
         await asyncio.gather(*background, return_exceptions=True)
     finally:
         if extra:

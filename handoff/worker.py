@@ -31,6 +31,19 @@ _PASSTHROUGH = ("sla_policies", "sla_policies.state", "pydantic", "pydantic_core
                 "holidays", "dateutil", "opentelemetry")
 
 
+# The workflow cache is what grows with open leads: an idle open lead costs the worker
+# nothing once evicted (its next instant replays it). Sized from a memory budget with the
+# figures measured by `python -m bench growth` (bench/RESULTS.md, session 4): a worker
+# process with an empty cache, and each cached lead on top of it.
+PROCESS_BASE_MIB = 200
+CACHED_LEAD_KIB = 600
+
+
+def cache_size(memory_mib: int) -> int:
+    """How many workflows one worker process may cache within `memory_mib` of RSS."""
+    return max(10, (memory_mib - PROCESS_BASE_MIB) * 1024 // CACHED_LEAD_KIB)
+
+
 def workflow_runner() -> SandboxedWorkflowRunner:
     """The sandbox the worker runs workflows in; replay tests must use the same one."""
     return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(*_PASSTHROUGH))

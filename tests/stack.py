@@ -110,12 +110,13 @@ def make_test_tokens() -> TokenStore:
 
 @asynccontextmanager
 async def api_server(client: Client, database_url: str, task_queue: str = "handoff",
-                     tokens: TokenStore | None = None):
+                     tokens: TokenStore | None = None, **environment):
     """The FastAPI app served by uvicorn on a free loopback port; yields an httpx client
-    that authenticates as the integration principal unless told otherwise."""
+    that authenticates as the integration principal unless told otherwise. `environment`:
+    more settings, by their variable names."""
     port = free_port()
     settings = Settings(TEMPORAL_ADDRESS="unused", DATABASE_URL=database_url,
-                        TEMPORAL_TASK_QUEUE=task_queue, HANDOFF_API_PORT=port)
+                        TEMPORAL_TASK_QUEUE=task_queue, HANDOFF_API_PORT=port, **environment)
     app = create_app(settings, temporal=client, tokens=tokens or make_test_tokens())
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
