@@ -50,7 +50,7 @@ async def run_part(s, part: str, results: Results, leads: int, open_leads: int, 
     elif part == "history":
         await history(s, results)
     elif part == "growth":
-        await growth.growth(s, results, sizes)
+        await growth.growth(s, results, sizes, budget=memory_budget)
     elif part == "processes":
         await growth.processes(s, results, count=leads)
 
@@ -61,7 +61,8 @@ def cli() -> None:
     parser.add_argument("--leads", type=int, default=1000, help="leads in the bulk-ingest figure")
     parser.add_argument("--open-leads", type=int, default=10_000, help="open leads for the memory figure")
     parser.add_argument("--saturating-leads", type=int, default=1000, help="bulk ingest that saturates the server")
-    parser.add_argument("--memory-budget", type=float, default=240, help="seconds the memory part may ingest for")
+    parser.add_argument("--memory-budget", type=float, default=240,
+                        help="seconds the memory part may ingest for, and the growth part may run for")
     parser.add_argument("--sizes", default="1000,5000,10000", help="open-lead sizes of the growth part")
     parser.add_argument("--processes", type=int, default=2, help="processes of the lead worker (`handoff worker`)")
     parser.add_argument("--worker-memory-mib", type=int, default=1024,

@@ -4,6 +4,7 @@ leads grow to each size, and what one more worker process adds."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 
 from bench.parts import _lateness, _probe, bulk_ingest, open_count, percentile, warm_up
@@ -31,11 +32,15 @@ async def _nominal(stack: Stack, rate: float, seconds: float) -> tuple[list[floa
     return late, timers
 
 
-async def growth(stack: Stack, results: Results, sizes: list[int], probe_seconds: float = 20) -> None:
+async def growth(stack: Stack, results: Results, sizes: list[int], probe_seconds: float = 20,
+                 budget: float | None = None) -> None:
     """For each size in turn: bulk-ingest leads until that many of this part's leads are
     open (left open: nobody works them, their first SLA timers are business hours away),
     the ingest rate of that step; breach lateness at half that rate (nominal load); the
-    lead worker's RSS at rest, all its processes together."""
+    lead worker's RSS at rest, all its processes together. Time-boxed by `budget` seconds:
+    a step that cannot finish in what is left is cut short, its RSS still measured at the
+    open leads reached, and the sizes not reached are named in the notes."""
+    deadline = time.monotonic() + budget if budget else None
     await warm_up(stack)
     await stack.use_policy(stack.default_version)
     await asyncio.sleep(5)
@@ -46,7 +51,21 @@ async def growth(stack: Stack, results: Results, sizes: list[int], probe_seconds
         step = size - have
         if step <= 0:
             continue
-        seconds = await bulk_ingest(stack, f"grow{size}-{uuid.uuid4().hex[:6]}-", step)
+        left = deadline - time.monotonic() if deadline else None
+        if left is not None and left < 60:
+            results.notes.append(f"Growth: sizes from {size} on not run (the part's {budget:.0f} s budget was spent).")
+            break
+        try:
+            seconds = await bulk_ingest(stack, f"grow{size}-{uuid.uuid4().hex[:6]}-", step, timeout=left)
+        except TimeoutError:
+            await asyncio.sleep(5)
+            open_now = open_count(stack)
+            results.add(Figure(part="growth", name=f"lead worker RSS with {open_now} open leads, the step to {size} "
+                                                   f"cut short by the time budget ({_rss(stack)})",
+                               value=stack.worker_rss_mib(), unit="MiB"))
+            results.notes.append(f"Growth: the step to {size} leads did not finish within the part's {budget:.0f} s "
+                                 f"budget; RSS measured at {open_now} open leads; later sizes not run.")
+            break
         have = size
         rate = step / seconds
         results.add(Figure(part="growth", name=f"bulk ingest to routed MQL, {step} leads taking the part's "

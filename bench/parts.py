@@ -51,8 +51,10 @@ async def warm_up(stack: Stack) -> None:
 
 # ------------------------------------------------------------------------------ ingest
 
-async def bulk_ingest(stack: Stack, prefix: str, count: int, batch: int = 1000, parallel: int = 4) -> float:
-    """POST count leads through /v1/leads:batch; returns seconds until all are routed MQLs."""
+async def bulk_ingest(stack: Stack, prefix: str, count: int, batch: int = 1000, parallel: int = 4,
+                      timeout: float | None = None) -> float:
+    """POST count leads through /v1/leads:batch; returns seconds until all are routed MQLs
+    (TimeoutError after `timeout` s, by default 600 s or 5 leads/s, whichever is longer)."""
     ids = [f"{prefix}{i}" for i in range(count)]
     gate = asyncio.Semaphore(parallel)
     start = time.perf_counter()
@@ -76,7 +78,7 @@ async def bulk_ingest(stack: Stack, prefix: str, count: int, batch: int = 1000, 
                   flush=True)
         return n >= count
 
-    await wait_for(done, timeout=max(600, count / 5), interval=0.5)
+    await wait_for(done, timeout=timeout or max(600, count / 5), interval=0.5)
     return time.perf_counter() - start
 
 

@@ -1,13 +1,15 @@
 """SLA instants first (issue 12): Temporal task-queue priority between bulk intake and live leads.
 
-Why priority, and not a second task queue or admission control: measured in
-bench/RESULTS.md ("SLA-first scheduling and growth (session 4)"). A fired breach or warning
-timer of a live lead and a bulk ingest's new-lead tasks share one task queue and one worker
-pool; with priority the matching service hands the worker every waiting task of a live lead
-before any task of a bulk-ingested lead that is not routed yet, while the pool stays one
-(no second queue, no continue-as-new onto another queue, no worker pool that idles when
-there is no bulk ingest) and the bulk ingest keeps the whole capacity the rest of the time
-(admission control would slow it even when no SLA instant is due).
+A fired breach or warning timer of a live lead and a bulk ingest's new-lead tasks share one
+task queue and one worker pool. With priority the matching service hands the workers every
+waiting task of a live lead before any task of a bulk-ingested lead not routed yet. Chosen
+over the two other ways because it is the smallest that acts where the wait is (the task
+queue's backlog) and was measured to work (bench/RESULTS.md, "SLA-first scheduling and
+growth (session 4)": saturated breach lateness with it off and on in one run): a second
+task queue and worker pool for intake would need the lead to continue-as-new onto the SLA
+queue once routed (a workflow change, a second pool to size and run, idle between bulk
+ingests); admission control on the bulk ingest would slow every bulk ingest even when no
+SLA instant is due. Neither was built, so neither is measured.
 
 A lead of a bulk ingest (a `:batch` call of more than one lead) starts at the low key
 `HANDOFF_BULK_PRIORITY_KEY` (default 5, the lowest); activities and timers inherit the
