@@ -21,14 +21,15 @@ DEFAULT_PARTS = ["ingest", "dispositions", "lateness", "memory", "history"]
 
 
 async def main(selected: list[str], leads: int, open_leads: int, memory_budget: float,
-               saturating_leads: int, sizes: list[int], processes: int, worker_memory_mib: int, out: Path) -> None:
+               saturating_leads: int, sizes: list[int], processes: int, worker_memory_mib: int, out: Path,
+               probe_rate: float | None) -> None:
     results = Results(started_at=now())
     started = time.perf_counter()
     async with stack(processes=processes, worker_memory_mib=worker_memory_mib) as s:
         for part in selected:
             print(f"[{part}]", flush=True)
             try:
-                await run_part(s, part, results, leads, open_leads, memory_budget, saturating_leads, sizes)
+                await run_part(s, part, results, leads, open_leads, memory_budget, saturating_leads, sizes, probe_rate)
             except Exception as exc:  # noqa: BLE001 - a failed part is recorded, the others still run
                 print(f"  {part} FAILED: {exc!r}", flush=True)
                 results.notes.append(f"Part {part} failed in this run: {exc!r}"[:500])
@@ -38,13 +39,13 @@ async def main(selected: list[str], leads: int, open_leads: int, memory_budget: 
 
 
 async def run_part(s, part: str, results: Results, leads: int, open_leads: int, memory_budget: float,
-                   saturating_leads: int, sizes: list[int]) -> None:
+                   saturating_leads: int, sizes: list[int], probe_rate: float | None) -> None:
     if part == "ingest":
         await parts.ingest(s, results, count=leads)
     elif part == "dispositions":
         await parts.dispositions(s, results)
     elif part == "lateness":
-        await parts.lateness(s, results, saturating_leads=saturating_leads)
+        await parts.lateness(s, results, rate=probe_rate, saturating_leads=saturating_leads)
     elif part == "memory":
         await parts.memory(s, results, open_leads=open_leads, budget=memory_budget)
     elif part == "history":
@@ -67,6 +68,8 @@ def cli() -> None:
     parser.add_argument("--processes", type=int, default=2, help="processes of the lead worker (`handoff worker`)")
     parser.add_argument("--worker-memory-mib", type=int, default=1024,
                         help="memory budget of the lead worker's processes together (HANDOFF_WORKER_MEMORY_MIB)")
+    parser.add_argument("--probe-rate", type=float, default=None,
+                        help="lateness probe leads/s (default: half the ingest capacity measured in the run)")
     parser.add_argument("--out", type=Path, default=RESULTS_FILE, help="where to write the results")
     args = parser.parse_args()
     unknown = [p for p in args.parts if p not in PARTS]
@@ -80,7 +83,7 @@ def cli() -> None:
     signal.signal(signal.SIGTERM, interrupted)
     sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
     asyncio.run(main(args.parts or DEFAULT_PARTS, args.leads, args.open_leads, args.memory_budget,
-                     args.saturating_leads, sizes, args.processes, args.worker_memory_mib, args.out))
+                     args.saturating_leads, sizes, args.processes, args.worker_memory_mib, args.out, args.probe_rate))
 
 
 if __name__ == "__main__":

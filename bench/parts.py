@@ -52,9 +52,10 @@ async def warm_up(stack: Stack) -> None:
 # ------------------------------------------------------------------------------ ingest
 
 async def bulk_ingest(stack: Stack, prefix: str, count: int, batch: int = 1000, parallel: int = 4,
-                      timeout: float | None = None) -> float:
+                      timeout: float | None = None, posted_event: asyncio.Event | None = None) -> float:
     """POST count leads through /v1/leads:batch; returns seconds until all are routed MQLs
-    (TimeoutError after `timeout` s, by default 600 s or 5 leads/s, whichever is longer)."""
+    (TimeoutError after `timeout` s, by default 600 s or 5 leads/s, whichever is longer).
+    `posted_event` is set once every lead is started (their policy is pinned then)."""
     ids = [f"{prefix}{i}" for i in range(count)]
     gate = asyncio.Semaphore(parallel)
     start = time.perf_counter()
@@ -68,6 +69,8 @@ async def bulk_ingest(stack: Stack, prefix: str, count: int, batch: int = 1000, 
 
     await asyncio.gather(*(post(ids[i:i + batch]) for i in range(0, count, batch)))
     posted = time.perf_counter() - start
+    if posted_event is not None:
+        posted_event.set()
     last = [time.perf_counter()]
 
     def done() -> bool:
@@ -287,9 +290,16 @@ async def lateness(stack: Stack, results: Results, rate: float | None = None, se
             how = (f"bulk leads at priority {key} until routed (SLA first)" if key
                    else "bulk leads at the default priority (SLA first off)")
             prefix = f"sat{key}-{uuid.uuid4().hex[:6]}-"
+            # The bulk ingest's leads pin the real policy (their first SLA instants are
+            # business hours away), so what they load the worker with is new-lead work only;
+            # under the compressed policy they would add SLA instants of their own, all at
+            # the default priority once routed. The probe starts once they are all started.
+            await stack.use_policy(stack.default_version)
+            posted = asyncio.Event()
             bulk = asyncio.create_task(bulk_ingest(stack, f"satbulk{key}-{uuid.uuid4().hex[:6]}-", saturating_leads,
-                                                   timeout=3600))
-            await asyncio.sleep(1)  # the probe starts once the bulk ingest is under way
+                                                   timeout=3600, posted_event=posted))
+            await posted.wait()
+            await stack.use_policy(stack.compressed_version)
             timer_sat = await _probe(stack, prefix, rate, seconds, breach_after)
             saturated = await _lateness(stack, prefix, count)
             add(f"while bulk ingest of {saturating_leads} leads saturates the server, {how}", saturated, timer_sat,
