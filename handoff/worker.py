@@ -32,9 +32,10 @@ _PASSTHROUGH = ("sla_policies", "sla_policies.state", "pydantic", "pydantic_core
 
 
 # The workflow cache is what grows with open leads: an idle open lead costs the worker
-# nothing once evicted (its next instant replays it). Sized from a memory budget with the
-# figures measured by `python -m bench growth` (bench/RESULTS.md, session 4): a worker
-# process with an empty cache, and each cached lead on top of it.
+# nothing once evicted (its next instant replays it). Sized from a memory budget: a worker
+# process with an empty cache (about 150 MiB measured at start, session 4; 200 leaves room
+# for its activity pool and buffers), and each cached lead on top of it (issue 12 measured
+# about 575 KiB per cached lead). `python -m bench growth` shows the RSS this gives.
 PROCESS_BASE_MIB = 200
 CACHED_LEAD_KIB = 600
 
