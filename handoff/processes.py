@@ -27,9 +27,17 @@ def default_processes() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+# RSS of `handoff worker --processes N`'s supervisor (about 78 MiB measured, session 4),
+# kept out of what its worker processes share.
+SUPERVISOR_MIB = 80
+
+
 def memory_share(env: dict[str, str], count: int) -> str:
-    """One process's share of the machine's worker memory budget (HANDOFF_WORKER_MEMORY_MIB)."""
+    """One process's share of the machine's worker memory budget (HANDOFF_WORKER_MEMORY_MIB),
+    less the supervisor's own when there are several."""
     total = int(env.get(MEMORY_BUDGET) or Settings.model_fields["worker_memory_mib"].default)
+    if count > 1:
+        total -= SUPERVISOR_MIB
     return str(max(64, total // count))
 
 

@@ -3,13 +3,16 @@
 A fired breach or warning timer of a live lead and a bulk ingest's new-lead tasks share one
 task queue and one worker pool. With priority the matching service hands the workers every
 waiting task of a live lead before any task of a bulk-ingested lead not routed yet. Chosen
-over the two other ways because it is the smallest that acts where the wait is (the task
-queue's backlog) and was measured to work (bench/RESULTS.md, "SLA-first scheduling and
-growth (session 4)": saturated breach lateness with it off and on in one run): a second
-task queue and worker pool for intake would need the lead to continue-as-new onto the SLA
-queue once routed (a workflow change, a second pool to size and run, idle between bulk
-ingests); admission control on the bulk ingest would slow every bulk ingest even when no
-SLA instant is due. Neither was built, so neither is measured.
+over the two other ways as the smallest that acts where a task waits (the task queue's
+backlog): a second task queue and worker pool for intake would need the lead to
+continue-as-new onto the SLA queue once routed (a workflow change, a second pool to size and
+run); admission control on the bulk ingest would slow every bulk ingest even when no SLA
+instant is due. Neither was built. Measured (bench/RESULTS.md, "SLA-first scheduling and
+growth (session 4)", off and on in one run): on a machine loaded by other work, both met
+p99 ≤ 1.5x the bare timer and the run could not tell them apart. In session 3's 10x the
+saturating leads ran the compressed policy, so they added SLA instants of their own (at the
+default priority once routed), which no ordering of new-lead work removes; the bench now
+pins the real policy for them. `HANDOFF_BULK_PRIORITY_KEY=0` turns it off.
 
 A lead of a bulk ingest (a `:batch` call of more than one lead) starts at the low key
 `HANDOFF_BULK_PRIORITY_KEY` (default 5, the lowest); activities and timers inherit the

@@ -12,7 +12,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.common import Priority
 
-from handoff.processes import child_environment
+from handoff.processes import SUPERVISOR_MIB, child_environment
 from handoff.worker import CACHED_LEAD_KIB, PROCESS_BASE_MIB, cache_size
 from infra.priority import DEFAULT_KEY, bulk_priority, is_lowered
 from tests.lifecycle import demo_request, seed_roster
@@ -108,13 +108,15 @@ def test_which_priorities_count_as_lowered():
 
 
 def test_the_workflow_cache_is_sized_from_the_memory_budget():
-    # 1 GiB over two processes: each process's share, less its base, in cached leads.
-    assert cache_size(512) == (512 - PROCESS_BASE_MIB) * 1024 // CACHED_LEAD_KIB
-    assert PROCESS_BASE_MIB + cache_size(512) * CACHED_LEAD_KIB / 1024 <= 512
+    # A process's share, less its base, in cached leads.
+    assert cache_size(472) == (472 - PROCESS_BASE_MIB) * 1024 // CACHED_LEAD_KIB
+    assert PROCESS_BASE_MIB + cache_size(472) * CACHED_LEAD_KIB / 1024 <= 472
     assert cache_size(PROCESS_BASE_MIB) == 10  # never below a working minimum
 
 
 def test_each_worker_process_gets_its_share_of_the_memory_budget():
     env = {"HANDOFF_WORKER_MEMORY_MIB": "1024"}
-    assert [child_environment(env, i, 2)["HANDOFF_WORKER_MEMORY_MIB"] for i in range(2)] == ["512", "512"]
-    assert child_environment({}, 0, 4)["HANDOFF_WORKER_MEMORY_MIB"] == "256"  # the default budget, 1024
+    share = str((1024 - SUPERVISOR_MIB) // 2)  # the supervisor's own RSS is kept out
+    assert [child_environment(env, i, 2)["HANDOFF_WORKER_MEMORY_MIB"] for i in range(2)] == [share, share]
+    assert child_environment(env, 0)["HANDOFF_WORKER_MEMORY_MIB"] == "1024"  # one process: no supervisor
+    assert child_environment({}, 0, 4)["HANDOFF_WORKER_MEMORY_MIB"] == str((1024 - SUPERVISOR_MIB) // 4)
