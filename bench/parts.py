@@ -354,8 +354,9 @@ async def memory(stack: Stack, results: Results, open_leads: int = 10_000, budge
                                                 f"({per_lead * 1024:.1f} KiB per lead)", value=projected, unit="MiB",
                            target="≤ 1024 MiB", met=projected <= 1024))
         results.notes.append(f"Memory: only {have} leads could be ingested within the {budget:.0f} s budget on "
-                             f"this machine; the {open_leads} figure is extrapolated. The worker caches at most "
-                             "1,000 workflows (the SDK default), so growth past that should flatten.")
+                             f"this machine; the {open_leads} figure is extrapolated. Each worker process caches at "
+                             "most the workflows its share of HANDOFF_WORKER_MEMORY_MIB holds, so growth past that "
+                             "should flatten.")
 
 
 __all__ = ["dispositions", "ingest", "lateness", "memory", "headers"]
