@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 import time
@@ -45,7 +46,8 @@ async def run_part(s, part: str, results: Results, leads: int, open_leads: int, 
     elif part == "dispositions":
         await parts.dispositions(s, results)
     elif part == "lateness":
-        await parts.lateness(s, results, rate=probe_rate, saturating_leads=saturating_leads)
+        await parts.lateness(s, results, rate=probe_rate, saturating_leads=saturating_leads,
+                             on_first=os.environ.get("BENCH_SLA_FIRST_ORDER") == "on-off")
     elif part == "memory":
         await parts.memory(s, results, open_leads=open_leads, budget=memory_budget)
     elif part == "history":
@@ -57,6 +59,7 @@ async def run_part(s, part: str, results: Results, leads: int, open_leads: int, 
 
 
 def cli() -> None:
+    """BENCH_SLA_FIRST_ORDER=on-off runs the lateness part's saturated phases with SLA first on, then off."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("parts", nargs="*", help=f"any of {', '.join(PARTS)} (default: {', '.join(DEFAULT_PARTS)})")
     parser.add_argument("--leads", type=int, default=1000, help="leads in the bulk-ingest figure")

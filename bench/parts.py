@@ -248,7 +248,7 @@ def ingest_capacity(results: Results) -> float | None:
 
 
 async def lateness(stack: Stack, results: Results, rate: float | None = None, seconds: float = 30,
-                   saturating_leads: int = 1000) -> None:
+                   saturating_leads: int = 1000, on_first: bool = False) -> None:
     """Nominal load is half the ingest capacity measured in this same run (issue 12: a
     fixed 10 leads/s on a stack that ingests 5/s measured overload, not nominal load)."""
     await warm_up(stack)
@@ -287,7 +287,8 @@ async def lateness(stack: Stack, results: Results, rate: float | None = None, se
         # Saturated, twice in this run: the bulk ingest's leads at the default priority (SLA
         # first off, as before session 4), then at the bulk priority (infra/priority.py). Each
         # bulk ingest is waited for to the end, so the second starts on a drained queue.
-        for key in (0, stack.settings.bulk_priority_key or 5):
+        keys = [0, stack.settings.bulk_priority_key or 5]
+        for key in reversed(keys) if on_first else keys:
             stack.settings.bulk_priority_key = key  # the in-process API reads it per request
             how = (f"bulk leads at priority {key} until routed (SLA first)" if key
                    else "bulk leads at the default priority (SLA first off)")
