@@ -55,13 +55,13 @@ async def test_a_bulk_ingest_starts_low_and_routing_raises_each_lead_to_the_defa
     client, postgres_url = stack
     tag = uuid.uuid4().hex[:8]
     ids = [f"prio-{tag}-{i}" for i in range(3)]
-    async with api_server(client, postgres_url) as http:
+    async with api_server(client, postgres_url, HANDOFF_BULK_PRIORITY_KEY=5) as http:
         answer = await http.post("/v1/leads:batch", json={"leads": [lead(i) for i in ids]})
         assert answer.status_code == 200 and answer.json()["created"] == 3, answer.text
         for lead_id in ids:
             assert (await routed(http, lead_id))["stage"] == "mql"
             started, updates, now = await priorities(client, lead_id)
-            assert started == 5  # the default HANDOFF_BULK_PRIORITY_KEY
+            assert started == 5
             assert updates == [DEFAULT_KEY] and now == DEFAULT_KEY
 
 
@@ -69,7 +69,7 @@ async def test_a_bulk_ingest_starts_low_and_routing_raises_each_lead_to_the_defa
 async def test_a_single_ingest_and_a_one_lead_batch_start_at_the_default(stack):
     client, postgres_url = stack
     tag = uuid.uuid4().hex[:8]
-    async with api_server(client, postgres_url) as http:
+    async with api_server(client, postgres_url, HANDOFF_BULK_PRIORITY_KEY=5) as http:
         assert (await http.post("/v1/leads", json=lead(f"one-{tag}"))).status_code == 201
         answer = await http.post("/v1/leads:batch", json={"leads": [lead(f"alone-{tag}")]})
         assert answer.status_code == 200 and answer.json()["created"] == 1, answer.text
@@ -79,11 +79,11 @@ async def test_a_single_ingest_and_a_one_lead_batch_start_at_the_default(stack):
 
 
 @pytest.mark.asyncio
-async def test_bulk_priority_key_zero_switches_it_off(stack):
+async def test_bulk_priority_is_off_by_default(stack):
     client, postgres_url = stack
     tag = uuid.uuid4().hex[:8]
     ids = [f"off-{tag}-{i}" for i in range(2)]
-    async with api_server(client, postgres_url, HANDOFF_BULK_PRIORITY_KEY=0) as http:
+    async with api_server(client, postgres_url) as http:
         answer = await http.post("/v1/leads:batch", json={"leads": [lead(i) for i in ids]})
         assert answer.status_code == 200 and answer.json()["created"] == 2, answer.text
         for lead_id in ids:

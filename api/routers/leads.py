@@ -207,8 +207,8 @@ async def ingest_batch(body: BatchBody, principal: PrincipalDep, temporal: Tempo
     """Bulk ingest, up to 1,000 leads per call, one result per item (by index and lead_id):
     201 new, 200 existing, 4xx with that item's errors. Leads start without waiting for
     their first workflow task; read each one back with `GET /v1/leads/{lead_id}`. The
-    leads of a batch of more than one start at the bulk priority until they are routed, so
-    they never hold up a live lead's SLA instant (infra/priority.py)."""
+    leads of a batch of more than one start at HANDOFF_BULK_PRIORITY_KEY until they are
+    routed (off by default; infra/priority.py)."""
     require(principal, "integration", "revops")
     check_size(body)
     priority = bulk_priority(settings.bulk_priority_key) if len(body.leads) > 1 else Priority.default
