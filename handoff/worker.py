@@ -34,6 +34,21 @@ _PASSTHROUGH = ("sla_policies", "sla_policies.state", "pydantic", "pydantic_core
                 "holidays", "dateutil", "opentelemetry")
 
 
+# The workflow cache is what grows with open leads: an idle open lead costs the worker
+# nothing once evicted (its next instant replays it). Sized from a memory budget: a worker
+# process with an empty cache (about 150 MiB measured at start, session 4; 200 leaves room
+# for its activity pool and buffers), and each cached lead on top of it: about 910 KiB,
+# measured by `python -m bench growth` (bench/RESULTS.md, session 4: each of two processes
+# grew from 214 to 666 MiB while its cache took about 500 more leads).
+PROCESS_BASE_MIB = 200
+CACHED_LEAD_KIB = 920
+
+
+def cache_size(memory_mib: int) -> int:
+    """How many workflows one worker process may cache within `memory_mib` of RSS."""
+    return max(10, (memory_mib - PROCESS_BASE_MIB) * 1024 // CACHED_LEAD_KIB)
+
+
 def workflow_runner() -> SandboxedWorkflowRunner:
     """The sandbox the worker runs workflows in; replay tests must use the same one."""
     return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(*_PASSTHROUGH))

@@ -28,6 +28,15 @@ class Settings(BaseSettings):
     temporal_address: str | None = Field(default=None, validation_alias="TEMPORAL_ADDRESS")
     temporal_namespace: str | None = Field(default=None, validation_alias="TEMPORAL_NAMESPACE")
     task_queue: str = Field(default="handoff", validation_alias="TEMPORAL_TASK_QUEUE")
+    # SLA instants first (issue 12): the task-queue priority key (1 first .. 5 last; the
+    # server's default is 3) a lead of a bulk ingest starts at, so its first tasks wait
+    # behind every fired SLA timer of a live lead; 0 starts them at the default like any
+    # lead. Routing raises the lead to the default (infra/priority.py). Off by default: in two
+    # same-run measurements it made saturated breach lateness worse, not better (bench/RESULTS.md).
+    bulk_priority_key: int = Field(default=0, ge=0, le=5, validation_alias="HANDOFF_BULK_PRIORITY_KEY")
+    # The memory this machine's worker processes may use together, in MiB: each process
+    # sizes its workflow cache to its share (handoff/worker.py `cache_size`).
+    worker_memory_mib: int = Field(default=1024, ge=64, validation_alias="HANDOFF_WORKER_MEMORY_MIB")
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
     # Each API round trip to PostgreSQL ends within this many seconds (api/database.py):
     # a frozen database is a 503 with Retry-After, not a request hanging for the outage.

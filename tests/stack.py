@@ -111,14 +111,14 @@ def make_test_tokens() -> TokenStore:
 
 @asynccontextmanager
 async def api_server(client: Client, database_url: str, task_queue: str = "handoff",
-                     tokens: TokenStore | None = None, db_deadline_s: float = 60.0):
+                     tokens: TokenStore | None = None, db_deadline_s: float = 60.0, **environment):
     """The FastAPI app served by uvicorn on a free loopback port; yields an httpx client
     that authenticates as the integration principal unless told otherwise. Its database
     deadline is generous (a loaded test machine is not a frozen database) unless a test of
-    the deadline itself sets it."""
+    the deadline itself sets it; `environment`: more settings, by their variable names."""
     port = free_port()
-    settings = Settings(TEMPORAL_ADDRESS="unused", DATABASE_URL=database_url,
-                        TEMPORAL_TASK_QUEUE=task_queue, HANDOFF_API_PORT=port, HANDOFF_DB_DEADLINE_S=db_deadline_s)
+    settings = Settings(TEMPORAL_ADDRESS="unused", DATABASE_URL=database_url, TEMPORAL_TASK_QUEUE=task_queue,
+                        HANDOFF_API_PORT=port, HANDOFF_DB_DEADLINE_S=db_deadline_s, **environment)
     app = create_app(settings, temporal=client, tokens=tokens or make_test_tokens(), what_if=run_what_if)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())

@@ -49,7 +49,7 @@ def start_worker(env_server, postgres_url: str, queue: str, log: Path, processes
 
 def test_each_child_gets_its_index_and_its_own_metrics_port():
     env = {"HANDOFF_WORKER_METRICS_ADDRESS": "127.0.0.1:9464", "X": "y"}
-    assert child_environment(env, 0) == {**env, "HANDOFF_WORKER_INDEX": "0"}
+    assert child_environment(env, 0) == {**env, "HANDOFF_WORKER_INDEX": "0", "HANDOFF_WORKER_MEMORY_MIB": "1024"}
     assert child_environment(env, 2)["HANDOFF_WORKER_METRICS_ADDRESS"] == "127.0.0.1:9466"
     # Only the first process may change which build is current (no race at start-up).
     assert "HANDOFF_SET_CURRENT" not in child_environment(env, 0)

@@ -332,8 +332,10 @@ class LeadWorkflow:
             return await workflow.execute_local_activity(
                 lead_calendar, question, start_to_close_timeout=LOCAL_TIMEOUT, retry_policy=CALENDAR_RETRY)
         if isinstance(question, AssignmentRequest):
+            # The lead's own priority, so that routing sees a bulk ingest's low one and raises it.
             return await workflow.execute_activity_method(
-                RosterActivities.assign_lead, question, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY)
+                RosterActivities.assign_lead, question, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
+                priority=workflow.info().priority)
         if isinstance(question, AccountStatusQuery):
             return await workflow.execute_activity_method(
                 AccountEngagementActivities.account_status, question, start_to_close_timeout=ACTIVITY_TIMEOUT,

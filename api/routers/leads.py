@@ -9,7 +9,7 @@ from typing import NamedTuple
 from fastapi import APIRouter, Response
 from pydantic import ValidationError
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import Priority, SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -32,6 +32,7 @@ from api.schemas import (
 )
 from api.suppressions import find_account_status, find_open_lead_of_person, find_suppression
 from api.visibility import require_read
+from infra.priority import bulk_priority
 from sla_policies.commands import (
     Accept,
     Disqualify,
@@ -137,10 +138,12 @@ class _Ingested(NamedTuple):
     lead_id: str  # the lead holding the submission: its own, or the same person's open lead (R7)
 
 
-async def _start_lead(intake: LeadIntake, temporal, settings, policies, pool) -> _Ingested:
+async def _start_lead(intake: LeadIntake, temporal, settings, policies, pool,
+                      priority: Priority = Priority.default) -> _Ingested:
     """The one ingest path (T01): a submission from a person whose lead is still open is
     merged into it (R7, Q27); otherwise the suppression list and the account match are
-    looked up, and the lead's workflow is started once, ever."""
+    looked up, and the lead's workflow is started once, ever, at `priority` (a bulk
+    ingest's leads start low: infra/priority.py)."""
     policy = policies.active()
     _refuse_unknown(intake_problems(policy, intake))  # never start a lead that cannot finish
     suppression = account = None
@@ -164,6 +167,7 @@ async def _start_lead(intake: LeadIntake, temporal, settings, policies, pool) ->
             # A lead id is used once, ever: a closed lead (disqualified for good, won, lost)
             # is never started again by a repeated ingest.
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            priority=priority,
             search_attributes=TypedSearchAttributes([
                 SearchAttributePair(sa.STAGE, "inquiry"),
                 SearchAttributePair(sa.POLICY_VERSION, policy.version),
@@ -207,12 +211,15 @@ async def ingest_batch(body: BatchBody, principal: PrincipalDep, temporal: Tempo
                        policies: PoliciesDep, pool: OptionalPoolDep) -> BatchResult:
     """Bulk ingest, up to 1,000 leads per call, one result per item (by index and lead_id):
     201 new, 200 existing, 4xx with that item's errors. Leads start without waiting for
-    their first workflow task; read each one back with `GET /v1/leads/{lead_id}`."""
+    their first workflow task; read each one back with `GET /v1/leads/{lead_id}`. The
+    leads of a batch of more than one start at HANDOFF_BULK_PRIORITY_KEY until they are
+    routed (off by default; infra/priority.py)."""
     require(principal, "integration", "revops")
     check_size(body)
+    priority = bulk_priority(settings.bulk_priority_key) if len(body.leads) > 1 else Priority.default
 
     async def one(intake: LeadIntake) -> bool:
-        return (await _start_lead(intake, temporal, settings, policies, pool)).created
+        return (await _start_lead(intake, temporal, settings, policies, pool, priority)).created
 
     return await ingest_all(body.leads, one)
 
