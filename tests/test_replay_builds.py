@@ -22,10 +22,7 @@ PACKAGES = ["sla_policies", "workflows", "activities", "api", "handoff"]
 
 
 def histories_of(folder: str) -> list[Path]:
-    own = HISTORIES / folder
-    # v1's histories lie in tests/histories/ itself until the lifecycle rewrite moves them.
-    files = sorted(own.glob("*.json")) if own.is_dir() else sorted(HISTORIES.glob("*.json"))
-    return files
+    return sorted((HISTORIES / folder).glob("*.json"))
 
 
 def extract_build(commit: str, into: Path) -> Path:

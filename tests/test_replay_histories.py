@@ -17,8 +17,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from handoff.worker import workflow_runner
+from sla_policies import pinned
 from tests.histories.mutants import PatchedTimerBeforeEveryCalendar, TimerBeforeEveryCalendar
-from tests.histories.record import SCENARIOS
+from tests.histories.record import SCENARIOS, recorded_policies
 from workflows.lead import LeadWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -35,6 +36,8 @@ async def each(histories: list[WorkflowHistory]):
 
 
 def replayer(*workflows) -> Replayer:
+    for policy in recorded_policies():  # the leads pin them by reference, as a worker holds them
+        pinned.register(policy)
     return Replayer(workflows=list(workflows), data_converter=pydantic_data_converter,
                     workflow_runner=workflow_runner())
 

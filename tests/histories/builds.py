@@ -13,4 +13,6 @@ BUILDS = {
     # Recorded before Worker Versioning, by the workflow code of this commit (the first
     # lifecycle). Until the lifecycle rewrite moves them to v1/, they lie in tests/histories/.
     "v1": "785a2c8bd85b2e00c29b5aeebc064c6a060995ae",
+    # The lifecycle core (recorded by a261b87; this is the build that shipped them, stop 18).
+    "v2": "1dfd89df334d0f3a1a33c915dd6d305aed5d69e3",
 }

@@ -39,6 +39,8 @@ from sla_policies.commands import (
     Touch,
 )
 from sla_policies.lead import Contact, ContactPatch, EngagementEvent
+from sla_policies.loader import default_policy
+from sla_policies.model import Policy
 from tests.lifecycle import (
     advance_to,
     clock,
@@ -58,6 +60,13 @@ HERE = Path(__file__).parent
 OPS = Actor(id="ops", role="revops")
 Scenario = Callable[[WorkflowEnvironment, str], Awaitable[list[WorkflowHandle]]]
 SCENARIOS: dict[str, Scenario] = {}
+MIGRATED_TO = faster_tier1("2099.0.0", target="10m", breach="3h")  # the policy_migration scenario's target
+
+
+def recorded_policies() -> list[Policy]:
+    """Every policy the recorded leads name by reference: a replaying worker must hold them
+    (a real worker loads them from the policy store: handoff/policy_loader.py)."""
+    return [default_policy(), MIGRATED_TO]
 
 
 def scenario(fn: Scenario) -> Scenario:
@@ -235,7 +244,7 @@ async def unsubscribe(env, db):
 async def policy_migration(env, db):
     _, handle, _ = await routed_lead_at(env, 0, 9, lead("migration"))
     await handle.execute_update(LeadWorkflow.migrate_policy, PolicyMigration(
-        actor=OPS, policy=faster_tier1("2099.0.0", target="10m", breach="3h"), recompute_clocks=True))
+        actor=OPS, policy=MIGRATED_TO, recompute_clocks=True))
     started = clock(await handle.query(LeadWorkflow.state), "sdr_response.tier1").started_at
     await advance_to(env, started + timedelta(hours=3, minutes=1))
     await state_when(handle, lambda s: clock(s, "sdr_response.tier1").breached_at is not None)
