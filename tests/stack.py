@@ -111,14 +111,17 @@ def make_test_tokens() -> TokenStore:
 
 @asynccontextmanager
 async def api_server(client: Client, database_url: str, task_queue: str = "handoff",
-                     tokens: TokenStore | None = None, db_deadline_s: float = 60.0, **environment):
+                     tokens: TokenStore | None = None, db_deadline_s: float | None = None, **environment):
     """The FastAPI app served by uvicorn on a free loopback port; yields an httpx client
     that authenticates as the integration principal unless told otherwise. Its database
-    deadline is generous (a loaded test machine is not a frozen database) unless a test of
-    the deadline itself sets it; `environment`: more settings, by their variable names."""
+    deadline is the production default unless a test sets one (`db_deadline_s`: a test whose
+    load is not about outages may give a loaded machine more time); `environment`: more
+    settings, by their variable names."""
     port = free_port()
+    if db_deadline_s is not None:
+        environment["HANDOFF_DB_DEADLINE_S"] = db_deadline_s
     settings = Settings(TEMPORAL_ADDRESS="unused", DATABASE_URL=database_url, TEMPORAL_TASK_QUEUE=task_queue,
-                        HANDOFF_API_PORT=port, HANDOFF_DB_DEADLINE_S=db_deadline_s, **environment)
+                        HANDOFF_API_PORT=port, **environment)
     app = create_app(settings, temporal=client, tokens=tokens or make_test_tokens(), what_if=run_what_if)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
