@@ -344,7 +344,8 @@ async def memory(stack: Stack, results: Results, open_leads: int = 10_000, budge
         pass  # measure what is open now; the count says how many
     await asyncio.sleep(5)  # let the outboxes drain: RSS at rest, not mid-burst
     have, after = open_count(stack), stack.worker_rss_mib()
-    results.add(Figure(part="memory", name=f"lead worker RSS with {have} open leads (supervisor and its worker processes)", value=after,
+    whole = "supervisor and its worker processes"
+    results.add(Figure(part="memory", name=f"lead worker RSS with {have} open leads ({whole})", value=after,
                        unit="MiB", reference=before, reference_name=f"worker RSS with {have_before} open leads",
                        target="≤ 1024 MiB at 10,000" if have >= open_leads else None,
                        met=after <= 1024 if have >= open_leads else None))
