@@ -72,7 +72,6 @@ with workflow.unsafe.imports_passed_through():
     from sla_policies.model.transitions import CLOSED_STAGES
     from sla_policies.state import (
         AccountEngagementQuery,
-        AccountLeadsQuery,
         AccountStatusQuery,
         AssignmentRequest,
         DuplicateSubmission,
@@ -362,7 +361,7 @@ class LeadWorkflow:
                 SuppressionActivities.suppress, effect.entry, start_to_close_timeout=ACTIVITY_TIMEOUT,
                 retry_policy=RETRY)
         elif isinstance(effect, ShareCommitteeSignal):
-            await self._share(effect.signal)
+            await self._share(effect)
         elif isinstance(effect, ContinueAsNew):
             self._continue = True
 
@@ -376,15 +375,13 @@ class LeadWorkflow:
                 await workflow.get_external_workflow_handle(workflow_id(lead_id)).signal(LeadWorkflow.capacity_freed)
             except Exception as exc:  # noqa: BLE001 - not found or closed: nothing to wake
                 workflow.logger.info("capacity_freed not delivered to %s: %s", lead_id, exc)
-    async def _share(self, signal: CommitteeSignal) -> None:
-        """Send an account-level signal to the account's other open leads, found in the read
-        model under the workflow ids the projection stored. A lead that closed meanwhile
-        cannot take it, and needs it no more."""
-        window = self._policy.qualification.committee_engaged.window.to_timedelta()
+    async def _share(self, share: ShareCommitteeSignal) -> None:
+        """Send an account-level signal to the leads the core named (the account's other
+        open leads, found in the read model under the workflow ids the projection stored).
+        A lead that closed meanwhile cannot take it, and needs it no more."""
+        signal = share.signal
         workflow_ids = await workflow.execute_activity_method(
-            AccountEngagementActivities.account_open_leads,
-            AccountLeadsQuery(domain=signal.domain, exclude_lead_id=self._state.lead_id,
-                              engaged_before=signal.at - window),
+            AccountEngagementActivities.account_open_leads, share.recipients,
             start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY)
         for workflow_id in workflow_ids:
             try:

@@ -33,7 +33,6 @@ from sla_policies.lifecycle.types import (
     Answer,
     CalendarQuery,
     CapacityFreed,
-    CommitteeSignal,
     Decision,
     Engagement,
     Input,
@@ -50,7 +49,6 @@ from sla_policies.model import Policy
 from sla_policies.model.transitions import CLOSED_STAGES
 from sla_policies.state import (
     AccountEngagementQuery,
-    AccountLeadsQuery,
     AccountStatusQuery,
     AssignmentRequest,
     LeadState,
@@ -156,7 +154,7 @@ class CoreSimulation(Simulation):
         lead.policy = decision.policy or lead.policy
         projected = False
         woken: list[str] = []
-        shared: list[CommitteeSignal] = []
+        shared: list[ShareCommitteeSignal] = []
         for effect in decision.effects:
             if isinstance(effect, Project):
                 projected = True
@@ -167,19 +165,16 @@ class CoreSimulation(Simulation):
             elif isinstance(effect, WriteSuppression):
                 self._suppressions.write(effect.entry)
             elif isinstance(effect, ShareCommitteeSignal):
-                shared.append(effect.signal)
+                shared.append(effect)
             # Notify: nobody reads mail in a simulation; ContinueAsNew: the state simply carries on.
         if projected:
             self._read_model.project(lead.state)
         self._queue(lead)
         for other in woken:
             self._decide(self._leads[other], CapacityFreed(), now)
-        for signal in shared:  # as the workflow signals the account's other open leads (§3.6)
-            window = lead.policy.qualification.committee_engaged.window.to_timedelta()
-            query = AccountLeadsQuery(domain=signal.domain, exclude_lead_id=lead.state.lead_id,
-                                      engaged_before=signal.at - window)
-            for other in self._read_model.open_leads(query):
-                self._decide(self._leads[other], signal, now)
+        for share in shared:  # as the workflow signals the account's other open leads (§3.6)
+            for other in self._read_model.open_leads(share.recipients):
+                self._decide(self._leads[other], share.signal, now)
                 self._decide(self._leads[other], Tick(), now)
         return decision
 

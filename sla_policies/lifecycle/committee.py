@@ -17,7 +17,7 @@ from sla_policies.lifecycle.types import CommitteeSignal, ShareCommitteeSignal
 from sla_policies.model.base import AcvTierId
 from sla_policies.model.transitions import OPEN_STAGES
 from sla_policies.scoring import persona_of
-from sla_policies.state import AccountEngagement, AccountEngagementQuery
+from sla_policies.state import AccountEngagement, AccountEngagementQuery, AccountLeadsQuery
 
 
 def _still_on(ctx: Ctx, now: datetime) -> bool:
@@ -48,8 +48,11 @@ def refresh_committee_signal(ctx: Ctx, now: datetime) -> None:
     state.committee_engaged = engaged
     if engaged:
         _mark(ctx, source=state.lead_id)
+        # Leads that took the signal within the rolling window already carry it.
+        recipients = AccountLeadsQuery(domain=domain, exclude_lead_id=state.lead_id,
+                                       engaged_before=now - rule.window.to_timedelta())
         ctx.emit(ShareCommitteeSignal(signal=CommitteeSignal(
-            domain=domain, source_lead_id=state.lead_id, contacts=contacts, at=now)))
+            domain=domain, source_lead_id=state.lead_id, contacts=contacts, at=now), recipients=recipients))
 
 
 def receive(ctx: Ctx, signal: CommitteeSignal) -> None:

@@ -33,6 +33,7 @@ from sla_policies.model import Policy
 from sla_policies.state import (
     AccountEngagement,
     AccountEngagementQuery,
+    AccountLeadsQuery,
     AccountStatus,
     AccountStatusQuery,
     Assignment,
@@ -134,6 +135,7 @@ class ShareCommitteeSignal(_Data):
 
     kind: Literal["share_committee"] = "share_committee"
     signal: CommitteeSignal
+    recipients: AccountLeadsQuery  # which leads: the account's open ones not yet carrying it
 
 
 class Refuse(_Data):
