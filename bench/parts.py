@@ -33,8 +33,12 @@ def lead(lead_id: str, country: str, tz: str) -> dict:
 
 
 def routed(stack: Stack, prefix: str) -> int:
-    return stack.sql("SELECT count(*) FROM leads WHERE lead_id LIKE %s AND stage = 'mql' AND owner IS NOT NULL",
-                     (prefix + "%",))[0][0]
+    """Leads of `prefix` routed and done with it: an MQL with an owner in the read model, and
+    its owner told (the `routed` notification recorded), so nothing of its intake is still
+    queued when a figure stops the clock or the next part starts."""
+    return stack.sql("SELECT count(*) FROM leads l WHERE l.lead_id LIKE %s AND l.stage = 'mql'"
+                     " AND l.owner IS NOT NULL AND EXISTS (SELECT 1 FROM notifications n"
+                     " WHERE n.lead_id = l.lead_id AND n.kind = 'routed')", (prefix + "%",))[0][0]
 
 
 async def warm_up(stack: Stack) -> None:

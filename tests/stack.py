@@ -78,11 +78,12 @@ async def time_skipping_server():
 
 
 @asynccontextmanager
-async def worker(client: Client, database_url: str, task_queue: str = "handoff", sinks=None):
+async def worker(client: Client, database_url: str, task_queue: str = "handoff", sinks=None, **options):
+    """The lead worker on `task_queue`; `options` go to `Worker` (a test's interceptors)."""
     pool = AsyncConnectionPool(database_url, min_size=1, max_size=4, open=False)
     await pool.open()
     try:
-        async with build_worker(client, task_queue, pool, sinks=sinks):
+        async with build_worker(client, task_queue, pool, sinks=sinks, **options):
             yield
     finally:
         await pool.close()

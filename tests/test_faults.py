@@ -113,7 +113,7 @@ async def test_a_killed_worker_loses_no_timer_and_repeats_no_notification(sqlite
     # A new worker fires the timer that came due while none was running, at its instant.
     state = await poll(lambda: _state(stack.client, lead), _breached, timeout=90)
     breached = clock(state, "sdr_response.tier1")
-    assert breached.breached_at == response.breach_at
+    assert breached.breached_at == response.breach_at, (response.started_at, breached.started_at)
     assert [(e.role, e.rep_id, e.at) for e in breached.escalated_to] == [("sdr_manager", "sdrm-1", response.breach_at)]
 
     # Every notification was sent once: the activity retried after the kill finds its dedup key.

@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
         ReadModelActivities,
         SuppressionActivities,
     )
-    from activities.roster import RosterActivities
+    from activities.roster import RosterActivities, routes_raised
     from sla_policies import clockbook, pinned, projection
     from sla_policies.commands import (
         Accept,
@@ -87,6 +87,7 @@ TERMINAL_STAGES = CLOSED_STAGES  # stages a lead never leaves (the simulator rea
 ARRIVAL_SLACK = timedelta(minutes=5)  # how far before the start an ingest stamp still is the arrival
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 LOCAL_TIMEOUT = timedelta(seconds=10)
+LOCAL_RETRY_THRESHOLD = timedelta(seconds=2)
 # The read model, the roster and the sinks recover: retry until they answer (the outboxes
 # keep SLA instants from waiting on them). Bad data does not recover: fail at once.
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
@@ -115,7 +116,10 @@ def _arrival(intake: LeadIntake) -> datetime:
     that recent (the workflow starts a moment after the ingest, and a clock must not start
     later than its event); else when the server accepted the start. An older `received_at`
     (a CRM import of past leads) is history, not this arrival."""
-    started = workflow.info().start_time
+    # The server's start instant: the same in every attempt of the first workflow task
+    # (`start_time` is that attempt's own, so a first task retried after a worker crash
+    # would move the lead's arrival and every clock after it).
+    started = workflow.info().workflow_start_time
     stamped = intake.received_at
     if stamped is not None and stamped.tzinfo is not None and started - ARRIVAL_SLACK <= stamped <= workflow.now():
         return stamped
@@ -173,6 +177,10 @@ class LeadWorkflow:
         # A slow or unavailable PostgreSQL therefore never delays an SLA instant.
         self._outbox: list[ProjectionEvent] = []
         self._projecting = False
+        # Does the outbox hold a change an Update made? An Update's answer leaves with its
+        # workflow task, so its batch ships as an activity after it (a rep never waits on a
+        # database commit); other batches ship inside their own task (see _ship).
+        self._outbox_answers_update = False
         # Digests of the state's JSON fields (and list elements) as the read model holds them
         # after the last shipped batch: each batch carries only what differs (the first of a
         # run, everything).
@@ -246,6 +254,7 @@ class LeadWorkflow:
             # An earlier Update may have changed the lead since the validator ran: the
             # decision here is made again, on the state it acts on.
             decision = await self._decide(_resolved(cmd))
+            self._outbox_answers_update = self._outbox_answers_update or bool(self._outbox)
             self._wake = True
             assert decision.result is not None
             return decision.result
@@ -327,23 +336,35 @@ class LeadWorkflow:
         return decision
 
     async def _answer(self, question: Question) -> Answer:
+        """The core's questions are short reads of this worker's own database (and the
+        calendar): local activities, answered inside the workflow task that asked, so a
+        decision costs no extra round trip through the server (bench/RESULTS.md, session 5)."""
         if isinstance(question, CalendarQuery):
             return await workflow.execute_local_activity(
                 lead_calendar, question, start_to_close_timeout=LOCAL_TIMEOUT, retry_policy=CALENDAR_RETRY)
         if isinstance(question, AssignmentRequest):
-            # The lead's own priority, so that routing sees a bulk ingest's low one and raises it.
-            return await workflow.execute_activity_method(
-                RosterActivities.assign_lead, question, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
-                priority=workflow.info().priority)
+            question = question.model_copy(update={"at": workflow.now()})
+            if routes_raised(workflow.info().priority):
+                # A bulk ingest's lead at its low priority (infra/priority.py): routed by a
+                # task at that priority, which raises the lead (a local activity has none).
+                return await workflow.execute_activity_method(
+                    RosterActivities.assign_lead, question, start_to_close_timeout=ACTIVITY_TIMEOUT,
+                    retry_policy=RETRY, priority=workflow.info().priority)
+            return await self._local(RosterActivities.assign_lead, question)
         if isinstance(question, AccountStatusQuery):
-            return await workflow.execute_activity_method(
-                AccountEngagementActivities.account_status, question, start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=RETRY)
+            return await self._local(AccountEngagementActivities.account_status, question)
         if isinstance(question, AccountEngagementQuery):
-            return await workflow.execute_activity_method(
-                AccountEngagementActivities.account_engagement, question, start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=RETRY)
+            return await self._local(AccountEngagementActivities.account_engagement, question)
         raise ApplicationError(f"the core asked an unknown question {type(question).__name__}", non_retryable=True)
+
+    @staticmethod
+    async def _local(activity, arg):
+        """A database step as a local activity. Retried in the worker while its backoff is
+        short; past LOCAL_RETRY_THRESHOLD (a database that stays down) each retry waits on
+        a durable timer instead, so the workflow task completes and SLA instants still fire."""
+        return await workflow.execute_local_activity_method(
+            activity, arg, start_to_close_timeout=LOCAL_TIMEOUT, retry_policy=RETRY,
+            local_retry_threshold=LOCAL_RETRY_THRESHOLD)
 
     async def _carry_out(self, effect: Effect) -> None:
         if isinstance(effect, Project):
@@ -420,15 +441,25 @@ class LeadWorkflow:
         while True:
             await workflow.wait_condition(lambda: bool(self._outbox))
             batch, self._outbox = self._outbox, []
+            after_update, self._outbox_answers_update = self._outbox_answers_update, False
             self._projecting = True
             try:
                 changes, patches, digests = projection.diff(projection.state_json(self._state), self._shipped)
                 events = projection.lean_events(batch, projection.shipped_clocks(changes, patches))
-                await workflow.execute_activity_method(
-                    ReadModelActivities.project_lead,
-                    ProjectionBatch(events=events, columns=projection.columns(self._state), changes=changes,
-                                    patches=patches),
-                    start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY)
+                await self._ship(ProjectionBatch(events=events, columns=projection.columns(self._state),
+                                                 changes=changes, patches=patches), after_update)
                 self._shipped.update(digests)  # only once applied: else the next batch carries them
             finally:
                 self._projecting = False
+
+    async def _ship(self, batch: ProjectionBatch, after_update: bool) -> None:
+        """A batch an Update made is an activity: the Update is answered when its workflow
+        task completes, and a local activity would hold that task open for the commit (a
+        disk's slow fsync became seconds of a rep's wait: bench/RESULTS.md, session 5).
+        Every other batch (an arrival, an SLA instant, a signal) is a local activity: no
+        second task and no trip through the server for it."""
+        if after_update:
+            await workflow.execute_activity_method(
+                ReadModelActivities.project_lead, batch, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY)
+        else:
+            await self._local(ReadModelActivities.project_lead, batch)
