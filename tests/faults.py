@@ -1,14 +1,18 @@
 """Helpers for fault tests: a time-compressed policy whose clocks fire within a test, a
-`handoff worker` process that can be killed, and an embedded PostgreSQL that can be
-stopped and started again on the same data directory and socket."""
+`handoff worker` process that can be killed, an embedded PostgreSQL that can be
+stopped and started again on the same data directory and socket, and a TCP proxy whose
+connections can be broken mid-request."""
 
 from __future__ import annotations
 
 import copy
 import os
 import signal
+import socket
+import struct
 import subprocess
 import sys
+import threading
 import warnings
 from functools import lru_cache
 from pathlib import Path
@@ -96,3 +100,61 @@ class StoppablePostgres:
                 os.kill(pid, signal.SIGCONT)
             except ProcessLookupError:
                 pass
+
+
+class BreakableProxy:
+    """A TCP proxy to `target` ("host:port"). After `break_next()`, the first bytes a client
+    sends on any connection are dropped and that connection is reset (RST) both ways: a
+    request in flight dies as it would when a load balancer or the server drops a
+    connection. Later connections pass through untouched."""
+
+    def __init__(self, target: str):
+        host, port = target.rsplit(":", 1)
+        self.target = (host, int(port))
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.address = f"127.0.0.1:{self.listener.getsockname()[1]}"
+        self.broken = 0  # connections reset so far
+        self._armed = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def break_next(self) -> None:
+        self._armed.set()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b, a is client), daemon=True).start()
+
+    def _reset(self, *sockets: socket.socket) -> None:
+        for s in sockets:
+            try:  # linger 0: close() sends RST, not FIN
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                s.close()
+            except OSError:
+                pass
+
+    def _pipe(self, src: socket.socket, dst: socket.socket, from_client: bool) -> None:
+        try:
+            while data := src.recv(65536):
+                if from_client and self._armed.is_set():
+                    self._armed.clear()
+                    self.broken += 1
+                    self._reset(src, dst)
+                    return
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.listener.close()
