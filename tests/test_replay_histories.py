@@ -9,6 +9,7 @@ upgrade must keep on that build (Worker Versioning); they are not replayed here.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType
@@ -60,8 +61,14 @@ async def test_recorded_histories_replay_on_the_current_code():
 
 
 def _takes_a_calendar(history: WorkflowHistory) -> bool:
-    """The calendar snapshot is the workflow's only local activity (a marker in history)."""
-    return any(e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED for e in history.events)
+    """The run records a calendar snapshot: a local activity marker whose data names
+    `lead_calendar` (the core's other questions and some projections are local activities too)."""
+    def activity_type(event) -> str:
+        payloads = event.marker_recorded_event_attributes.details["data"].payloads
+        return json.loads(payloads[0].data).get("activity_type", "") if payloads else ""
+
+    return any(e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED and activity_type(e) == "lead_calendar"
+               for e in history.events)
 
 
 async def test_a_non_deterministic_change_is_caught_by_replay():

@@ -389,26 +389,24 @@ class LeadWorkflow:
     async def _wake_held(self, lead_ids: list[str]) -> None:
         """Tell the capacity-held leads the freed slot may take (oldest first): each asks
         the roster again. A lead gone since is skipped; its own retry timer is the safety net."""
-        for lead_id in lead_ids:
-            if lead_id == self._state.lead_id:
-                continue
-            try:
-                await workflow.get_external_workflow_handle(workflow_id(lead_id)).signal(LeadWorkflow.capacity_freed)
-            except Exception as exc:  # noqa: BLE001 - not found or closed: nothing to wake
-                workflow.logger.info("capacity_freed not delivered to %s: %s", lead_id, exc)
+        await self._signal_each([workflow_id(lead_id) for lead_id in lead_ids], LeadWorkflow.capacity_freed)
+
     async def _share(self, share: ShareCommitteeSignal) -> None:
         """Send an account-level signal to the leads the core named (the account's other
-        open leads, found in the read model under the workflow ids the projection stored).
-        A lead that closed meanwhile cannot take it, and needs it no more."""
-        signal = share.signal
-        workflow_ids = await workflow.execute_activity_method(
-            AccountEngagementActivities.account_open_leads, share.recipients,
-            start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY)
-        for workflow_id in workflow_ids:
+        open leads, found in the read model under the workflow ids the projection stored)."""
+        workflow_ids = await self._local(AccountEngagementActivities.account_open_leads, share.recipients)
+        await self._signal_each(workflow_ids, LeadWorkflow.committee_engaged, share.signal)
+
+    async def _signal_each(self, workflow_ids: list[str], signal, *args) -> None:
+        """Signal other leads' workflows, in order. A lead that closed meanwhile (or never
+        ran) cannot take it, and needs it no more: logged, not retried."""
+        for target in workflow_ids:
+            if target == workflow.info().workflow_id:
+                continue
             try:
-                await workflow.get_external_workflow_handle(workflow_id).signal(LeadWorkflow.committee_engaged, signal)
-            except FailureError as failed:  # the lead's workflow is no longer running
-                workflow.logger.info("committee signal to %s not delivered: %s", workflow_id, failed)
+                await workflow.get_external_workflow_handle(target).signal(signal, *args)
+            except FailureError as failed:
+                workflow.logger.info("signal %s not delivered to %s: %s", signal.__name__, target, failed)
 
     def _upsert_search_attributes(self) -> None:
         state = self._state
