@@ -435,9 +435,11 @@ class LeadWorkflow:
                 self._notifying = False
 
     async def _project_forever(self) -> None:
-        # Decisions never wait on the read model: a background loop ships changes in order.
+        # Decisions never wait on the read model: a background loop ships changes in order,
+        # each time no decision is under way, so one decision (an arrival and its routing,
+        # say) ships as one batch, not one per answer it waited for.
         while True:
-            await workflow.wait_condition(lambda: bool(self._outbox))
+            await workflow.wait_condition(lambda: bool(self._outbox) and not self._lock.locked())
             batch, self._outbox = self._outbox, []
             after_update, self._outbox_answers_update = self._outbox_answers_update, False
             self._projecting = True
