@@ -177,10 +177,9 @@ class LeadWorkflow:
         # A slow or unavailable PostgreSQL therefore never delays an SLA instant.
         self._outbox: list[ProjectionEvent] = []
         self._projecting = False
-        # Does the outbox hold a change an Update made? An Update's answer leaves with its
-        # workflow task, so its batch ships as an activity after it (a rep never waits on a
-        # database commit); other batches ship inside their own task (see _ship).
-        self._outbox_answers_update = False
+        # Does the outbox hold only the new lead's arrival (and its routing)? That batch
+        # ships inside the first workflow task; every later one after its task (see _ship).
+        self._outbox_is_arrival = args.carried is None
         # Digests of the state's JSON fields (and list elements) as the read model holds them
         # after the last shipped batch: each batch carries only what differs (the first of a
         # run, everything).
@@ -254,7 +253,6 @@ class LeadWorkflow:
             # An earlier Update may have changed the lead since the validator ran: the
             # decision here is made again, on the state it acts on.
             decision = await self._decide(_resolved(cmd))
-            self._outbox_answers_update = self._outbox_answers_update or bool(self._outbox)
             self._wake = True
             assert decision.result is not None
             return decision.result
@@ -441,25 +439,26 @@ class LeadWorkflow:
         while True:
             await workflow.wait_condition(lambda: bool(self._outbox) and not self._lock.locked())
             batch, self._outbox = self._outbox, []
-            after_update, self._outbox_answers_update = self._outbox_answers_update, False
+            arrival, self._outbox_is_arrival = self._outbox_is_arrival, False
             self._projecting = True
             try:
                 changes, patches, digests = projection.diff(projection.state_json(self._state), self._shipped)
                 events = projection.lean_events(batch, projection.shipped_clocks(changes, patches))
                 await self._ship(ProjectionBatch(events=events, columns=projection.columns(self._state),
-                                                 changes=changes, patches=patches), after_update)
+                                                 changes=changes, patches=patches), arrival)
                 self._shipped.update(digests)  # only once applied: else the next batch carries them
             finally:
                 self._projecting = False
 
-    async def _ship(self, batch: ProjectionBatch, after_update: bool) -> None:
-        """A batch an Update made is an activity: the Update is answered when its workflow
-        task completes, and a local activity would hold that task open for the commit (a
-        disk's slow fsync became seconds of a rep's wait: bench/RESULTS.md, session 5).
-        Every other batch (an arrival, an SLA instant, a signal) is a local activity: no
-        second task and no trip through the server for it."""
-        if after_update:
+    async def _ship(self, batch: ProjectionBatch, arrival: bool) -> None:
+        """The arrival's batch is a local activity: a new lead is routed and listed in its
+        first workflow task, with no second task and no trip through the server for it.
+        Every later batch is an activity scheduled when its task completes: a local one
+        would hold the task open for the commit, and whatever leaves with the task would
+        wait for it: an Update's answer (a rep's wait) and an SLA instant's notifications
+        (a slow fsync made both seconds late: bench/RESULTS.md, session 5)."""
+        if arrival:
+            await self._local(ReadModelActivities.project_lead, batch)
+        else:
             await workflow.execute_activity_method(
                 ReadModelActivities.project_lead, batch, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY)
-        else:
-            await self._local(ReadModelActivities.project_lead, batch)
