@@ -12,7 +12,6 @@ from __future__ import annotations
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from temporalio import activity
-from temporalio.common import Priority
 
 from infra.priority import is_lowered, raise_to_default
 from readmodel.roster import waits_for_rep
@@ -33,12 +32,6 @@ _COVERING = """
       AND (cardinality(acv_tiers) = 0 OR %(acv)s = ANY (acv_tiers))
       AND NOT (rep_id = ANY (%(exclude)s))
 """
-
-
-def routes_raised(priority: Priority | None) -> bool:
-    """Must routing run as a task at the lead's own priority, so that `assign_lead` raises
-    it? Only for a lead still at a bulk ingest's low priority (infra/priority.py)."""
-    return is_lowered(priority)
 
 
 class RosterActivities:

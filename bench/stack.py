@@ -206,7 +206,8 @@ async def stack(processes: int = 2, worker_memory_mib: int = 1024):
         port = _free_port()
         settings = Settings(TEMPORAL_ADDRESS=temporal.address, DATABASE_URL=database_url, HANDOFF_API_PORT=port)
         app = create_app(settings, temporal=client, policies=registry, tokens=tokens)
-        server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                        timeout_keep_alive=settings.api_keep_alive_s))
         server_task = asyncio.create_task(server.serve())
         while not server.started:
             if server_task.done():

@@ -85,7 +85,8 @@ async def serve(settings: Settings, client: Client, *, run_api: bool = True, run
             app = create_app(settings, temporal=client, policies=policies or PolicyRegistry.from_bundled(),
                              what_if=_what_if)
             config = uvicorn.Config(app, host=settings.api_host, port=settings.api_port,
-                                    log_level="warning", lifespan="on")
+                                    log_level="warning", lifespan="on",
+                                    timeout_keep_alive=settings.api_keep_alive_s)
             server = _Server(config)
             tasks.append(asyncio.create_task(server.serve(), name="api"))
         if server is not None:

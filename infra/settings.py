@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     state_dir: Path = Field(default_factory=default_state_dir, validation_alias="HANDOFF_STATE_DIR")
     api_host: str = Field(default="127.0.0.1", validation_alias="HANDOFF_API_HOST")
     api_port: int = Field(default=8000, validation_alias="HANDOFF_API_PORT")
+    # How long the API keeps an idle connection open. Longer than a client's pause or a load
+    # balancer's idle timeout (60 s is common): the side that closes first must be the
+    # client, or a request sent as the server closes is lost (the bench's reps, pausing 2 to
+    # 6 s against uvicorn's 5 s default, hit exactly that: httpx ReadError).
+    api_keep_alive_s: int = Field(default=75, gt=0, le=3600, validation_alias="HANDOFF_API_KEEP_ALIVE_S")
     temporal_port: int = Field(default=7233, validation_alias="HANDOFF_TEMPORAL_PORT")
     temporal_ui_port: int = Field(default=8233, validation_alias="HANDOFF_TEMPORAL_UI_PORT")
     # Worker Versioning (handoff/versioning.py): the worker's deployment version, and

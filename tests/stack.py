@@ -124,7 +124,8 @@ async def api_server(client: Client, database_url: str, task_queue: str = "hando
     settings = Settings(TEMPORAL_ADDRESS="unused", DATABASE_URL=database_url, TEMPORAL_TASK_QUEUE=task_queue,
                         HANDOFF_API_PORT=port, **environment)
     app = create_app(settings, temporal=client, tokens=tokens or make_test_tokens(), what_if=run_what_if)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           timeout_keep_alive=settings.api_keep_alive_s))
     task = asyncio.create_task(server.serve())
     try:
         for _ in range(200):

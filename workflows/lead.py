@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
         ReadModelActivities,
         SuppressionActivities,
     )
-    from activities.roster import RosterActivities, routes_raised
+    from activities.roster import RosterActivities
     from sla_policies import clockbook, pinned, projection
     from sla_policies.commands import (
         Accept,
@@ -334,21 +334,21 @@ class LeadWorkflow:
         return decision
 
     async def _answer(self, question: Question) -> Answer:
-        """The core's questions are short reads of this worker's own database (and the
-        calendar): local activities, answered inside the workflow task that asked, so a
-        decision costs no extra round trip through the server (bench/RESULTS.md, session 5)."""
+        """The account questions are short reads of this worker's own database, and the
+        calendar a computation: local activities, answered inside the workflow task that
+        asked, with no extra round trip through the server (bench/RESULTS.md, session 5)."""
         if isinstance(question, CalendarQuery):
             return await workflow.execute_local_activity(
                 lead_calendar, question, start_to_close_timeout=LOCAL_TIMEOUT, retry_policy=CALENDAR_RETRY)
         if isinstance(question, AssignmentRequest):
-            question = question.model_copy(update={"at": workflow.now()})
-            if routes_raised(workflow.info().priority):
-                # A bulk ingest's lead at its low priority (infra/priority.py): routed by a
-                # task at that priority, which raises the lead (a local activity has none).
-                return await workflow.execute_activity_method(
-                    RosterActivities.assign_lead, question, start_to_close_timeout=ACTIVITY_TIMEOUT,
-                    retry_policy=RETRY, priority=workflow.info().priority)
-            return await self._local(RosterActivities.assign_lead, question)
+            # Routing stays an activity: assignments of one role are serialized (a row lock
+            # in the roster), and a local activity waiting its turn would hold a workflow
+            # task slot that an SLA instant of another lead needs (a bulk ingest made breach
+            # lateness p99 4.6x the bare timer that way: bench/RESULTS.md, session 5).
+            # The lead's own priority, so that routing sees a bulk ingest's low one and raises it.
+            return await workflow.execute_activity_method(
+                RosterActivities.assign_lead, question.model_copy(update={"at": workflow.now()}),
+                start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY, priority=workflow.info().priority)
         if isinstance(question, AccountStatusQuery):
             return await self._local(AccountEngagementActivities.account_status, question)
         if isinstance(question, AccountEngagementQuery):
