@@ -23,6 +23,7 @@ import psycopg.sql
 import yaml
 
 from infra.temporal import temporal_cli_path
+from tests.faults import BreakableProxy
 
 ROOT = Path(__file__).resolve().parent.parent
 # The image's user (Dockerfile `USER`): the API and the worker run as it when the test can
@@ -326,44 +327,19 @@ class ComposeAsProcesses:
             self.otlp.close()
 
 
-class TcpForwarder:
+class TcpForwarder(BreakableProxy):
     """`postgresql:5432` over TCP, as the compose network offers it, forwarded to a local
     server's Unix socket (the embedded PostgreSQL listens on no TCP port, and its socket
-    lies in a directory only its owner may enter)."""
+    lies in a directory only its owner may enter). Never broken."""
 
     def __init__(self, unix_path: str):
-        self.unix_path = unix_path
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
+        def connect() -> socket.socket:
             upstream = socket.socket(socket.AF_UNIX)
-            upstream.connect(self.unix_path)
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            upstream.connect(unix_path)
+            return upstream
 
-    @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def close(self) -> None:
-        self.listener.close()
+        super().__init__(connect)
+        self.port = int(self.address.rsplit(":", 1)[1])
 
 
 def compose_database_url(compose: dict, admin_url: str) -> tuple[str, TcpForwarder | None]:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import warnings
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -108,9 +109,12 @@ class BreakableProxy:
     request in flight dies as it would when a load balancer or the server drops a
     connection. Later connections pass through untouched."""
 
-    def __init__(self, target: str):
-        host, port = target.rsplit(":", 1)
-        self.target = (host, int(port))
+    def __init__(self, target: str | Callable[[], socket.socket]):
+        if isinstance(target, str):
+            host, port = target.rsplit(":", 1)
+            self._connect: Callable[[], socket.socket] = lambda: socket.create_connection((host, int(port)))
+        else:
+            self._connect = target  # how to reach the upstream (a Unix socket, say)
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.address = f"127.0.0.1:{self.listener.getsockname()[1]}"
         self.broken = 0  # connections reset so far
@@ -126,7 +130,7 @@ class BreakableProxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
-            upstream = socket.create_connection(self.target)
+            upstream = self._connect()
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b, a is client), daemon=True).start()
 
