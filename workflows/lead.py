@@ -7,8 +7,9 @@ questions through activities, and carries out its effects in order. Update valid
 run the same `decide` on the current state and refuse what it refuses.
 
 Deterministic by construction: time is `workflow.now()`, every wait is a durable timer
-or `workflow.wait_condition`, every side effect is an activity, and the lead's calendar
-(its public holidays) is a snapshot recorded by a local activity.
+or `workflow.wait_condition`, and every side effect is an activity. The short ones (the
+account reads, the calendar snapshot of the lead's public holidays, the arrival's
+projection) are local activities, whose results the history records as markers.
 """
 
 from __future__ import annotations
@@ -341,10 +342,10 @@ class LeadWorkflow:
             return await workflow.execute_local_activity(
                 lead_calendar, question, start_to_close_timeout=LOCAL_TIMEOUT, retry_policy=CALENDAR_RETRY)
         if isinstance(question, AssignmentRequest):
-            # Routing stays an activity: assignments of one role are serialized (a row lock
-            # in the roster), and a local activity waiting its turn would hold a workflow
-            # task slot that an SLA instant of another lead needs (a bulk ingest made breach
-            # lateness p99 4.6x the bare timer that way: bench/RESULTS.md, session 5).
+            # Routing stays an activity: the assignments of one role are serialized (an
+            # advisory lock in the roster), and a local activity waiting its turn would hold
+            # a workflow task slot another lead's SLA instant needs (a run with it local:
+            # breach lateness p99 4.6x the bare timer under a bulk ingest; bench/RESULTS.md).
             # The lead's own priority, so that routing sees a bulk ingest's low one and raises it.
             return await workflow.execute_activity_method(
                 RosterActivities.assign_lead, question.model_copy(update={"at": workflow.now()}),
@@ -451,8 +452,8 @@ class LeadWorkflow:
                 self._projecting = False
 
     async def _ship(self, batch: ProjectionBatch, arrival: bool) -> None:
-        """The arrival's batch is a local activity: a new lead is routed and listed in its
-        first workflow task, with no second task and no trip through the server for it.
+        """The arrival's batch (the new lead up to its routing) is a local activity: it is
+        listed in the task that routed it, with no activity task through the server.
         Every later batch is an activity scheduled when its task completes: a local one
         would hold the task open for the commit, and whatever leaves with the task would
         wait for it: an Update's answer (a rep's wait) and an SLA instant's notifications
