@@ -53,7 +53,7 @@ class RosterActivities:
         info = activity.info()
         if is_lowered(info.priority) and info.workflow_id:
             await raise_to_default(activity.client(), info.workflow_id)
-        now = request.at or info.current_attempt_scheduled_time
+        now = info.current_attempt_scheduled_time
         async with self._pool.connection() as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
             await cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_ROSTER_LOCK, request.role))
             done = await (await cur.execute(

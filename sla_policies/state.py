@@ -409,9 +409,6 @@ class AssignmentRequest(BaseModel):
     country: str | None = None
     acv_tier: str | None = None
     exclude: list[str] = []
-    # The workflow's instant of asking (the shell sets it): whose absence counts is judged
-    # at it, also on the time-skipping server, where a worker's wall clock is not the lead's.
-    at: datetime | None = None
 
 
 class Assignment(BaseModel):

@@ -28,8 +28,8 @@ async def test_ingest_without_a_worker_is_503_and_the_retry_finds_the_one_lead(p
 
 async def test_a_connection_broken_during_the_state_read_is_retried_not_a_503(postgres_url):
     """Seen in CI: a lead started, then its state read died with the connection ("h2
-    protocol error") and ingest answered 503. A read is safe to repeat: the API repeats it
-    on a new connection within the same deadline."""
+    protocol error") and ingest answered 503. A read is safe to repeat, and the Temporal
+    client repeats it on a new connection within the same deadline: the API answers 200."""
     from temporalio.client import Client
     from temporalio.contrib.pydantic import pydantic_data_converter
 

@@ -348,8 +348,8 @@ class LeadWorkflow:
             # breach lateness p99 4.6x the bare timer under a bulk ingest; bench/RESULTS.md).
             # The lead's own priority, so that routing sees a bulk ingest's low one and raises it.
             return await workflow.execute_activity_method(
-                RosterActivities.assign_lead, question.model_copy(update={"at": workflow.now()}),
-                start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY, priority=workflow.info().priority)
+                RosterActivities.assign_lead, question, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
+                priority=workflow.info().priority)
         if isinstance(question, AccountStatusQuery):
             return await self._local(AccountEngagementActivities.account_status, question)
         if isinstance(question, AccountEngagementQuery):
