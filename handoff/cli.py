@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -33,16 +35,33 @@ def dev(demo: Annotated[bool, typer.Option(help="Time-compressed demo policy, ro
     _run(run_dev(demo=demo, processes=processes or default_processes()), "handoff dev")
 
 
-def _run(main, command: str) -> None:
-    """Run a server command; a start-up problem the user can fix (a port already taken) is
-    one line on stderr and exit 1, not a traceback."""
-    from handoff.devstack import StartupError
+@contextmanager
+def _one_line_errors(command: str) -> Iterator[None]:
+    """A start-up problem the user can fix (a port already taken, a malformed environment
+    variable) is one line on stderr and exit 1, not a traceback."""
+    from pydantic import ValidationError
+
+    from handoff.startup import StartupError
 
     try:
-        asyncio.run(main)
+        yield
     except StartupError as exc:
         typer.echo(f"{command}: {exc}", err=True)
         raise typer.Exit(1) from None
+    except ValidationError as exc:
+        if exc.title != "Settings":
+            raise
+        # Settings fields are read by their variable's name (validation_alias), so `loc` is it.
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
+                             for e in exc.errors())
+        typer.echo(f"{command}: {problems}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _run(main, command: str) -> None:
+    """Run a server command."""
+    with _one_line_errors(command):
+        asyncio.run(main)
 
 
 @app.command()
@@ -61,8 +80,12 @@ def worker(processes: Annotated[int | None, typer.Option(
     # The supervisor imports only what it needs: its RSS counts in the worker's memory.
     from activities.migrations import apply_migrations
     from handoff.servers import check_servers
+    from handoff.startup import ensure_ports_free
 
-    apply_migrations(check_servers().database_url)  # once, before the children race for the lock
+    with _one_line_errors("handoff worker"):
+        servers = check_servers()
+        ensure_ports_free(servers.settings, run_api=False, run_worker=True, processes=count)
+    apply_migrations(servers.database_url)  # once, before the children race for the lock
     raise typer.Exit(supervise(count))
 
 

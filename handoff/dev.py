@@ -13,6 +13,7 @@ from api.auth import Principal, create_token
 from handoff import devstack
 from handoff.runner import serve
 from handoff.servers import check_servers
+from handoff.startup import ensure_ports_free
 from infra.settings import Settings, get_settings
 from infra.telemetry import worker_runtime
 from infra.temporal import configured_address, connect
@@ -40,8 +41,8 @@ async def run_dev(*, demo: bool = False, settings: Settings | None = None, proce
         # The demo's compressed policy becomes the active version in its database: it gets
         # a state of its own so a later plain `handoff dev` keeps the real policy.
         settings = settings.model_copy(update={"state_dir": settings.state_dir / "demo"})
-    # Before anything starts: a taken API port must not leave a server half up behind it.
-    devstack.ensure_port_free(settings.api_host, settings.api_port, "HANDOFF_API_PORT")
+    # Before anything starts: a taken port must not leave a server half up behind it.
+    ensure_ports_free(settings, run_api=True, run_worker=True, processes=processes)
     if "set_current" not in settings.model_fields_set:
         # The code being edited is the build new leads should run (README "Rolling out a new build").
         settings = settings.model_copy(update={"set_current": "always"})
@@ -150,8 +151,8 @@ def migrate() -> list[str]:
 async def run_process(*, run_api: bool, run_worker: bool) -> None:
     """`handoff worker` / `handoff api`: servers come from the environment, nothing embedded."""
     settings, temporal_address, database_url = check_servers()
-    if run_api:  # before waiting on Temporal: a taken port is known at once
-        devstack.ensure_port_free(settings.api_host, settings.api_port, "HANDOFF_API_PORT")
+    # Before waiting on Temporal: a taken port is known at once.
+    ensure_ports_free(settings, run_api=run_api, run_worker=run_worker)
     # Every process migrates (under an advisory lock, a no-op once done): an API replica
     # started alone against an empty database must not fail on a missing table. The compose
     # file also runs `handoff migrate` once before them.

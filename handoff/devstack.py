@@ -20,6 +20,7 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType
 from temporalio.service import RPCError, RPCStatusCode
 
+from handoff.startup import StartupError, ensure_port_free
 from infra.temporal import temporal_cli_path
 from workflows import search_attributes as sa
 
@@ -30,22 +31,6 @@ _SA_TYPE_NAMES = {
     SearchAttributeIndexedValueType.INT: "Int",
     SearchAttributeIndexedValueType.BOOL: "Bool",
 }
-
-
-class StartupError(RuntimeError):
-    """A reason not to start that the user can fix; the CLI prints it as one line."""
-
-
-def ensure_port_free(host: str, port: int, setting: str) -> None:
-    """Bind-test the port before starting anything, so a taken port is one clear sentence
-    (naming the variable that moves it) instead of a server's bind traceback."""
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError as exc:
-            raise StartupError(f"port {port} on {host} is already in use ({exc.strerror}); "
-                               f"stop what holds it or set {setting} to another port") from None
 
 
 def _port_open(host: str, port: int) -> bool:

@@ -15,8 +15,8 @@ from activities.sinks import sinks_from_settings
 from api.app import create_app
 from api.policy_registry import PolicyRegistry
 from handoff.connectors import crm_config
-from handoff.devstack import ensure_port_free
 from handoff.schedules import ensure_connector_schedules, ensure_report_schedules
+from handoff.startup import ensure_port_free
 from handoff.versioning import deployment_config, set_current
 from handoff.worker import build_worker, cache_size
 from infra.settings import Settings

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     db_deadline_s: float = Field(default=3.0, gt=0, le=300, validation_alias="HANDOFF_DB_DEADLINE_S")
     api_tokens_file: Path | None = Field(default=None, validation_alias="HANDOFF_API_TOKENS_FILE")
     otlp_endpoint: str | None = Field(default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
+    # host:port; worker process i of a set listens on port + i (handoff/processes.py).
     worker_metrics_address: str | None = Field(default=None, validation_alias="HANDOFF_WORKER_METRICS_ADDRESS")
     state_dir: Path = Field(default_factory=default_state_dir, validation_alias="HANDOFF_STATE_DIR")
     api_host: str = Field(default="127.0.0.1", validation_alias="HANDOFF_API_HOST")
@@ -84,6 +85,22 @@ class Settings(BaseSettings):
     webhook_secrets: dict[str, str] = Field(default={}, validation_alias="HANDOFF_WEBHOOK_SECRETS")
     crm_sync_seconds: int = Field(default=60, ge=5, validation_alias="HANDOFF_CRM_SYNC_SECONDS")
     connector_sweep_seconds: int = Field(default=60, ge=5, validation_alias="HANDOFF_CONNECTOR_SWEEP_SECONDS")
+
+    @field_validator("worker_metrics_address")
+    @classmethod
+    def _host_and_port(cls, value: str | None) -> str | None:
+        if value:
+            host, _, port = value.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"expected host:port (for example 0.0.0.0:9464), got {value!r}")
+        return value or None
+
+    def metrics_endpoint(self) -> tuple[str, int] | None:
+        """HANDOFF_WORKER_METRICS_ADDRESS as (host, port), or None when unset."""
+        if not self.worker_metrics_address:
+            return None
+        host, _, port = self.worker_metrics_address.rpartition(":")
+        return host, int(port)
 
     def connector_api(self) -> str:
         """Where the worker reaches the ingest API: the configured URL, or this process's own."""

@@ -22,8 +22,10 @@ import psycopg
 import psycopg.sql
 import yaml
 
+from handoff.processes import default_processes
 from infra.temporal import temporal_cli_path
 from tests.faults import BreakableProxy
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 # The image's user (Dockerfile `USER`): the API and the worker run as it when the test can
@@ -75,12 +77,6 @@ def port_open(host: str, port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.5)
         return s.connect_ex((host, port)) == 0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(condition, what: str, timeout: float, procs: Sequence[Proc] = ()) -> None:
@@ -204,7 +200,8 @@ class ComposeAsProcesses:
             published = self.addresses.get((name, int(env["HANDOFF_API_PORT"])))
             env["HANDOFF_API_PORT"] = published.rsplit(":", 1)[1] if published else str(free_port())
         if "HANDOFF_WORKER_METRICS_ADDRESS" in env:
-            env["HANDOFF_WORKER_METRICS_ADDRESS"] = f"127.0.0.1:{free_port()}"
+            # `handoff worker` runs one process per core, each on the next port.
+            env["HANDOFF_WORKER_METRICS_ADDRESS"] = f"127.0.0.1:{free_port(default_processes())}"
         return env
 
     def rewrite(self, value: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import uuid
 import warnings
 from contextlib import asynccontextmanager
@@ -27,13 +26,8 @@ from handoff.simulate.whatif import run_what_if
 from handoff.worker import build_worker
 from infra.settings import Settings
 from infra.temporal import temporal_cli_path, test_server_path
+from tests.ports import free_port
 from workflows import search_attributes as sa
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @asynccontextmanager

@@ -66,21 +66,45 @@ def test_token_create_writes_where_dev_reads_from_any_folder_and_names_the_file(
     assert demo.stderr.strip() == f"stored hashed in {expected.parent / 'demo' / 'tokens.json'}"
 
 
-@pytest.mark.parametrize("command", ["dev", "api"])
-def test_a_port_in_use_is_one_clear_line(tmp_path, command):
+@pytest.mark.parametrize(("command", "setting", "taken_index"), [
+    ("dev", "HANDOFF_API_PORT", 0), ("api", "HANDOFF_API_PORT", 0),
+    # A worker process's metrics port: the second of two processes takes port + 1 (CI once
+    # lost a compose run to exactly that, as a traceback from a child after the others started).
+    ("worker", "HANDOFF_WORKER_METRICS_ADDRESS", 0), ("worker", "HANDOFF_WORKER_METRICS_ADDRESS", 1),
+    ("dev", "HANDOFF_WORKER_METRICS_ADDRESS", 1)])
+def test_a_port_in_use_is_one_clear_line(tmp_path, command, setting, taken_index):
+    base = free_port(2)
+    port = base + taken_index
     with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
+        taken.bind(("127.0.0.1", port))
         taken.listen()
-        port = taken.getsockname()[1]
-        extra = {"HANDOFF_API_PORT": str(port), "HANDOFF_STATE_DIR": str(tmp_path / "state"),
+        extra = {"HANDOFF_API_PORT": str(port if setting == "HANDOFF_API_PORT" else free_port()),
+                 "HANDOFF_STATE_DIR": str(tmp_path / "state"),
                  "HANDOFF_TEMPORAL_PORT": str(free_port()), "HANDOFF_TEMPORAL_UI_PORT": str(free_port())}
-        if command == "api":  # nothing listens there: the port must be refused before any wait
+        if setting == "HANDOFF_WORKER_METRICS_ADDRESS":
+            extra["HANDOFF_WORKER_METRICS_ADDRESS"] = f"127.0.0.1:{base}"
+        if command != "dev":  # nothing listens there: the port must be refused before any wait
             extra |= {"TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}", "DATABASE_URL": "postgresql://nowhere/x"}
-        done = _handoff(command, cwd=tmp_path, env=_env(tmp_path, **extra), timeout=60)
+        args = [command] if command == "api" else [command, "--processes", "2"]
+        if command == "worker" and taken_index == 0:
+            args = [command, "--processes", "1"]
+        done = _handoff(*args, cwd=tmp_path, env=_env(tmp_path, **extra), timeout=60)
+    assert done.returncode == 1
+    lines = [line for line in done.stderr.strip().splitlines() if line.startswith(f"handoff {command}: ")]
+    assert lines and "Traceback" not in done.stderr, done.stderr
+    assert f"port {port} on 127.0.0.1 is already in use" in lines[0] and setting in lines[0], done.stderr
+    assert not (tmp_path / "state" / "temporal.db").exists()  # nothing was started
+
+
+@pytest.mark.parametrize(("setting", "value"), [
+    ("HANDOFF_WORKER_METRICS_ADDRESS", "9464"), ("HANDOFF_WORKER_METRICS_ADDRESS", "0.0.0.0:http"),
+    ("HANDOFF_API_PORT", "eighty")])
+def test_a_malformed_setting_is_one_line_naming_the_variable(tmp_path, setting, value):
+    done = _handoff("worker", "--processes", "1", cwd=tmp_path, env=_env(tmp_path, **{setting: value}), timeout=60)
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
-    assert f"port {port} on 127.0.0.1 is already in use" in lines[0] and "HANDOFF_API_PORT" in lines[0]
+    assert lines[0].startswith(f"handoff worker: {setting}: "), lines
     assert not (tmp_path / "state" / "temporal.db").exists()  # nothing was started
 
 
