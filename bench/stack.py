@@ -25,6 +25,7 @@ from activities.migrations import apply_migrations
 from api.app import create_app
 from api.auth import Principal, TokenRecord, TokenStore, hash_token
 from api.policy_registry import PolicyRegistry
+from bench.cpu import CpuMeter, postmaster_pid
 from bench.workflows import NoopWorkflow, TimerWorkflow
 from handoff import devstack
 from infra.settings import Settings
@@ -128,10 +129,17 @@ class Stack:
     principals: list[Principal] = field(default_factory=list)
     default_version: str = ""
     compressed_version: str = ""
+    temporal_pid: int = 0
+    postgres_pid: int = 0
 
     @property
     def worker_pid(self) -> int:
         return self.worker.pid
+
+    def cpu_meter(self) -> CpuMeter:
+        """CPU seconds per component of the stack (the lead worker as it runs now)."""
+        return CpuMeter({"Temporal server": self.temporal_pid, "PostgreSQL": self.postgres_pid,
+                         "lead worker": self.worker_pid, "API + bench client": os.getpid()})
 
     def http(self, principal_id: str = "bench-feed", timeout: float = 300) -> httpx.AsyncClient:
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
@@ -218,7 +226,8 @@ async def stack(processes: int = 2, worker_memory_mib: int = 1024):
                                                     workflows=[NoopWorkflow, TimerWorkflow]))
             yield Stack(client=client, database_url=database_url, api=f"http://127.0.0.1:{port}",
                         policies=registry, worker=worker, settings=settings, principals=principals,
-                        default_version=default_version, compressed_version=compressed.version)
+                        default_version=default_version, compressed_version=compressed.version,
+                        temporal_pid=temporal.pid, postgres_pid=postmaster_pid(root / "pgdata"))
             server.should_exit = True
             await server_task
     finally:

@@ -62,6 +62,11 @@ class TemporalDevServer:
     process: subprocess.Popen | None = None
 
     @property
+    def pid(self) -> int:
+        assert self.process is not None, "not started"
+        return self.process.pid
+
+    @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
