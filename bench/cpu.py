@@ -52,13 +52,20 @@ def tree_seconds(root: int) -> float:
 
 @dataclass
 class CpuMeter:
-    """CPU seconds per component between `start()` and `stop()`; components are named
-    process-tree roots."""
+    """CPU seconds per component between `start()` and `stop()`. `trees` are named
+    process-tree roots; `alone` are processes counted without their children (the bench
+    process starts the servers, which are components of their own)."""
 
-    roots: dict[str, int]
+    trees: dict[str, int]
+    alone: dict[str, int]
+
+    @property
+    def roots(self) -> list[str]:
+        return [*self.trees, *self.alone]
 
     def snapshot(self) -> dict[str, float]:
-        return {name: tree_seconds(pid) for name, pid in self.roots.items()}
+        return ({name: tree_seconds(pid) for name, pid in self.trees.items()}
+                | {name: _times(pid)[0] for name, pid in self.alone.items()})
 
     def start(self) -> None:
         self._before = self.snapshot()

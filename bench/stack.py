@@ -138,8 +138,9 @@ class Stack:
 
     def cpu_meter(self) -> CpuMeter:
         """CPU seconds per component of the stack (the lead worker as it runs now)."""
-        return CpuMeter({"Temporal server": self.temporal_pid, "PostgreSQL": self.postgres_pid,
-                         "lead worker": self.worker_pid, "API + bench client": os.getpid()})
+        return CpuMeter(trees={"Temporal server": self.temporal_pid, "PostgreSQL": self.postgres_pid,
+                               "lead worker": self.worker_pid},
+                        alone={"API + bench client": os.getpid()})
 
     def http(self, principal_id: str = "bench-feed", timeout: float = 300) -> httpx.AsyncClient:
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
