@@ -20,7 +20,7 @@ from psycopg_pool import AsyncConnectionPool
 from temporalio import activity
 
 from activities.sinks import LogSink, Message, PermanentDeliveryError, Sink
-from sla_policies.state import Notification
+from sla_policies.state import Notification, notification_key
 
 log = logging.getLogger("handoff.notify")
 
@@ -50,7 +50,7 @@ class NotificationActivities:
         """Returns True when this key was recorded now, False when a retry found it."""
         subject, body = render(self._templates, f"{n.kind}.txt.j2", n=n)
         # A named rep, or everyone holding the role (an escalation to the VP Sales).
-        return await self.publish(f"{activity.info().workflow_id}:{n.seq}", lead_id=n.lead_id, kind=n.kind,
+        return await self.publish(notification_key(activity.info().workflow_id, n.seq), lead_id=n.lead_id, kind=n.kind,
                                   roles=[n.recipient_role], recipient=n.recipient, subject=subject, body=body,
                                   at=n.at)
 
@@ -65,6 +65,14 @@ class NotificationActivities:
                 (key, lead_id, kind, "+".join(roles), recipient, subject, body, at),
             )
             fresh = cur.rowcount == 1
+        await self.deliver(await self.message(key, lead_id=lead_id, kind=kind, roles=roles, recipient=recipient,
+                                              subject=subject, body=body))
+        return fresh
+
+    async def message(self, key: str, *, lead_id: str, kind: str, roles: list[str], recipient: str | None,
+                      subject: str, body: str) -> Message:
+        """The message as the sinks take it, addressed as the roster stands now."""
+        async with self._pool.connection() as conn:
             if recipient:
                 rows = await conn.execute("SELECT email FROM reps WHERE rep_id = %s AND email IS NOT NULL",
                                           (recipient,))
@@ -72,12 +80,15 @@ class NotificationActivities:
                 rows = await conn.execute("SELECT email FROM reps WHERE role = ANY(%s) AND available"
                                           " AND email IS NOT NULL ORDER BY rep_id", (roles,))
             emails = [row[0] for row in await rows.fetchall()]
-        message = Message(dedup_key=key, lead_id=lead_id, kind=kind, recipient_role="+".join(roles),
-                          recipient=recipient, subject=subject, body=body, email_to=emails)
+        return Message(dedup_key=key, lead_id=lead_id, kind=kind, recipient_role="+".join(roles),
+                       recipient=recipient, subject=subject, body=body, email_to=emails)
+
+    async def deliver(self, message: Message) -> None:
+        """To every sink that takes it, once each (a sink that failed raises: a retry sends
+        only to the sinks not done yet)."""
         for sink in self._sinks:
             if sink.accepts(message):
                 await self._deliver_once(sink, message)
-        return fresh
 
     async def _deliver_once(self, sink: Sink, message: Message) -> None:
         async with self._pool.connection() as conn, conn.transaction():

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from jinja2 import Environment
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from temporalio import activity
 
+from activities.notification_outbox import record_pending
+from activities.notify import template_environment
 from readmodel import lookups
 from sla_policies import projection
 from sla_policies.model.transitions import OPEN_STAGES
@@ -40,11 +43,16 @@ def _with_sla(state: str) -> str:
 
 
 class ReadModelActivities:
-    def __init__(self, pool: AsyncConnectionPool):
+    def __init__(self, pool: AsyncConnectionPool, templates: Environment | None = None):
         self._pool = pool
+        self._templates = templates or template_environment()
 
     @activity.defn(name="project_lead")
     async def project_lead(self, batch: ProjectionBatch) -> None:
+        if not batch.events:  # notifications only: nothing of the lead changed
+            async with self._pool.connection() as conn, conn.transaction():
+                await record_pending(conn, self._templates, activity.info().workflow_id or "", batch.notifications)
+            return
         if batch.state is not None:  # the older form: the whole state
             row, changes, patches = projection.columns(batch.state), projection.state_json(batch.state), {}
         elif batch.columns is not None:
@@ -93,6 +101,7 @@ class ReadModelActivities:
             )
             touches = dict(enumerate(changes["touches"])) if "touches" in changes else patches.get("touches", {})
             await _project_report_rows(conn, row.lead_id, batch, touches, clocks, last_seq)
+            await record_pending(conn, self._templates, params["workflow_id"], batch.notifications)
 
 
 async def _project_report_rows(conn, lead_id: str, batch: ProjectionBatch, touches: dict[int, Any],

@@ -1,15 +1,19 @@
 """A manager-readable timeline built from the lead's workflow event history (every run),
-merged with the SLA clocks the workflow keeps in its state."""
+merged with the SLA clocks the workflow keeps in its state and the notifications recorded
+in the read model (they travel with the projection, not as events of their own)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import psycopg
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from pydantic import BaseModel
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from sla_policies.state import LeadState
+from readmodel.notifications import lead_notifications
+from sla_policies.state import LeadState, notification_key
 
 
 class TimelineEntry(BaseModel):
@@ -20,7 +24,15 @@ class TimelineEntry(BaseModel):
     reason_code: str | None = None
 
 
-async def _run_entries(client: Client, workflow_id: str, run_id: str | None) -> tuple[list[TimelineEntry], str | None]:
+def _notification_entry(at: datetime, kind: str | None, item: str | None, role: str | None,
+                        recipient: str | None) -> TimelineEntry:
+    who = (role or "?") + (f" {recipient}" if recipient else "")
+    return TimelineEntry(at=at, kind="notification", summary=f"{kind}{f' {item}' if item else ''} → {who}")
+
+
+async def _run_entries(client: Client, workflow_id: str, run_id: str | None,
+                       notified: set[str]) -> tuple[list[TimelineEntry], str | None]:
+    """One run's entries; the keys of the notifications it sent by activity go to `notified`."""
     handle = client.get_workflow_handle(workflow_id, run_id=run_id)
     entries: list[TimelineEntry] = []
     previous_run: str | None = None
@@ -56,25 +68,36 @@ async def _run_entries(client: Client, workflow_id: str, run_id: str | None) -> 
             scheduled = event.activity_task_scheduled_event_attributes
             if scheduled.activity_type.name == "notify":
                 n = client.data_converter.payload_converter.from_payload(scheduled.input.payloads[0])
-                who = n.get("recipient_role", "?") + (f" {n['recipient']}" if n.get("recipient") else "")
-                item = f" {n['item']}" if n.get("item") else ""
-                entries.append(TimelineEntry(at=at, kind="notification", summary=f"{n.get('kind')}{item} → {who}"))
+                notified.add(notification_key(workflow_id, n.get("seq", -1)))
+                entries.append(_notification_entry(at, n.get("kind"), n.get("item"), n.get("recipient_role"),
+                                                   n.get("recipient")))
         elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
             pass
     return entries, previous_run
 
 
-async def timeline(client: Client, workflow_id: str, state: LeadState) -> list[TimelineEntry]:
+async def timeline(client: Client, workflow_id: str, state: LeadState,
+                   pool: AsyncConnectionPool | None = None) -> list[TimelineEntry]:
+    """`pool`: the read model, for the notifications recorded with projections (without
+    it, or while it does not answer, only those sent by activity are listed)."""
     entries: list[TimelineEntry] = []
+    notified: set[str] = set()
     run_id: str | None = None
     seen: set[str | None] = set()
     while run_id not in seen:
         seen.add(run_id)
-        run_entries, previous = await _run_entries(client, workflow_id, run_id)
+        run_entries, previous = await _run_entries(client, workflow_id, run_id, notified)
         entries.extend(run_entries)
         if previous is None:
             break
         run_id = previous
+    if pool is not None:
+        try:
+            recorded = await lead_notifications(pool, state.lead_id, workflow_id)
+        except (psycopg.Error, PoolTimeout):
+            recorded = []  # the rest of the timeline still shows
+        entries.extend(_notification_entry(n.at, n.kind, n.item, n.recipient_role, n.recipient)
+                       for n in recorded if n.dedup_key not in notified)
     for t in state.transitions:
         if t.from_stage != t.to_stage or t.event.startswith("T11") or t.event == "policy_migrated":
             entries.append(TimelineEntry(at=t.at, kind="stage", actor=t.actor, reason_code=t.reason_code,

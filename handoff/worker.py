@@ -16,6 +16,7 @@ from activities.crm.inbound import ConnectorActivities
 from activities.crm.outbound import CrmSyncActivities
 from activities.crm.types import CrmConfig
 from activities.deadlines import compute_deadlines, compute_instants, lead_calendar
+from activities.notification_outbox import NotificationDispatcher
 from activities.notify import NotificationActivities
 from activities.read_model import AccountEngagementActivities, ReadModelActivities, SuppressionActivities
 from activities.reports import ReportActivities
@@ -55,22 +56,27 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 
 
 class _LeadWorker(Worker):
-    """A Worker that keeps the pinned-policy registry filled while it runs (at start, then
-    whatever a lead asks for): `run()` is also what `async with` runs."""
+    """A Worker that, while it runs, keeps the pinned-policy registry filled (at start, then
+    whatever a lead asks for) and delivers the notifications the projections recorded
+    (activities/notification_outbox.py): `run()` is also what `async with` runs."""
 
-    def __init__(self, *args, policies: PolicyLoader, **kwargs):
+    def __init__(self, *args, policies: PolicyLoader, dispatcher: NotificationDispatcher, **kwargs):
         super().__init__(*args, **kwargs)
         self._policies = policies
+        self._dispatcher = dispatcher
 
     async def run(self) -> None:
         await self._policies.preload()
-        loader = asyncio.create_task(self._policies.run(), name="policy-loader")
+        helpers = [asyncio.create_task(self._policies.run(), name="policy-loader"),
+                   asyncio.create_task(self._dispatcher.run(), name="notification-dispatcher")]
         try:
             await super().run()
         finally:
-            loader.cancel()
-            with suppress(asyncio.CancelledError):
-                await loader
+            for helper in helpers:
+                helper.cancel()
+            for helper in helpers:
+                with suppress(asyncio.CancelledError):
+                    await helper
 
 
 def build_worker(client: Client, task_queue: str, pool: AsyncConnectionPool,
@@ -92,6 +98,7 @@ def build_worker(client: Client, task_queue: str, pool: AsyncConnectionPool,
     return _LeadWorker(
         client,
         policies=PolicyLoader(pool),
+        dispatcher=NotificationDispatcher(pool, notifications),
         task_queue=task_queue,
         workflows=list(workflows or [LeadWorkflow, ReportWorkflow, ConnectorInboxWorkflow, ConnectorSweepWorkflow,
                                      CrmSyncWorkflow]),

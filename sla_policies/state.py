@@ -327,6 +327,9 @@ class ProjectionBatch(BaseModel):
     changes: dict[str, Any] = {}
     patches: dict[str, dict[int, Any]] = {}  # list fields: the changed elements by index
     state: LeadState | None = None
+    # Recorded in the projection's transaction and delivered by the worker's dispatcher
+    # (activities/notification_outbox.py). A batch may carry only these (no events).
+    notifications: list[Notification] = []
 
 
 class AccountStatusQuery(BaseModel):
@@ -447,6 +450,13 @@ class Notification(BaseModel):
     item: str | None = None
     detail: str | None = None
     due_at: datetime | None = None
+
+
+def notification_key(workflow_id: str | None, seq: int) -> str:
+    """A lead's notification's dedup key: its workflow id and the notification's sequence
+    number, whichever path recorded it (the projection's outbox, or the `notify` activity
+    of runs begun on earlier builds)."""
+    return f"{workflow_id}:{seq}"
 
 
 class AccountEngagementQuery(BaseModel):

@@ -106,7 +106,7 @@ async def test_the_worker_serves_temporal_sdk_metrics_on_its_own_port(stack, pos
 
         def ran(metrics: dict) -> bool:
             return any(name.startswith("temporal_activity_execution_latency") and name.endswith("_count")
-                       and ("activity_type", "notify") in labels and value >= 1
+                       and ("activity_type", "assign_lead") in labels and value >= 1
                        for (name, labels), value in metrics.items())
 
         metrics = await poll(fetch, ran)

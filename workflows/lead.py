@@ -98,6 +98,10 @@ RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2
 CALENDAR_RETRY = RetryPolicy(maximum_attempts=3, non_retryable_error_types=["ValueError", "ValidationError"])
 
 
+# Patch id (workflow.patched): from this change on, a run's notifications travel with its
+# projection batches instead of one `notify` activity each; a run already notifying by
+# activity when its worker is upgraded goes on doing so until it continues as new.
+NOTICES_WITH_PROJECTION = "notices-with-projection"
 WORKFLOW_ID_PREFIX = "lead-"
 
 
@@ -185,8 +189,9 @@ class LeadWorkflow:
         # after the last shipped batch: each batch carries only what differs (the first of a
         # run, everything).
         self._shipped: projection.Shipped = {}
-        self._notifications: list[Notification] = []
+        self._notifications: list[Notification] = []  # a run that began before NOTICES_WITH_PROJECTION
         self._notifying = False
+        self._notices: list[Notification] = []  # recorded with the next projection batch
         self._inputs: list[Input] = []  # signals, decided in arrival order by the main loop
         self._wake = True
         self._continue = False
@@ -295,8 +300,8 @@ class LeadWorkflow:
         return state.stage in CLOSED_STAGES or (state.stage == "disqualified" and state.permanent)
 
     def _drained(self) -> bool:
-        return (workflow.all_handlers_finished() and not self._outbox and not self._projecting
-                and not self._notifications and not self._notifying)
+        return (workflow.all_handlers_finished() and not self._outbox and not self._notices
+                and not self._projecting and not self._notifications and not self._notifying)
 
     async def _sleep_until_next(self) -> None:
         self._wake = False
@@ -369,7 +374,10 @@ class LeadWorkflow:
         if isinstance(effect, Project):
             self._outbox.append(effect.event)
         elif isinstance(effect, Notify):
-            self._notifications.append(effect.notification)
+            if workflow.patched(NOTICES_WITH_PROJECTION):
+                self._notices.append(effect.notification)
+            else:  # this run notified by activity before the change: it goes on doing so
+                self._notifications.append(effect.notification)
         elif isinstance(effect, Release):
             released = await workflow.execute_activity_method(
                 RosterActivities.release_lead, effect.rep_id, start_to_close_timeout=ACTIVITY_TIMEOUT,
@@ -436,17 +444,23 @@ class LeadWorkflow:
     async def _project_forever(self) -> None:
         # Decisions never wait on the read model: a background loop ships changes in order,
         # each time no decision is under way, so one decision (an arrival and its routing,
-        # say) ships as one batch, not one per answer it waited for.
+        # say) ships as one batch, not one per answer it waited for. The batch carries the
+        # decision's notifications too: recorded in its transaction, delivered by the
+        # worker's dispatcher, with no activity task of their own.
         while True:
-            await workflow.wait_condition(lambda: bool(self._outbox) and not self._lock.locked())
+            await workflow.wait_condition(lambda: bool(self._outbox or self._notices) and not self._lock.locked())
             batch, self._outbox = self._outbox, []
+            notices, self._notices = self._notices, []
             arrival, self._outbox_is_arrival = self._outbox_is_arrival, False
             self._projecting = True
             try:
+                if not batch:  # notifications alone (a warning): the lead's row has not changed
+                    await self._ship(ProjectionBatch(events=[], notifications=notices), arrival)
+                    continue
                 changes, patches, digests = projection.diff(projection.state_json(self._state), self._shipped)
                 events = projection.lean_events(batch, projection.shipped_clocks(changes, patches))
                 await self._ship(ProjectionBatch(events=events, columns=projection.columns(self._state),
-                                                 changes=changes, patches=patches), arrival)
+                                                 changes=changes, patches=patches, notifications=notices), arrival)
                 self._shipped.update(digests)  # only once applied: else the next batch carries them
             finally:
                 self._projecting = False

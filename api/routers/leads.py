@@ -331,9 +331,11 @@ async def reroute(lead_id: str, body: RerouteBody, principal: PrincipalDep, temp
 
 
 @router.get("/{lead_id}/history", response_model=list[TimelineEntry])
-async def history(lead_id: str, principal: PrincipalDep, temporal: TemporalDep) -> list[TimelineEntry]:
-    """The lead's timeline, built from its workflow event history (all runs)."""
+async def history(lead_id: str, principal: PrincipalDep, temporal: TemporalDep,
+                  pool: OptionalPoolDep) -> list[TimelineEntry]:
+    """The lead's timeline, built from its workflow event history (all runs) and the
+    notifications recorded for it."""
     handle = temporal.get_workflow_handle(workflow_id(lead_id))
     state = await _state(handle, lead_id)
     require_read(principal, state)
-    return await timeline(temporal, workflow_id(lead_id), state)
+    return await timeline(temporal, workflow_id(lead_id), state, pool)

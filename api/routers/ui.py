@@ -168,7 +168,7 @@ async def lead(lead_id: str, request: Request, principal: UiPrincipalDep, tempor
         require_read(principal, state)
     except ProblemError as exc:
         return error_page(request, principal, exc)
-    entries = await timeline(temporal, workflow_id(lead_id), state)
+    entries = await timeline(temporal, workflow_id(lead_id), state, request.app.state.pool)
     crm_sync = None  # None: unknown (no read model just now); []: not linked to a CRM record
     if request.app.state.pool is not None:
         try:
