@@ -35,6 +35,9 @@ log = logging.getLogger("handoff.notify")
 CHANNEL = "handoff_notifications"
 # Without a wake-up (missed while reconnecting), pending rows are still found this often.
 POLL_SECONDS = 5.0
+# A database that went away is tried again after 2, 4, then every 5 s: deliveries resume
+# within seconds of its return.
+RECONNECT_SECONDS = 5
 # A failed delivery waits 2^attempts seconds before the next, at most this long.
 MAX_BACKOFF_SECONDS = 300
 
@@ -85,7 +88,7 @@ class NotificationDispatcher:
             except Exception as exc:  # the database went away: deliveries wait, nothing is lost
                 failures += 1
                 log.warning("notification dispatcher: %s; trying again", exc)
-                await asyncio.sleep(min(2 ** failures, 30))
+                await asyncio.sleep(min(2 ** failures, RECONNECT_SECONDS))
 
     async def _conninfo(self) -> str:
         """The pool's database, for the one connection that stays outside it (LISTEN)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 
@@ -123,14 +124,23 @@ async def ingest(stack: Stack, results: Results, count: int = 1000) -> None:
     # Where the 2 cores went: CPU per lead routed, per component, against the same
     # component's CPU per no-op workflow (the API's share there is the bench's client and
     # the reference worker, which run in this process).
-    for component in lead_cpu:
-        results.add(Figure(part="ingest", name=f"CPU per lead routed: {component}",
-                           value=1000 * lead_cpu[component] / count, unit="ms",
-                           reference=1000 * noop_cpu[component] / noops or None,
-                           reference_name="per no-op workflow"))
-    results.add(Figure(part="ingest", name="CPU per lead routed: all components",
-                       value=1000 * sum(lead_cpu.values()) / count, unit="ms",
-                       reference=1000 * sum(noop_cpu.values()) / noops, reference_name="per no-op workflow"))
+    cpu_figures(results, "ingest", "lead routed", lead_cpu, count, seconds, noop_cpu, noops)
+
+
+def cpu_figures(results: Results, part: str, what: str, cpu: dict[str, float], count: int, seconds: float,
+                reference: dict[str, float] | None = None, reference_count: int = 1) -> None:
+    """CPU ms per `what` for each component and in all, and how busy the cores were: a
+    rate limited by CPU has them near 100%, one limited by waiting (the Temporal server's
+    SQLite commits, say) does not."""
+    for component, used in [*cpu.items(), ("all components", sum(cpu.values()))]:
+        ref = None
+        if reference is not None:
+            ref = 1000 * (sum(reference.values()) if component == "all components" else reference[component])
+            ref = ref / reference_count or None
+        results.add(Figure(part=part, name=f"CPU per {what}: {component}", value=1000 * used / count, unit="ms",
+                           reference=ref, reference_name="per no-op workflow" if ref is not None else None))
+    results.add(Figure(part=part, name=f"cores busy during the {what} measurement",
+                       value=100 * sum(cpu.values()) / (seconds * (os.cpu_count() or 1)), unit="%"))
 
 
 # ------------------------------------------------------------------------ dispositions
@@ -207,15 +217,21 @@ async def dispositions(stack: Stack, results: Results, per_rep: int = 5, open_se
                 closed_latencies.append(time.perf_counter() - started)
                 assert answer.status_code == 200, answer.text
 
+    meter = stack.cpu_meter()
+    meter.start()
     started = time.perf_counter()
     await asyncio.gather(*(closed_rep(r, _actions(rest[:per_rep])) for r, (_, rest) in split.items()))
-    rate = len(closed_latencies) / (time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    cpu = meter.stop()
+    rate = len(closed_latencies) / elapsed
     results.add(Figure(part="dispositions", name=f"closed loop: dispositions per second ({len(closed_latencies)} "
                                                  f"touches and accepts, 20 reps back to back)", value=rate, unit="/s",
                        reference=20.7, reference_name="main before the lifecycle core (issue 12)",
                        target="≥ 3x 20.7/s", met=rate >= 3 * 20.7))
     results.add(Figure(part="dispositions", name="closed loop: latency p99",
                        value=percentile(closed_latencies, 99) * 1000, unit="ms"))
+    # During the loop only: projections still queued when it ends are not in it.
+    cpu_figures(results, "dispositions", "closed-loop disposition", cpu, len(closed_latencies), elapsed)
 
 
 # ---------------------------------------------------------------------------- lateness
