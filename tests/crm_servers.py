@@ -171,7 +171,9 @@ def make_tls(folder: Path) -> tuple[Path, Path]:
 async def serve(app: FastAPI, tls: tuple[Path, Path] | None = None):
     """The app on a free loopback port; yields its base URL."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+    # A request still in flight at the end of a module (a connector's ingest whose state read
+    # waits on a worker already stopped) must not hold its teardown for the read's 30 s.
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2,
                             ssl_certfile=str(tls[0]) if tls else None, ssl_keyfile=str(tls[1]) if tls else None)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

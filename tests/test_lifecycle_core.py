@@ -358,3 +358,16 @@ def test_the_new_owner_of_a_reassigned_lead_is_told_and_the_history_names_both()
     told = [n for n in sent if n.kind == "reassigned"]
     assert [(n.recipient, n.detail) for n in told] == [(new, f"It was {first.id}'s.")]
     assert [(c.from_owner, c.to_owner) for c in lead.state.owner_changes] == [(None, first.id), (first.id, new)]
+
+
+def test_the_arrival_is_a_recent_ingest_stamp_else_the_server_start():
+    from sla_policies.lifecycle import arrival_instant
+
+    started = datetime(2030, 1, 8, 15, 0, 1, tzinfo=UTC)
+    now = started + timedelta(milliseconds=40)
+    just_before = started - timedelta(milliseconds=300)
+    assert arrival_instant(just_before, started, now) == just_before  # the ingest's own instant
+    assert arrival_instant(started - timedelta(minutes=5, seconds=1), started, now) == started  # an import's past
+    assert arrival_instant(now + timedelta(seconds=1), started, now) == started  # a stamp from the future
+    assert arrival_instant(just_before.replace(tzinfo=None), started, now) == started  # no time zone
+    assert arrival_instant(None, started, now) == started

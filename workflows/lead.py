@@ -46,7 +46,7 @@ with workflow.unsafe.imports_passed_through():
         Touch,
     )
     from sla_policies.lead import EngagementEvent, LeadIntake
-    from sla_policies.lifecycle import decide, new_lead
+    from sla_policies.lifecycle import arrival_instant, decide, new_lead
     from sla_policies.lifecycle.types import (
         Answer,
         CalendarQuery,
@@ -85,7 +85,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
 
 TERMINAL_STAGES = CLOSED_STAGES  # stages a lead never leaves (the simulator reads it)
-ARRIVAL_SLACK = timedelta(minutes=5)  # how far before the start an ingest stamp still is the arrival
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 LOCAL_TIMEOUT = timedelta(seconds=10)
 LOCAL_RETRY_THRESHOLD = timedelta(seconds=2)
@@ -117,18 +116,10 @@ def lead_id_of(workflow_id: str) -> str:
 
 
 def _arrival(intake: LeadIntake) -> datetime:
-    """The instant the lead arrived: `received_at` as the ingest stamped it, when it is
-    that recent (the workflow starts a moment after the ingest, and a clock must not start
-    later than its event); else when the server accepted the start. An older `received_at`
-    (a CRM import of past leads) is history, not this arrival."""
-    # The server's start instant: the same in every attempt of the first workflow task
-    # (`start_time` is that attempt's own, so a first task retried after a worker crash
-    # would move the lead's arrival and every clock after it).
-    started = workflow.info().workflow_start_time
-    stamped = intake.received_at
-    if stamped is not None and stamped.tzinfo is not None and started - ARRIVAL_SLACK <= stamped <= workflow.now():
-        return stamped
-    return started
+    """The lead's arrival (the core's rule), from the server's start instant: the same in
+    every attempt of the first workflow task (`start_time` is that attempt's own, so a
+    first task retried after a worker crash would move the arrival and every clock after it)."""
+    return arrival_instant(intake.received_at, workflow.info().workflow_start_time, workflow.now())
 
 
 def _refusal(refused: Refuse) -> ApplicationError:

@@ -11,7 +11,7 @@ else it needs it asks for (`Decision.ask`), to be called again with the answer a
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sla_policies import access
 from sla_policies.commands import (
@@ -68,6 +68,21 @@ _COMMANDS: dict[type, Callable[[Ctx, object], str]] = {
     PatchLead: dispositions.patch,  # type: ignore[dict-item]
     PolicyMigration: dispositions.migrate,  # type: ignore[dict-item]
 }
+
+
+# How far before the workflow's start an ingest stamp still is the lead's arrival.
+ARRIVAL_SLACK = timedelta(minutes=5)
+
+
+def arrival_instant(stamped: datetime | None, started: datetime, now: datetime) -> datetime:
+    """The instant a lead arrived (T01, and every clock it starts): the ingest's stamp
+    (`received_at`) when it is that recent, since the workflow starts a moment after the
+    ingest and a clock must not start later than its event; else `started`, when the
+    server accepted the start. An older stamp (a CRM import of past leads) is history, not
+    this arrival; a naive or future one is not trusted."""
+    if stamped is not None and stamped.tzinfo is not None and started - ARRIVAL_SLACK <= stamped <= now:
+        return stamped
+    return started
 
 
 def new_lead(intake: LeadIntake, policy: Policy, now: datetime) -> LeadState:
