@@ -49,59 +49,63 @@ class ReadModelActivities:
 
     @activity.defn(name="project_lead")
     async def project_lead(self, batch: ProjectionBatch) -> None:
-        if not batch.events:  # notifications only: nothing of the lead changed
-            async with self._pool.connection() as conn, conn.transaction():
-                await record_pending(conn, self._templates, activity.info().workflow_id or "", batch.notifications)
-            return
-        if batch.state is not None:  # the older form: the whole state
-            row, changes, patches = projection.columns(batch.state), projection.state_json(batch.state), {}
-        elif batch.columns is not None:
-            row, changes, patches = batch.columns, batch.changes, batch.patches
-        else:
-            raise ValueError("a projection batch carries its columns and changes, or the whole state")
-        clocks = projection.shipped_clocks(changes, patches)
-        last_seq = max(e.seq for e in batch.events)
-        # `state` takes the changed fields (jsonb ||), then the changed list elements, each
-        # set at its index (an index past the end appends), in order; then `sla`.
-        merged = "leads.state || EXCLUDED.state"
-        params = {**row.model_dump(), "workflow_id": activity.info().workflow_id, "state": Jsonb(changes),
-                  "seq": last_seq}
-        elements = [(field, index, value) for field, items in patches.items() for index, value in sorted(items.items())]
-        for n, (field, index, value) in enumerate(elements):
-            merged = f"jsonb_set({merged}, %(path{n})s::text[], %(value{n})s::jsonb)"
-            params[f"path{n}"], params[f"value{n}"] = [field, str(index)], Jsonb(value)
+        """The lead's changes and the notifications they caused, in one transaction (a batch
+        of notifications alone changes nothing of the lead)."""
+        workflow_id = activity.info().workflow_id or ""
         async with self._pool.connection() as conn, conn.transaction():
-            async with conn.cursor() as cur:
-                await cur.executemany(
-                    "INSERT INTO lead_events (lead_id, seq, at, kind, payload) VALUES (%s, %s, %s, %s, %s)"
-                    " ON CONFLICT (lead_id, seq) DO NOTHING",
-                    [(row.lead_id, e.seq, e.at, e.kind, Jsonb(clocks[e.clock_seq] if e.clock_seq is not None
-                                                              else _detail(e)))
-                     for e in batch.events],
-                )
-            await conn.execute(
-                f"""
-                INSERT INTO leads (lead_id, workflow_id, stage, score, tier, acv_tier, owner,
-                    policy_version, breached, lead_type, company, email, state, readers, last_seq,
-                    created_at, updated_at, next_due_at)
-                VALUES (%(lead_id)s, %(workflow_id)s, %(stage)s, %(score)s, %(tier)s, %(acv_tier)s,
-                    %(owner)s, %(policy_version)s, %(breached)s, %(lead_type)s, %(company)s,
-                    %(email)s, {_with_sla("%(state)s::jsonb")}, %(readers)s, %(seq)s, %(created_at)s,
-                    %(updated_at)s, %(next_due_at)s)
-                ON CONFLICT (lead_id) DO UPDATE SET
-                    stage = EXCLUDED.stage, score = EXCLUDED.score, tier = EXCLUDED.tier,
-                    acv_tier = EXCLUDED.acv_tier, owner = EXCLUDED.owner,
-                    policy_version = EXCLUDED.policy_version, breached = EXCLUDED.breached,
-                    company = EXCLUDED.company, email = EXCLUDED.email, state = {_with_sla(merged)},
-                    readers = EXCLUDED.readers, last_seq = EXCLUDED.last_seq, updated_at = EXCLUDED.updated_at,
-                    next_due_at = EXCLUDED.next_due_at
-                WHERE leads.last_seq < EXCLUDED.last_seq
-                """,  # only placeholders and fixed SQL are formatted in
-                params,
-            )
-            touches = dict(enumerate(changes["touches"])) if "touches" in changes else patches.get("touches", {})
-            await _project_report_rows(conn, row.lead_id, batch, touches, clocks, last_seq)
-            await record_pending(conn, self._templates, params["workflow_id"], batch.notifications)
+            if batch.events:
+                await _project_changes(conn, workflow_id, batch)
+            await record_pending(conn, self._templates, workflow_id, batch.notifications)
+
+
+async def _project_changes(conn, workflow_id: str, batch: ProjectionBatch) -> None:
+    if batch.state is not None:  # the older form: the whole state
+        row, changes, patches = projection.columns(batch.state), projection.state_json(batch.state), {}
+    elif batch.columns is not None:
+        row, changes, patches = batch.columns, batch.changes, batch.patches
+    else:
+        raise ValueError("a projection batch carries its columns and changes, or the whole state")
+    clocks = projection.shipped_clocks(changes, patches)
+    last_seq = max(e.seq for e in batch.events)
+    # `state` takes the changed fields (jsonb ||), then the changed list elements, each
+    # set at its index (an index past the end appends), in order; then `sla`.
+    merged = "leads.state || EXCLUDED.state"
+    params = {**row.model_dump(), "workflow_id": workflow_id, "state": Jsonb(changes),
+              "seq": last_seq}
+    elements = [(field, index, value) for field, items in patches.items() for index, value in sorted(items.items())]
+    for n, (field, index, value) in enumerate(elements):
+        merged = f"jsonb_set({merged}, %(path{n})s::text[], %(value{n})s::jsonb)"
+        params[f"path{n}"], params[f"value{n}"] = [field, str(index)], Jsonb(value)
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO lead_events (lead_id, seq, at, kind, payload) VALUES (%s, %s, %s, %s, %s)"
+            " ON CONFLICT (lead_id, seq) DO NOTHING",
+            [(row.lead_id, e.seq, e.at, e.kind, Jsonb(clocks[e.clock_seq] if e.clock_seq is not None
+                                                      else _detail(e)))
+             for e in batch.events],
+        )
+    await conn.execute(
+        f"""
+        INSERT INTO leads (lead_id, workflow_id, stage, score, tier, acv_tier, owner,
+            policy_version, breached, lead_type, company, email, state, readers, last_seq,
+            created_at, updated_at, next_due_at)
+        VALUES (%(lead_id)s, %(workflow_id)s, %(stage)s, %(score)s, %(tier)s, %(acv_tier)s,
+            %(owner)s, %(policy_version)s, %(breached)s, %(lead_type)s, %(company)s,
+            %(email)s, {_with_sla("%(state)s::jsonb")}, %(readers)s, %(seq)s, %(created_at)s,
+            %(updated_at)s, %(next_due_at)s)
+        ON CONFLICT (lead_id) DO UPDATE SET
+            stage = EXCLUDED.stage, score = EXCLUDED.score, tier = EXCLUDED.tier,
+            acv_tier = EXCLUDED.acv_tier, owner = EXCLUDED.owner,
+            policy_version = EXCLUDED.policy_version, breached = EXCLUDED.breached,
+            company = EXCLUDED.company, email = EXCLUDED.email, state = {_with_sla(merged)},
+            readers = EXCLUDED.readers, last_seq = EXCLUDED.last_seq, updated_at = EXCLUDED.updated_at,
+            next_due_at = EXCLUDED.next_due_at
+        WHERE leads.last_seq < EXCLUDED.last_seq
+        """,  # only placeholders and fixed SQL are formatted in
+        params,
+    )
+    touches = dict(enumerate(changes["touches"])) if "touches" in changes else patches.get("touches", {})
+    await _project_report_rows(conn, row.lead_id, batch, touches, clocks, last_seq)
 
 
 async def _project_report_rows(conn, lead_id: str, batch: ProjectionBatch, touches: dict[int, Any],

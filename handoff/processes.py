@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-from infra.settings import Settings
+from infra.settings import Settings, metrics_endpoint
 
 WORKER_INDEX = "HANDOFF_WORKER_INDEX"
 MEMORY_BUDGET = "HANDOFF_WORKER_MEMORY_MIB"
@@ -51,8 +51,8 @@ def child_environment(env: dict[str, str], index: int, count: int = 1) -> dict[s
         child["HANDOFF_SET_CURRENT"] = "never"
     address = env.get("HANDOFF_WORKER_METRICS_ADDRESS")
     if address and index:
-        host, _, port = address.rpartition(":")
-        child["HANDOFF_WORKER_METRICS_ADDRESS"] = f"{host}:{int(port) + index}"
+        host, port = metrics_endpoint(address, index)
+        child["HANDOFF_WORKER_METRICS_ADDRESS"] = f"{host}:{port}"
     return child
 
 

@@ -27,11 +27,10 @@ def ensure_port_free(host: str, port: int, setting: str) -> None:
 
 def ensure_ports_free(settings: Settings, *, run_api: bool, run_worker: bool, processes: int = 1) -> None:
     """Every port a command will listen on: the API's, and each worker process's metrics
-    port (process i of `processes` takes the configured port + i, handoff/processes.py)."""
+    port (`Settings.metrics_endpoint`)."""
     if run_api:
         ensure_port_free(settings.api_host, settings.api_port, "HANDOFF_API_PORT")
-    metrics = settings.metrics_endpoint() if run_worker else None
-    if metrics:
-        host, port = metrics
-        for index in range(processes):
-            ensure_port_free(host, port + index, "HANDOFF_WORKER_METRICS_ADDRESS")
+    for index in range(processes if run_worker else 0):
+        metrics = settings.metrics_endpoint(index)
+        if metrics:
+            ensure_port_free(*metrics, "HANDOFF_WORKER_METRICS_ADDRESS")

@@ -95,12 +95,12 @@ class Settings(BaseSettings):
                 raise ValueError(f"expected host:port (for example 0.0.0.0:9464), got {value!r}")
         return value or None
 
-    def metrics_endpoint(self) -> tuple[str, int] | None:
-        """HANDOFF_WORKER_METRICS_ADDRESS as (host, port), or None when unset."""
+    def metrics_endpoint(self, index: int = 0) -> tuple[str, int] | None:
+        """Where worker process `index` of a set serves its metrics, as (host, port), or
+        None when HANDOFF_WORKER_METRICS_ADDRESS is unset."""
         if not self.worker_metrics_address:
             return None
-        host, _, port = self.worker_metrics_address.rpartition(":")
-        return host, int(port)
+        return metrics_endpoint(self.worker_metrics_address, index)
 
     def connector_api(self) -> str:
         """Where the worker reaches the ingest API: the configured URL, or this process's own."""
@@ -111,3 +111,10 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def metrics_endpoint(address: str, index: int) -> tuple[str, int]:
+    """The one rule for a set of worker processes: process `index` serves its metrics on
+    the port of `address` (host:port) + `index`."""
+    host, _, port = address.rpartition(":")
+    return host, int(port) + index
