@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sla_policies.clockbook import pending
-from sla_policies.state import LeadColumns, LeadState, ProjectionEvent
+from sla_policies.state import LeadColumns, LeadState, Notification, ProjectionBatch, ProjectionEvent
 
 DERIVED = frozenset({"sla"})  # the open clocks: the read model computes them from `clocks`
 
@@ -75,6 +76,18 @@ def lean_events(events: list[ProjectionEvent], clocks: dict[int, dict[str, Any]]
             event = event.model_copy(update={"clock": None, "clock_seq": clock.seq})
         lean.append(event)
     return lean
+
+
+def next_batch(state: LeadState, events: list[ProjectionEvent], notifications: Sequence[Notification],
+               shipped: Shipped) -> tuple[ProjectionBatch, Shipped]:
+    """The batch that ships `events` (what happened since the last batch) and the
+    `notifications` they caused, and the digests the read model holds once it is applied.
+    Notifications alone (a warning) leave the lead's row as it is: no columns, no changes."""
+    if not events:
+        return ProjectionBatch(events=[], notifications=list(notifications)), {}
+    changes, patches, digests = diff(state_json(state), shipped)
+    return ProjectionBatch(events=lean_events(events, shipped_clocks(changes, patches)), columns=columns(state),
+                           changes=changes, patches=patches, notifications=list(notifications)), digests
 
 
 def next_due_at(state: LeadState) -> datetime | None:

@@ -371,3 +371,21 @@ def test_the_arrival_is_a_recent_ingest_stamp_else_the_server_start():
     assert arrival_instant(now + timedelta(seconds=1), started, now) == started  # a stamp from the future
     assert arrival_instant(just_before.replace(tzinfo=None), started, now) == started  # no time zone
     assert arrival_instant(None, started, now) == started
+
+
+def test_a_batch_of_notifications_alone_leaves_the_lead_row_as_it_is():
+    from sla_policies import projection
+    from sla_policies.lifecycle import new_lead
+    from sla_policies.state import Notification, ProjectionEvent
+
+    at = datetime(2030, 1, 8, 15, tzinfo=UTC)
+    state = new_lead(demo_request(), default_policy(), at)
+    notice = Notification(seq=3, lead_id=state.lead_id, kind="warning", recipient_role="sdr", at=at)
+    alone, digests = projection.next_batch(state, [], [notice], {})
+    assert (alone.events, alone.columns, alone.changes, alone.notifications, digests) == ([], None, {}, [notice], {})
+    event = ProjectionEvent(seq=1, at=at, kind="stage")
+    batch, digests = projection.next_batch(state, [event], [notice], {})
+    assert batch.columns == projection.columns(state) and batch.notifications == [notice]
+    assert batch.changes["lead_id"] == state.lead_id and digests  # the first batch carries every field
+    again, _ = projection.next_batch(state, [event], [], digests)
+    assert again.changes == {} and again.patches == {}  # nothing changed since

@@ -445,13 +445,8 @@ class LeadWorkflow:
             arrival, self._outbox_is_arrival = self._outbox_is_arrival, False
             self._projecting = True
             try:
-                if not batch:  # notifications alone (a warning): the lead's row has not changed
-                    await self._ship(ProjectionBatch(events=[], notifications=notices), arrival)
-                    continue
-                changes, patches, digests = projection.diff(projection.state_json(self._state), self._shipped)
-                events = projection.lean_events(batch, projection.shipped_clocks(changes, patches))
-                await self._ship(ProjectionBatch(events=events, columns=projection.columns(self._state),
-                                                 changes=changes, patches=patches, notifications=notices), arrival)
+                shipping, digests = projection.next_batch(self._state, batch, notices, self._shipped)
+                await self._ship(shipping, arrival)
                 self._shipped.update(digests)  # only once applied: else the next batch carries them
             finally:
                 self._projecting = False
