@@ -11,7 +11,7 @@ from temporalio.client import Client
 
 from bench.report import Figure, Results
 from bench.stack import DISPOSITION_REPS, REFERENCE_QUEUE, Stack, headers, wait_for
-from bench.workflows import NoopWorkflow, TimerWorkflow
+from bench.workflows import NoopWorkflow, OneActivityWorkflow, TimerWorkflow, UpdatesWorkflow
 from sla_policies.lead import Account, Contact, LeadIntake
 
 
@@ -90,17 +90,38 @@ async def bulk_ingest(stack: Stack, prefix: str, count: int, batch: int = 1000, 
     return time.perf_counter() - start
 
 
-async def noop_rate(client: Client, count: int, concurrency: int = 64) -> float:
+async def noop_rate(client: Client, count: int, concurrency: int = 64, workflow=NoopWorkflow.run) -> float:
+    """Reference workflows started and run to completion, `concurrency` at a time, per second."""
     gate = asyncio.Semaphore(concurrency)
     tag = uuid.uuid4().hex[:6]
 
     async def one(i: int) -> None:
         async with gate:
-            await client.execute_workflow(NoopWorkflow.run, id=f"noop-{tag}-{i}", task_queue=REFERENCE_QUEUE)
+            await client.execute_workflow(workflow, id=f"ref-{tag}-{i}", task_queue=REFERENCE_QUEUE)
 
     start = time.perf_counter()
     await asyncio.gather(*(one(i) for i in range(count)))
     return count / (time.perf_counter() - start)
+
+
+async def update_rate(client: Client, follow: bool, callers: int = 20, each: int = 10) -> float:
+    """The engine's own closed loop: `callers` clients, each sending `each` Updates back to
+    back to its own reference workflow (with `follow`, one activity after each Update)."""
+    tag = uuid.uuid4().hex[:6]
+    handles = [await client.start_workflow(UpdatesWorkflow.run, follow, id=f"updates-{tag}-{i}",
+                                           task_queue=REFERENCE_QUEUE) for i in range(callers)]
+
+    async def caller(handle) -> None:
+        for n in range(each):
+            assert await handle.execute_update(UpdatesWorkflow.act, n) == n
+
+    start = time.perf_counter()
+    await asyncio.gather(*(caller(h) for h in handles))
+    rate = callers * each / (time.perf_counter() - start)
+    for handle in handles:
+        await handle.signal(UpdatesWorkflow.finish)
+    await asyncio.gather(*(h.result() for h in handles))
+    return rate
 
 
 async def ingest(stack: Stack, results: Results, count: int = 1000) -> None:
@@ -112,6 +133,10 @@ async def ingest(stack: Stack, results: Results, count: int = 1000) -> None:
     raw = await noop_rate(stack.client, noops)
     noop_cpu = meter.stop()
     print(f"    (no-op: {raw:.1f}/s)", flush=True)
+    # The engine-only shape of a lead that routes through an activity (start, task,
+    # activity, task): how far the engine itself is from the no-op rate with that shape.
+    shaped = await noop_rate(stack.client, noops, workflow=OneActivityWorkflow.run)
+    print(f"    (one activity: {shaped:.1f}/s)", flush=True)
     meter.start()
     seconds = await bulk_ingest(stack, f"ing-{uuid.uuid4().hex[:6]}-", count)
     lead_cpu = meter.stop()
@@ -121,6 +146,11 @@ async def ingest(stack: Stack, results: Results, count: int = 1000) -> None:
                        target="≥ 50% of the no-op rate", met=rate >= 0.5 * raw))
     results.add(Figure(part="ingest", name="no-op workflow (start to completion, 64 at a time)", value=raw,
                        unit="workflows/s"))
+    results.add(Figure(part="ingest", name="reference: a workflow running one activity (start to completion, 64 "
+                                           "at a time)", value=shaped, unit="workflows/s", reference=raw,
+                       reference_name="no-op workflow rate"))
+    results.add(Figure(part="ingest", name="bulk ingest against the one-activity reference", value=rate,
+                       unit="leads/s", reference=shaped, reference_name="one-activity workflow rate, same run"))
     # Where the 2 cores went: CPU per lead routed, per component, against the same
     # component's CPU per no-op workflow (the API's share there is the bench's client and
     # the reference worker, which run in this process).
@@ -230,6 +260,18 @@ async def dispositions(stack: Stack, results: Results, per_rep: int = 5, open_se
                        target="≥ 3x 20.7/s", met=rate >= 3 * 20.7))
     results.add(Figure(part="dispositions", name="closed loop: latency p99",
                        value=percentile(closed_latencies, 99) * 1000, unit="ms"))
+    # The same-run ceiling: the engine's own Update round trips, closed loop, 20 callers.
+    # A disposition is an Update, then one projection activity: "Update + activity" is its
+    # engine-only shape (no API, no core, no database), "bare" the Update alone.
+    bare = await update_rate(stack.client, follow=False)
+    shaped = await update_rate(stack.client, follow=True)
+    results.add(Figure(part="dispositions", name="closed loop reference: bare Updates per second (20 callers back "
+                                                 "to back, a reference workflow each)", value=bare, unit="/s"))
+    results.add(Figure(part="dispositions", name="closed loop reference: Updates each followed by one activity",
+                       value=shaped, unit="/s"))
+    results.add(Figure(part="dispositions", name="closed loop: dispositions per second against the engine's "
+                                                 "Update + activity rate", value=rate, unit="/s", reference=shaped,
+                       reference_name="Update + activity, same run"))
     # During the loop only: projections still queued when it ends are not in it.
     cpu_figures(results, "dispositions", "closed-loop disposition", cpu, len(closed_latencies), elapsed)
 

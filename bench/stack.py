@@ -26,7 +26,7 @@ from api.app import create_app
 from api.auth import Principal, TokenRecord, TokenStore, hash_token
 from api.policy_registry import PolicyRegistry
 from bench.cpu import CpuMeter, postmaster_pid
-from bench.workflows import NoopWorkflow, TimerWorkflow
+from bench.workflows import NoopWorkflow, OneActivityWorkflow, TimerWorkflow, UpdatesWorkflow, noop_activity
 from handoff import devstack
 from infra.settings import Settings
 from infra.temporal import connect
@@ -224,7 +224,9 @@ async def stack(processes: int = 2, worker_memory_mib: int = 1024):
             await asyncio.sleep(0.05)
         async with AsyncExitStack() as stack_:
             await stack_.enter_async_context(Worker(client, task_queue=REFERENCE_QUEUE,
-                                                    workflows=[NoopWorkflow, TimerWorkflow]))
+                                                    workflows=[NoopWorkflow, OneActivityWorkflow, TimerWorkflow,
+                                                               UpdatesWorkflow],
+                                                    activities=[noop_activity]))
             yield Stack(client=client, database_url=database_url, api=f"http://127.0.0.1:{port}",
                         policies=registry, worker=worker, settings=settings, principals=principals,
                         default_version=default_version, compressed_version=compressed.version,
