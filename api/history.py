@@ -5,6 +5,7 @@ in the read model (they travel with the projection, not as events of their own).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
@@ -30,11 +31,18 @@ def _notification_entry(at: datetime, kind: str | None, item: str | None, role: 
     return TimelineEntry(at=at, kind="notification", summary=f"{kind}{f' {item}' if item else ''} → {who}")
 
 
-async def _run_entries(client: Client, workflow_id: str, run_id: str | None,
-                       notified: set[str]) -> tuple[list[TimelineEntry], str | None]:
-    """One run's entries; the keys of the notifications it sent by activity go to `notified`."""
+class _Run(NamedTuple):
+    """What one run's history tells the timeline."""
+
+    entries: list[TimelineEntry]
+    previous_run: str | None  # the run it continued (as new), if any
+    notified: set[str]  # keys of the notifications it sent by activity (a run from before the outbox)
+
+
+async def _run_entries(client: Client, workflow_id: str, run_id: str | None) -> _Run:
     handle = client.get_workflow_handle(workflow_id, run_id=run_id)
     entries: list[TimelineEntry] = []
+    notified: set[str] = set()
     previous_run: str | None = None
     updates: dict[str, tuple[str, dict]] = {}
     async for event in handle.fetch_history_events():
@@ -73,7 +81,7 @@ async def _run_entries(client: Client, workflow_id: str, run_id: str | None,
                                                    n.get("recipient")))
         elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
             pass
-    return entries, previous_run
+    return _Run(entries, previous_run, notified)
 
 
 async def timeline(client: Client, workflow_id: str, state: LeadState,
@@ -86,11 +94,12 @@ async def timeline(client: Client, workflow_id: str, state: LeadState,
     seen: set[str | None] = set()
     while run_id not in seen:
         seen.add(run_id)
-        run_entries, previous = await _run_entries(client, workflow_id, run_id, notified)
-        entries.extend(run_entries)
-        if previous is None:
+        run = await _run_entries(client, workflow_id, run_id)
+        entries.extend(run.entries)
+        notified |= run.notified
+        if run.previous_run is None:
             break
-        run_id = previous
+        run_id = run.previous_run
     if pool is not None:
         try:
             recorded = await lead_notifications(pool, state.lead_id, workflow_id)

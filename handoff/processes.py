@@ -1,5 +1,5 @@
 """Several worker processes on one machine: a Python worker runs its workflow tasks on one
-core (the sandbox is CPU-bound), so `handoff worker --processes N` starts N of them.
+core (CPU-bound Python under one interpreter lock), so `handoff worker --processes N` starts N of them.
 
 The parent only supervises: it applies the migrations once, starts N children
 (`handoff worker --processes 1`, the same environment), forwards SIGTERM/SIGINT to them

@@ -1,7 +1,9 @@
 """Every recorded lifecycle path (tests/histories/*.json, written by `python -m
-tests.histories.record`) replays on the current workflow code, in the worker's own
-sandbox: a change that would break leads already in flight fails here. And a change that
-is not replay-safe is shown to be caught.
+tests.histories.record`) replays on the current workflow code, as the worker runs it: a
+change that would break leads already in flight fails here. And a change that is not
+replay-safe is shown to be caught. The worker runs workflow code outside the SDK's sandbox
+(handoff/worker.py); every path also replays inside it, the guard that catches a wall-clock
+read, a random number or I/O in workflow code.
 
 tests/histories/v1/ keeps the histories of the workflow before the lifecycle core (every
 path changed with it): the record of leads already running on the old build, which an
@@ -17,9 +19,9 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from handoff.worker import workflow_runner
+from handoff.worker import sandboxed_runner, workflow_runner
 from sla_policies import pinned
-from tests.histories.mutants import PatchedTimerBeforeEveryCalendar, TimerBeforeEveryCalendar
+from tests.histories.mutants import PatchedTimerBeforeEveryCalendar, TimerBeforeEveryCalendar, WallClockOnEveryCalendar
 from tests.histories.record import SCENARIOS, recorded_policies
 from workflows.lead import LeadWorkflow
 
@@ -36,11 +38,11 @@ async def each(histories: list[WorkflowHistory]):
         yield history
 
 
-def replayer(*workflows) -> Replayer:
+def replayer(*workflows, sandboxed: bool = False) -> Replayer:
     for policy in recorded_policies():  # the leads pin them by reference, as a worker holds them
         pinned.register(policy)
     return Replayer(workflows=list(workflows), data_converter=pydantic_data_converter,
-                    workflow_runner=workflow_runner())
+                    workflow_runner=sandboxed_runner() if sandboxed else workflow_runner())
 
 
 def test_every_lifecycle_path_has_recorded_histories():
@@ -84,3 +86,21 @@ async def test_the_same_change_behind_workflow_patched_replays():
     results = await replayer(PatchedTimerBeforeEveryCalendar).replay_workflows(each(recorded()),
                                                                                 raise_on_replay_failure=False)
     assert dict(results.replay_failures) == {}
+
+
+async def test_recorded_histories_replay_in_the_sandbox_guard():
+    results = await replayer(LeadWorkflow, sandboxed=True).replay_workflows(each(recorded()),
+                                                                            raise_on_replay_failure=False)
+    assert {run: str(error) for run, error in results.replay_failures.items()} == {}
+
+
+async def test_the_sandbox_guard_catches_a_wall_clock_read_that_replay_alone_does_not():
+    histories = recorded()
+    expected = {h.run_id for h in histories if _takes_a_calendar(h)}
+    unguarded = await replayer(WallClockOnEveryCalendar).replay_workflows(each(histories),
+                                                                          raise_on_replay_failure=False)
+    assert dict(unguarded.replay_failures) == {}  # the same commands: replay alone passes it
+    guarded = await replayer(WallClockOnEveryCalendar, sandboxed=True).replay_workflows(
+        each(histories), raise_on_replay_failure=False)
+    assert len(expected) >= len(SCENARIOS) and set(guarded.replay_failures) == expected
+    assert all("Cannot access datetime.datetime.now" in str(e) for e in guarded.replay_failures.values())

@@ -1,10 +1,11 @@
-"""Changed copies of LeadWorkflow for the replay tests: one that is not replay-safe and
-the same change made safe with `workflow.patched`. Kept apart from the test module so the
-sandbox, which re-imports a workflow's module, imports nothing else."""
+"""Changed copies of LeadWorkflow for the replay tests: one that is not replay-safe, the
+same change made safe with `workflow.patched`, and one that reads the wall clock. Kept
+apart from the test module so the sandbox, which re-imports a workflow's module, imports
+nothing else."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 
@@ -40,4 +41,19 @@ class PatchedTimerBeforeEveryCalendar(LeadWorkflow):
     async def _answer(self, question: Question) -> Answer:
         if isinstance(question, CalendarQuery) and workflow.patched("timer-before-calendars"):
             await workflow.sleep(timedelta(seconds=1))
+        return await LeadWorkflow._answer(self, question)
+
+
+@workflow.defn(name="LeadWorkflow")
+class WallClockOnEveryCalendar(LeadWorkflow):
+    """Reads the machine's clock where it must use `workflow.now()`. The commands do not
+    change, so a replay outside the sandbox cannot see it; the sandbox guard must."""
+
+    @workflow.run
+    async def run(self, args: LeadWorkflowInput) -> LeadState:
+        return await super().run(args)
+
+    async def _answer(self, question: Question) -> Answer:
+        if isinstance(question, CalendarQuery):
+            workflow.logger.debug("asked at %s", datetime.now())
         return await LeadWorkflow._answer(self, question)
