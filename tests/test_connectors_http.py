@@ -260,7 +260,12 @@ async def test_a_salesforce_outbound_message_is_acknowledged_and_ingested(stack)
         assert b"<Ack>true</Ack>" in ack.content
     state = await lead_when(stack.http, f"salesforce-{sf_id}", lambda s: s["owner"] is not None)
     assert state["intake"]["lead_type"] == "demo_request" and state["intake"]["account"]["company"] == "Initech"
-    rows = [r for r in await inbox(stack.http, source="salesforce") if r["object_id"] == sf_id]
+    # The lead can be routed before its inbox row is marked (two steps of the connector's
+    # workflow): wait for the row to leave `pending`, as the HubSpot test does.
+    async def rows_of_this_lead() -> list[dict]:
+        return [r for r in await inbox(stack.http, source="salesforce") if r["object_id"] == sf_id]
+
+    rows = await poll(rows_of_this_lead, lambda rows: bool(rows) and all(r["status"] != "pending" for r in rows))
     assert [(r["event_id"], r["status"]) for r in rows] == [(notification, "ingested")]
 
 
