@@ -90,7 +90,7 @@ async def bulk_ingest(stack: Stack, prefix: str, count: int, batch: int = 1000, 
     return time.perf_counter() - start
 
 
-async def noop_rate(client: Client, count: int, concurrency: int = 64, workflow=NoopWorkflow.run) -> float:
+async def reference_rate(client: Client, count: int, concurrency: int = 64, workflow=NoopWorkflow.run) -> float:
     """Reference workflows started and run to completion, `concurrency` at a time, per second."""
     gate = asyncio.Semaphore(concurrency)
     tag = uuid.uuid4().hex[:6]
@@ -130,12 +130,12 @@ async def ingest(stack: Stack, results: Results, count: int = 1000) -> None:
     meter = stack.cpu_meter()
     meter.start()
     noops = min(count, 2000)
-    raw = await noop_rate(stack.client, noops)
+    raw = await reference_rate(stack.client, noops)
     noop_cpu = meter.stop()
     print(f"    (no-op: {raw:.1f}/s)", flush=True)
     # The engine-only shape of a lead that routes through an activity (start, task,
     # activity, task): how far the engine itself is from the no-op rate with that shape.
-    shaped = await noop_rate(stack.client, noops, workflow=OneActivityWorkflow.run)
+    shaped = await reference_rate(stack.client, noops, workflow=OneActivityWorkflow.run)
     print(f"    (one activity: {shaped:.1f}/s)", flush=True)
     meter.start()
     seconds = await bulk_ingest(stack, f"ing-{uuid.uuid4().hex[:6]}-", count)

@@ -389,3 +389,16 @@ def test_a_batch_of_notifications_alone_leaves_the_lead_row_as_it_is():
     assert batch.changes["lead_id"] == state.lead_id and digests  # the first batch carries every field
     again, _ = projection.next_batch(state, [event], [], digests)
     assert again.changes == {} and again.patches == {}  # nothing changed since
+
+
+def test_a_lead_is_over_once_closed_or_permanently_disqualified_and_not_before():
+    from sla_policies.lifecycle import is_over
+
+    lead = CoreLead(demo_request())
+    lead.start(datetime(2030, 3, 5, 15, 0, tzinfo=UTC))
+    state = lead.state
+    assert state is not None and not is_over(state)
+    assert is_over(state.model_copy(update={"stage": "closed_won"}))
+    assert is_over(state.model_copy(update={"stage": "closed_lost"}))
+    assert not is_over(state.model_copy(update={"stage": "disqualified", "permanent": False}))
+    assert is_over(state.model_copy(update={"stage": "disqualified", "permanent": True}))

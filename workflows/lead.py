@@ -46,7 +46,7 @@ with workflow.unsafe.imports_passed_through():
         Touch,
     )
     from sla_policies.lead import EngagementEvent, LeadIntake
-    from sla_policies.lifecycle import arrival_instant, decide, new_lead
+    from sla_policies.lifecycle import arrival_instant, decide, is_over, new_lead
     from sla_policies.lifecycle.types import (
         Answer,
         CalendarQuery,
@@ -287,8 +287,7 @@ class LeadWorkflow:
         return self._state
 
     def _over(self) -> bool:
-        state = self._state
-        return state.stage in CLOSED_STAGES or (state.stage == "disqualified" and state.permanent)
+        return is_over(self._state)
 
     def _drained(self) -> bool:
         return (workflow.all_handlers_finished() and not self._outbox and not self._notices

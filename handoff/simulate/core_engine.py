@@ -26,7 +26,7 @@ from handoff.simulate.fakes import ReadModel, Roster, SuppressionList
 from handoff.simulate.rows import LeadRow
 from sla_policies.clockbook import next_wakeup
 from sla_policies.lead import EngagementEvent
-from sla_policies.lifecycle import new_lead
+from sla_policies.lifecycle import is_over, new_lead
 from sla_policies.lifecycle.calendar import calendar_inputs, snapshot
 from sla_policies.lifecycle.run import settle
 from sla_policies.lifecycle.types import (
@@ -46,7 +46,6 @@ from sla_policies.lifecycle.types import (
     WriteSuppression,
 )
 from sla_policies.model import Policy
-from sla_policies.model.transitions import CLOSED_STAGES
 from sla_policies.state import (
     AccountEngagementQuery,
     AccountStatusQuery,
@@ -180,9 +179,7 @@ class CoreSimulation(Simulation):
 
     def _queue(self, lead: _Lead) -> None:
         state = lead.state
-        # A closed or permanently disqualified lead is over: its workflow returns.
-        over = state.stage in CLOSED_STAGES or (state.stage == "disqualified" and state.permanent)
-        wake = None if over else next_wakeup(state)
+        wake = None if is_over(state) else next_wakeup(state)
         if wake != lead.wake:
             lead.wake = wake
             if wake is not None:

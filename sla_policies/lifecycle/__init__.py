@@ -9,7 +9,7 @@ suppression), `dispositions` (what people do), `due` (instants that came due),
 (Q1/Q2 and the calendar snapshot).
 """
 
-from sla_policies.lifecycle.decide import arrival_instant, decide, new_lead
+from sla_policies.lifecycle.decide import arrival_instant, decide, is_over, new_lead
 from sla_policies.lifecycle.types import Decision
 
-__all__ = ["Decision", "arrival_instant", "decide", "new_lead"]
+__all__ = ["Decision", "arrival_instant", "decide", "is_over", "new_lead"]

@@ -53,6 +53,7 @@ from sla_policies.lifecycle.types import (
     Tick,
 )
 from sla_policies.model import Policy
+from sla_policies.model.transitions import CLOSED_STAGES
 from sla_policies.state import LeadState
 
 _COMMANDS: dict[type, Callable[[Ctx, object], str]] = {
@@ -90,6 +91,12 @@ def new_lead(intake: LeadIntake, policy: Policy, now: datetime) -> LeadState:
     return LeadState(lead_id=intake.lead_id, policy_version=policy.version, stage="inquiry",
                      intake=intake.model_copy(update={"received_at": intake.received_at or now}),
                      created_at=now, updated_at=now)
+
+
+def is_over(state: LeadState) -> bool:
+    """A closed lead, or one permanently disqualified, takes no more instants: its workflow
+    returns (the simulator stops queueing its instants by the same rule)."""
+    return state.stage in CLOSED_STAGES or (state.stage == "disqualified" and state.permanent)
 
 
 def _copy(state: LeadState) -> LeadState:
