@@ -38,7 +38,8 @@ CHUNK = 1000  # leads per bulk ingest while filling, and the size of each measur
 async def growth(stack: Stack, results: Results, sizes: list[int], probe_seconds: float = 20,
                  budget: float | None = None) -> None:
     """For each size in turn: bring this part's open leads to that size (left open: nobody
-    works them, their first SLA timers are business hours away) in bulk ingests of 1,000,
+    works them, and they come from a zone where it is late evening, `quiet_timezone`, so
+    no SLA instant of theirs comes due during the run) in bulk ingests of 1,000,
     each routed before the next; the last of them is that size's ingest rate, so every size
     measures the same 1,000-lead ingest and only the open leads differ. Then breach lateness
     at half that rate (nominal load), and the lead worker's RSS at rest, all its processes

@@ -215,22 +215,26 @@ async def stack(processes: int = 2, worker_memory_mib: int = 1024):
         port = _free_port()
         settings = Settings(TEMPORAL_ADDRESS=temporal.address, DATABASE_URL=database_url, HANDOFF_API_PORT=port)
         app = create_app(settings, temporal=client, policies=registry, tokens=tokens)
+        # A bounded graceful shutdown: an interrupted run (Ctrl-C, SIGTERM) must not wait
+        # forever on a client's open keep-alive connection.
         server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                        timeout_keep_alive=settings.api_keep_alive_s))
+                                        timeout_keep_alive=settings.api_keep_alive_s, timeout_graceful_shutdown=5))
         server_task = asyncio.create_task(server.serve())
-        while not server.started:
-            if server_task.done():
-                await server_task
-            await asyncio.sleep(0.05)
-        async with AsyncExitStack() as stack_:
-            await stack_.enter_async_context(Worker(client, task_queue=REFERENCE_QUEUE,
-                                                    workflows=[NoopWorkflow, OneActivityWorkflow, TimerWorkflow,
-                                                               UpdatesWorkflow],
-                                                    activities=[noop_activity]))
-            yield Stack(client=client, database_url=database_url, api=f"http://127.0.0.1:{port}",
-                        policies=registry, worker=worker, settings=settings, principals=principals,
-                        default_version=default_version, compressed_version=compressed.version,
-                        temporal_pid=temporal.pid, postgres_pid=postmaster_pid(root / "pgdata"))
+        try:
+            while not server.started:
+                if server_task.done():
+                    await server_task
+                await asyncio.sleep(0.05)
+            async with AsyncExitStack() as stack_:
+                await stack_.enter_async_context(Worker(client, task_queue=REFERENCE_QUEUE,
+                                                        workflows=[NoopWorkflow, OneActivityWorkflow, TimerWorkflow,
+                                                                   UpdatesWorkflow],
+                                                        activities=[noop_activity]))
+                yield Stack(client=client, database_url=database_url, api=f"http://127.0.0.1:{port}",
+                            policies=registry, worker=worker, settings=settings, principals=principals,
+                            default_version=default_version, compressed_version=compressed.version,
+                            temporal_pid=temporal.pid, postgres_pid=postmaster_pid(root / "pgdata"))
+        finally:
             server.should_exit = True
             await server_task
     finally:

@@ -39,11 +39,14 @@ _PASSTHROUGH = ("sla_policies", "sla_policies.state", "pydantic", "pydantic_core
 # The workflow cache is what grows with open leads: an idle open lead costs the worker
 # nothing once evicted (its next instant replays it). Sized from a memory budget: a worker
 # process with an empty cache (about 150 MiB measured at start, session 4; 200 leaves room
-# for its activity pool and buffers), and each cached lead on top of it: about 910 KiB,
-# measured by `python -m bench growth` (bench/RESULTS.md, session 4: each of two processes
-# grew from 214 to 666 MiB while its cache took about 500 more leads).
+# for its activity pool and buffers), and each cached lead on top of it. A routed lead
+# cached outside the sandbox costs about 370 KiB (`python -m bench growth`, bench/RESULTS.md
+# session 7: each process grew from 159 to 278 MiB while its cache took 347 leads); 560
+# leaves half again for leads further along, with more transitions and clocks. (Session 4
+# measured 910 KiB inside the sandbox, which held a module world per lead.) A cache that
+# holds a whole 1,000-lead bulk ingest keeps every new lead's second task off a replay.
 PROCESS_BASE_MIB = 200
-CACHED_LEAD_KIB = 920
+CACHED_LEAD_KIB = 560
 
 
 def cache_size(memory_mib: int) -> int:
