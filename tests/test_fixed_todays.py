@@ -72,7 +72,7 @@ def test_date_sensitive_lifecycle_tests_pass_on_a_hard_today(name, tmp_path):
     env = {**os.environ, "HANDOFF_TEST_TODAY": today.isoformat()}
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "tests/test_lead_lifecycle.py", "-m", "date_sensitive", "-q",
-         "-p", "no:cacheprovider", f"--basetemp={tmp_path / 'run'}"],
+         "-p", "no:cacheprovider", "-n", "0", f"--basetemp={tmp_path / 'run'}"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     tail = run.stdout[-3000:] + run.stderr[-2000:]
     assert run.returncode == 0, f"as if today were {today}:\n{tail}"
