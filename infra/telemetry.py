@@ -42,7 +42,8 @@ class _CollectedWorkflowDetachFilter(logging.Filter):
                     and "was created in a different Context" in str(exc))
 
 
-def _exporting() -> bool:
+def spans_exported() -> bool:
+    """Do this process's spans go anywhere: an OTLP endpoint in the environment?"""
     return bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
 
 
@@ -63,7 +64,7 @@ def configure_tracing(service_name: str, *, exporter: SpanExporter | None = None
             if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
                 resource = resource.merge(Resource({SERVICE_NAME: service_name}))
             provider = create_tracer_provider(resource=resource)
-            if _exporting():
+            if spans_exported():
                 # Imported only when used: the exporter pulls in protobuf and requests.
                 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
