@@ -52,7 +52,9 @@ class ReadModelActivities:
         """The lead's changes and the notifications they caused, in one transaction (a batch
         of notifications alone changes nothing of the lead)."""
         workflow_id = activity.info().workflow_id or ""
-        async with self._pool.connection() as conn, conn.transaction():
+        # One pipeline: every statement of the batch, its BEGIN and its COMMIT leave in one
+        # round trip instead of one each (a batch is up to seven statements).
+        async with self._pool.connection() as conn, conn.pipeline(), conn.transaction():
             if batch.events:
                 await _project_changes(conn, workflow_id, batch)
             await record_pending(conn, self._templates, workflow_id, batch.notifications)
