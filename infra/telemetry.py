@@ -27,6 +27,7 @@ from temporalio.contrib.opentelemetry import (
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 _lock = threading.Lock()
+_exporter_added = False  # an exporter handed to configure_tracing (a test's in-memory one)
 
 
 class _CollectedWorkflowDetachFilter(logging.Filter):
@@ -45,6 +46,13 @@ class _CollectedWorkflowDetachFilter(logging.Filter):
 def spans_exported() -> bool:
     """Do this process's spans go anywhere: an OTLP endpoint in the environment?"""
     return bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+
+
+def spans_recorded() -> bool:
+    """Is anything to be traced at all: an OTLP endpoint, or an exporter already added to
+    the provider? The one rule for whether this process builds spans (the Temporal
+    interceptor, the API's server spans): a span nobody exports is CPU spent for nothing."""
+    return _exporter_added or spans_exported()
 
 
 def configure_tracing(service_name: str, *, exporter: SpanExporter | None = None) -> ReplaySafeTracerProvider:
@@ -72,6 +80,8 @@ def configure_tracing(service_name: str, *, exporter: SpanExporter | None = None
             trace.set_tracer_provider(provider)
             logging.getLogger("opentelemetry.context").addFilter(_CollectedWorkflowDetachFilter())
         if exporter is not None:
+            global _exporter_added
+            _exporter_added = True
             provider.add_span_processor(SimpleSpanProcessor(exporter))
         return provider
 

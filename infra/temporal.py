@@ -16,7 +16,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig, ClientConnectConfig
 from temporalio.runtime import Runtime
 
-from infra.telemetry import configure_tracing, spans_exported, tracing_interceptor
+from infra.telemetry import configure_tracing, spans_recorded, tracing_interceptor
 
 
 def connect_config(address: str | None = None, namespace: str | None = None,
@@ -45,7 +45,7 @@ def configured_address(env: Mapping[str, str] | None = None) -> str | None:
 async def connect(address: str | None = None, namespace: str | None = None, *, service_name: str = "handoff",
                   runtime: Runtime | None = None, env: Mapping[str, str] | None = None) -> Client:
     """Workers built on this client inherit its tracing interceptor (no second one there),
-    when spans go anywhere (`spans_exported`): with no exporter the interceptor would build
+    when spans go anywhere (`spans_recorded`): with no exporter the interceptor would build
     and drop a span for every workflow task, activity and client call, about 5 % of a lead
     worker's CPU (a py-spy profile, bench/RESULTS.md, session 8). The interceptor needs the
     process's tracer provider, so this installs it if nobody has."""
@@ -54,7 +54,7 @@ async def connect(address: str | None = None, namespace: str | None = None, *, s
         raise ValueError("no Temporal address: set TEMPORAL_ADDRESS or an `address` in the temporal.toml profile")
     configure_tracing(service_name)
     return await Client.connect(**config, data_converter=pydantic_data_converter,
-                                interceptors=[tracing_interceptor()] if spans_exported() else [], runtime=runtime)
+                                interceptors=[tracing_interceptor()] if spans_recorded() else [], runtime=runtime)
 
 
 def _bundled_binary(name: str) -> str:

@@ -191,3 +191,21 @@ def test_spans_go_to_otlp_http_only_when_an_endpoint_is_set():
         assert b"handoff-canary" in body and b"handoff-api" not in body
     finally:
         server.shutdown()
+
+
+def test_the_api_builds_server_spans_only_when_spans_are_recorded(monkeypatch):
+    """With no exporter and no OTLP endpoint the app has no tracing middleware (it built
+    and dropped a span per request); once either exists, it does."""
+    from api.app import create_app
+    from infra import telemetry
+    from infra.settings import Settings
+
+    for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(telemetry, "_exporter_added", False)
+    assert not getattr(create_app(Settings(TEMPORAL_ADDRESS="unused")), "_is_instrumented_by_opentelemetry", False)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")  # nothing is sent: no span is made
+    assert getattr(create_app(Settings(TEMPORAL_ADDRESS="unused")), "_is_instrumented_by_opentelemetry", False)
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT")
+    monkeypatch.setattr(telemetry, "_exporter_added", True)  # a test's in-memory exporter
+    assert getattr(create_app(Settings(TEMPORAL_ADDRESS="unused")), "_is_instrumented_by_opentelemetry", False)
