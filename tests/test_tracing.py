@@ -200,12 +200,15 @@ def test_the_api_builds_server_spans_only_when_spans_are_recorded(monkeypatch):
     from infra import telemetry
     from infra.settings import Settings
 
+    def instrumented() -> bool:  # the flag FastAPIInstrumentor sets on an app it wrapped
+        return getattr(create_app(Settings(TEMPORAL_ADDRESS="unused")), "_is_instrumented_by_opentelemetry", False)
+
     for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(telemetry, "_exporter_added", False)
-    assert not getattr(create_app(Settings(TEMPORAL_ADDRESS="unused")), "_is_instrumented_by_opentelemetry", False)
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")  # nothing is sent: no span is made
-    assert getattr(create_app(Settings(TEMPORAL_ADDRESS="unused")), "_is_instrumented_by_opentelemetry", False)
+    assert not instrumented()
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")  # building the app sends nothing
+    assert instrumented()
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT")
     monkeypatch.setattr(telemetry, "_exporter_added", True)  # a test's in-memory exporter
-    assert getattr(create_app(Settings(TEMPORAL_ADDRESS="unused")), "_is_instrumented_by_opentelemetry", False)
+    assert instrumented()
