@@ -12,6 +12,7 @@ from __future__ import annotations
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from temporalio import activity
+from temporalio.common import Priority
 
 from infra.priority import is_lowered, raise_to_default
 from readmodel.roster import waits_for_rep
@@ -34,6 +35,14 @@ _COVERING = """
 """
 
 
+def routed_by_activity(priority: Priority | None) -> bool:
+    """Is a lead at this priority routed by the `assign_lead` activity? Only one still at a
+    bulk ingest's low priority: the activity is scheduled at that priority and raises it (a
+    local activity has no priority of its own to see). Every other lead is routed by a local
+    activity inside the workflow task that asks."""
+    return is_lowered(priority)
+
+
 class RosterActivities:
     def __init__(self, pool: AsyncConnectionPool):
         self._pool = pool
@@ -53,7 +62,7 @@ class RosterActivities:
         info = activity.info()
         if is_lowered(info.priority) and info.workflow_id:
             await raise_to_default(activity.client(), info.workflow_id)
-        now = info.current_attempt_scheduled_time
+        now = request.at or info.current_attempt_scheduled_time
         async with self._pool.connection() as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
             await cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_ROSTER_LOCK, request.role))
             done = await (await cur.execute(

@@ -412,6 +412,11 @@ class AssignmentRequest(BaseModel):
     country: str | None = None
     acv_tier: str | None = None
     exclude: list[str] = []
+    # The workflow's instant of asking, set by the shell when it routes in the workflow task
+    # itself (a local activity): whose absence counts is judged at it, also on the
+    # time-skipping server, where a worker's wall clock is not the lead's. An activity
+    # leaves it unset: its scheduled time is that instant already.
+    at: datetime | None = None
 
 
 class Assignment(BaseModel):

@@ -104,8 +104,8 @@ async def test_the_worker_serves_temporal_sdk_metrics_on_its_own_port(stack, pos
             async with httpx.AsyncClient() as plain:
                 return samples((await plain.get(f"http://{address}/metrics")).text)
 
-        def ran(metrics: dict) -> bool:
-            return any(name.startswith("temporal_activity_execution_latency") and name.endswith("_count")
+        def ran(metrics: dict) -> bool:  # routing: a local activity in the lead's first task
+            return any(name.startswith("temporal_local_activity_execution_latency") and name.endswith("_count")
                        and ("activity_type", "assign_lead") in labels and value >= 1
                        for (name, labels), value in metrics.items())
 
@@ -114,4 +114,4 @@ async def test_the_worker_serves_temporal_sdk_metrics_on_its_own_port(stack, pos
     assert any(n.startswith("temporal_workflow_task_execution_latency") for n in names), sorted(names)
     assert any(n.startswith("temporal_worker_task_slots_available") for n in names), sorted(names)
     assert all(("task_queue", "handoff-sdk-metrics") in labels
-               for (name, labels), _ in metrics.items() if name.startswith("temporal_activity_execution_latency"))
+               for (name, labels), _ in metrics.items() if name.startswith("temporal_local_activity_execution_latency"))

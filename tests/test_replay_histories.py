@@ -7,7 +7,9 @@ read, a random number or I/O in workflow code.
 
 tests/histories/v1/ keeps the histories of the workflow before the lifecycle core (every
 path changed with it): the record of leads already running on the old build, which an
-upgrade must keep on that build (Worker Versioning); they are not replayed here."""
+upgrade must keep on that build (Worker Versioning); they are not replayed here. The newest
+earlier build's histories are: a worker upgraded in place must carry its leads on, which the
+workflow's patches make possible."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from temporalio.worker import Replayer
 
 from handoff.worker import sandboxed_runner, workflow_runner
 from sla_policies import pinned
+from tests.histories.builds import BUILDS
 from tests.histories.mutants import PatchedTimerBeforeEveryCalendar, TimerBeforeEveryCalendar, WallClockOnEveryCalendar
 from tests.histories.record import SCENARIOS, recorded_policies
 from workflows.lead import LeadWorkflow
@@ -60,6 +63,17 @@ async def test_recorded_histories_replay_on_the_current_code():
     failures = {run: str(error) for run, error in results.replay_failures.items()}
     assert failures == {}
     assert len(histories) >= len(SCENARIOS)
+
+
+async def test_the_previous_builds_histories_replay_on_the_current_code():
+    """A worker upgraded in place (no Worker Versioning, as `handoff dev` runs) takes over
+    the leads the previous build started: its patches (ROUTING_IN_THE_TASK) keep their
+    recorded paths (routing by activity, a search-attribute upsert after every decision)."""
+    folder = HISTORIES / max(BUILDS, key=lambda name: int(name.removeprefix("v")))
+    histories = [WorkflowHistory.from_json(path.stem, path.read_text()) for path in sorted(folder.glob("*.json"))]
+    assert len(histories) >= len(SCENARIOS)
+    results = await replayer(LeadWorkflow).replay_workflows(each(histories), raise_on_replay_failure=False)
+    assert {run: str(error) for run, error in results.replay_failures.items()} == {}
 
 
 def _takes_a_calendar(history: WorkflowHistory) -> bool:

@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
         ReadModelActivities,
         SuppressionActivities,
     )
-    from activities.roster import RosterActivities
+    from activities.roster import RosterActivities, routed_by_activity
     from sla_policies import clockbook, pinned, projection
     from sla_policies.commands import (
         Accept,
@@ -101,6 +101,12 @@ CALENDAR_RETRY = RetryPolicy(maximum_attempts=3, non_retryable_error_types=["Val
 # projection batches instead of one `notify` activity each; a run already notifying by
 # activity when its worker is upgraded goes on doing so until it continues as new.
 NOTICES_WITH_PROJECTION = "notices-with-projection"
+# Patch id: from this change on, a run (1) routes by a local activity inside the workflow
+# task that asks (see _answer), (2) upserts its search attributes once per decision step
+# rather than after each decision (an arrival: once, not twice), and (3) needs no
+# NOTICES_WITH_PROJECTION marker (it comes after that change). A run that began before it
+# goes on as it did until it continues as new.
+ROUTING_IN_THE_TASK = "routing-in-the-task"
 WORKFLOW_ID_PREFIX = "lead-"
 
 
@@ -250,6 +256,7 @@ class LeadWorkflow:
             # An earlier Update may have changed the lead since the validator ran: the
             # decision here is made again, on the state it acts on.
             decision = await self._decide(_resolved(cmd))
+            self._upsert_search_attributes()
             self._wake = True
             assert decision.result is not None
             return decision.result
@@ -257,6 +264,7 @@ class LeadWorkflow:
     # ================================================================== run
     @workflow.run
     async def run(self, args: LeadWorkflowInput) -> LeadState:
+        self._current()  # the run's first command: whether it began after ROUTING_IN_THE_TASK
         senders = [asyncio.create_task(self._project_forever()), asyncio.create_task(self._notify_forever())]
         if args.carried is None:
             async with self._lock:
@@ -264,11 +272,13 @@ class LeadWorkflow:
                 arrival = self._state.created_at
                 await self._decide(Start(suppression=args.suppression, account=args.account), at=arrival)
                 await self._decide(Tick(), at=arrival)
+                self._upsert_search_attributes()
         while not self._over():
             async with self._lock:
                 while self._inputs:
                     await self._decide(self._inputs.pop(0))
                 await self._decide(Tick())
+                self._upsert_search_attributes()
             if self._over():
                 break
             if self._continue or workflow.info().is_continue_as_new_suggested():
@@ -326,8 +336,15 @@ class LeadWorkflow:
             workflow.upsert_search_attributes([sa.POLICY_VERSION.value_set(self._policy.version)])
         for effect in decision.effects:
             await self._carry_out(effect)
-        self._upsert_search_attributes()
+        if not self._current():  # a run from before: after every decision, as it did
+            self._upsert_search_attributes()
         return decision
+
+    @staticmethod
+    def _current() -> bool:
+        """Did this run begin after ROUTING_IN_THE_TASK? (Asked first thing in `run`, so
+        the marker is the run's first command; the SDK keeps the answer for the run.)"""
+        return workflow.patched(ROUTING_IN_THE_TASK)
 
     async def _answer(self, question: Question) -> Answer:
         """The account questions are short reads of this worker's own database, and the
@@ -337,11 +354,13 @@ class LeadWorkflow:
             return await workflow.execute_local_activity(
                 lead_calendar, question, start_to_close_timeout=LOCAL_TIMEOUT, retry_policy=CALENDAR_RETRY)
         if isinstance(question, AssignmentRequest):
-            # Routing stays an activity: the assignments of one role are serialized (an
-            # advisory lock in the roster), and a local activity waiting its turn would hold
-            # a workflow task slot another lead's SLA instant needs (a run with it local:
-            # breach lateness p99 4.6x the bare timer under a bulk ingest; bench/RESULTS.md).
-            # The lead's own priority, so that routing sees a bulk ingest's low one and raises it.
+            # Routing is a local activity, inside the workflow task that asked: the new
+            # lead is routed in its first task, with no activity task and no second
+            # workflow task through the server (bench/RESULTS.md, session 10). Runs that
+            # routed by activity before ROUTING_IN_THE_TASK keep doing so.
+            if not routed_by_activity(workflow.info().priority) and self._current():
+                return await self._local(RosterActivities.assign_lead,
+                                         question.model_copy(update={"at": workflow.now()}))
             return await workflow.execute_activity_method(
                 RosterActivities.assign_lead, question, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
                 priority=workflow.info().priority)
@@ -364,7 +383,7 @@ class LeadWorkflow:
         if isinstance(effect, Project):
             self._outbox.append(effect.event)
         elif isinstance(effect, Notify):
-            if workflow.patched(NOTICES_WITH_PROJECTION):
+            if self._current() or workflow.patched(NOTICES_WITH_PROJECTION):
                 self._notices.append(effect.notification)
             else:  # this run notified by activity before the change: it goes on doing so
                 self._notifications.append(effect.notification)

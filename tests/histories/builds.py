@@ -15,4 +15,7 @@ BUILDS = {
     "v1": "785a2c8bd85b2e00c29b5aeebc064c6a060995ae",
     # The lifecycle core (recorded by a261b87; this is the build that shipped them, stop 18).
     "v2": "1dfd89df334d0f3a1a33c915dd6d305aed5d69e3",
+    # Notifications with the projection batches, routing by activity (the last build that
+    # shipped them, stop 22): a lead routed by this build's workers keeps replaying here.
+    "v3": "3129e97ae895c7bd141f8070e3d4f134dc49f372",
 }

@@ -6,6 +6,7 @@ puts SOURCE_DIR (an extracted build) before this checkout; prints one JSON line
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -27,6 +28,15 @@ async def main(source: str, files: list[str]) -> dict:
 
     from handoff.worker import workflow_runner
     from workflows.lead import LeadWorkflow
+
+    if importlib.util.find_spec("sla_policies.pinned") is not None:
+        # A build that takes its policy by reference (version and hash): its own registry
+        # must hold what the leads name, as that build's worker would. (Older builds'
+        # leads carry the policy inline.)
+        from sla_policies import pinned
+        from tests.histories.record import recorded_policies
+        for policy in recorded_policies():
+            pinned.register(policy)
 
     assert Path(sys.modules["workflows.lead"].__file__ or "").is_relative_to(source), "imported the wrong build"
     histories = [WorkflowHistory.from_json(Path(f).stem, Path(f).read_text()) for f in files]
