@@ -43,6 +43,21 @@ def routed_by_activity(priority: Priority | None) -> bool:
     return is_lowered(priority)
 
 
+# The next rep in rotation who has room now and is not away (locked: the role's lock holder
+# updates its counts).
+_NEXT_REP = """
+    SELECT rep_id, role, manager_id, timezone FROM reps
+    WHERE role = %(role)s AND available AND open_leads < capacity
+      AND (cardinality(territories) = 0 OR %(country)s = ANY (territories))
+      AND (cardinality(acv_tiers) = 0 OR %(acv)s = ANY (acv_tiers))
+      AND NOT (rep_id = ANY (%(exclude)s))
+      AND NOT (away_from IS NOT NULL AND away_from <= %(now)s AND %(now)s < away_until)
+    ORDER BY last_assigned_at NULLS FIRST, rep_id
+    LIMIT 1
+    FOR UPDATE
+"""
+
+
 class RosterActivities:
     def __init__(self, pool: AsyncConnectionPool):
         self._pool = pool
@@ -63,34 +78,27 @@ class RosterActivities:
         if is_lowered(info.priority) and info.workflow_id:
             await raise_to_default(activity.client(), info.workflow_id)
         now = request.at or info.current_attempt_scheduled_time
-        async with self._pool.connection() as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_ROSTER_LOCK, request.role))
-            done = await (await cur.execute(
+        asked = {"role": request.role, "country": request.country, "acv": request.acv_tier,
+                 "exclude": request.exclude, "now": now}
+        # Two round trips while the role's lock is held: the lock, the retry check and the
+        # choice leave together, then the writes with the COMMIT. (The lead waits for its
+        # turn inside its own workflow task: the shorter the lock is held, the shorter
+        # every routing behind it waits.)
+        async with self._pool.connection() as conn, conn.pipeline(), conn.transaction(), \
+                conn.cursor(row_factory=dict_row) as retried, conn.cursor(row_factory=dict_row) as cur:
+            await conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_ROSTER_LOCK, request.role))
+            await retried.execute(
                 "SELECT r.rep_id, r.role, r.manager_id, r.timezone FROM assignments a"
                 " JOIN reps r USING (rep_id) WHERE a.lead_id = %s AND a.seq = %s",
                 (request.lead_id, request.seq),
-            )).fetchone()
+            )
+            await cur.execute(_NEXT_REP, asked)
+            done = await retried.fetchone()
             if done:  # a retry of an assignment that already happened
                 return Assignment(**done)
-            rep = await (await cur.execute(
-                """
-                SELECT rep_id, role, manager_id, timezone FROM reps
-                WHERE role = %(role)s AND available AND open_leads < capacity
-                  AND (cardinality(territories) = 0 OR %(country)s = ANY (territories))
-                  AND (cardinality(acv_tiers) = 0 OR %(acv)s = ANY (acv_tiers))
-                  AND NOT (rep_id = ANY (%(exclude)s))
-                  AND NOT (away_from IS NOT NULL AND away_from <= %(now)s AND %(now)s < away_until)
-                ORDER BY last_assigned_at NULLS FIRST, rep_id
-                LIMIT 1
-                FOR UPDATE
-                """,
-                {"role": request.role, "country": request.country, "acv": request.acv_tier,
-                 "exclude": request.exclude, "now": now},
-            )).fetchone()
+            rep = await cur.fetchone()
             if rep is None:
-                covering = await (await cur.execute(
-                    _COVERING, {"role": request.role, "country": request.country, "acv": request.acv_tier,
-                                "exclude": request.exclude})).fetchone()
+                covering = await (await cur.execute(_COVERING, asked)).fetchone()
                 assert covering is not None
                 if covering["eligible"] == 0:
                     await cur.execute("DELETE FROM capacity_waits WHERE lead_id = %s", (request.lead_id,))
