@@ -113,12 +113,13 @@ async def test_a_routed_lead_notifies_its_owner_without_a_notify_activity(postgr
             await state_when(handle, lambda s: s.owner is not None)
             posted = await poll(lambda: asyncio.sleep(0, [p for p in hook.posts if intake.lead_id in p["text"]]),
                                 bool)
+            # Marked sent once the sink answered, a moment after the post arrived: waited for
+            # while the worker (its dispatcher) still runs.
+            delivered = await poll(lambda: asyncio.sleep(0, rows(postgres_url, intake.lead_id)),
+                                   lambda found: ("routed", False, 0, False) in found)
             history = [e async for e in handle.fetch_history_events()]
     assert "routed" in posted[0]["text"].lower()
     scheduled = {e.activity_task_scheduled_event_attributes.activity_type.name for e in history
                  if e.HasField("activity_task_scheduled_event_attributes")}
     assert "notify" not in scheduled
-    # Marked sent once the sink answered: a moment after the post arrived, so waited for.
-    delivered = await poll(lambda: asyncio.sleep(0, rows(postgres_url, intake.lead_id)),
-                           lambda found: ("routed", False, 0, False) in found)
     assert ("routed", True, 0, False) not in delivered
