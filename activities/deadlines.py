@@ -26,7 +26,9 @@ from sla_policies.lifecycle.types import CalendarQuery, LeadCalendar
 
 
 @activity.defn(name="lead_calendar")
-def lead_calendar(query: CalendarQuery) -> LeadCalendar:
+async def lead_calendar(query: CalendarQuery) -> LeadCalendar:
+    # On the event loop, not the activity thread pool: a snapshot is computed once per
+    # calendar and then cached (microseconds), so the thread hop was nearly all its cost.
     return snapshot(query)
 
 

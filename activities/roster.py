@@ -35,11 +35,10 @@ _COVERING = """
 """
 
 
-def routed_by_activity(priority: Priority | None) -> bool:
-    """Is a lead at this priority routed by the `assign_lead` activity? Only one still at a
-    bulk ingest's low priority: the activity is scheduled at that priority and raises it (a
-    local activity has no priority of its own to see). Every other lead is routed by a local
-    activity inside the workflow task that asks."""
+def raised_when_routed(priority: Priority | None) -> bool:
+    """Does routing raise a lead that started at this priority? A lead still at a bulk
+    ingest's low priority: once routed it is a live lead whose SLA instants go first
+    (infra/priority.py). (The workflow asks here: workflow code does not import infra.)"""
     return is_lowered(priority)
 
 
@@ -67,15 +66,16 @@ class RosterActivities:
         """The next eligible rep in rotation, or why nobody takes the lead: `territory` when
         no available rep of the role covers its territory and ACV tier, `capacity` when some
         do but every one is at capacity or out of office (the lead is then recorded as waiting). A rep
-        out of office at the instant Temporal scheduled this attempt (the workflow's time,
-        also on the time-skipping server) is skipped; the absence ends by itself at `until`.
-        A lead of a bulk ingest is routed here at the bulk priority (the workflow schedules
-        this activity at its own priority): from now on it is a live lead whose SLA instants
-        go first (infra/priority.py), raised before it is assigned, so a retry raises it again.
-        (None is never answered now; the type keeps the answers of earlier builds, which
-        meant `territory`, readable on replay.)"""
+        out of office at the workflow's instant of asking (`at`; for an activity, the instant
+        Temporal scheduled this attempt) is skipped; the absence ends by itself at `until`.
+        A lead of a bulk ingest is raised here from the bulk priority to the default: from now
+        on it is a live lead whose SLA instants go first (infra/priority.py). It is raised
+        before it is assigned, so a retry raises it again. (None is never answered now; the
+        type keeps the answers of earlier builds, which meant `territory`, readable on replay.)"""
         info = activity.info()
-        if is_lowered(info.priority) and info.workflow_id:
+        # A local activity has no priority of its own to read: the workflow says whether its
+        # lead is still lowered. (An activity of an earlier build ran at the lead's priority.)
+        if (request.raise_priority or is_lowered(info.priority)) and info.workflow_id:
             await raise_to_default(activity.client(), info.workflow_id)
         now = request.at or info.current_attempt_scheduled_time
         asked = {"role": request.role, "country": request.country, "acv": request.acv_tier,

@@ -417,6 +417,9 @@ class AssignmentRequest(BaseModel):
     # time-skipping server, where a worker's wall clock is not the lead's. An activity
     # leaves it unset: its scheduled time is that instant already.
     at: datetime | None = None
+    # Set by the shell for a lead still at a bulk ingest's low priority, routed by a local
+    # activity (which has no priority of its own to read): routing raises it to the default.
+    raise_priority: bool = False
 
 
 class Assignment(BaseModel):

@@ -15,6 +15,7 @@ projection) are local activities, whose results the history records as markers.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -29,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
         ReadModelActivities,
         SuppressionActivities,
     )
-    from activities.roster import RosterActivities, routed_by_activity
+    from activities.roster import RosterActivities, raised_when_routed
     from sla_policies import clockbook, pinned, projection
     from sla_policies.commands import (
         Accept,
@@ -128,6 +129,17 @@ def _arrival(intake: LeadIntake) -> datetime:
     return arrival_instant(intake.received_at, workflow.info().workflow_start_time, workflow.now())
 
 
+@dataclass(frozen=True)
+class _Validated:
+    """What an Update validator decided, and on what (LeadWorkflow._reuse)."""
+    command: Input
+    state: LeadState
+    calendar: LeadCalendar | None
+    policy: Policy
+    now: datetime
+    decision: Decision
+
+
 def _refusal(refused: Refuse) -> ApplicationError:
     """A refusal the API turns into 403/409/422; the detail names the body field at fault."""
     kind = {403: "forbidden", 409: "conflict", 422: "invalid"}[refused.status]
@@ -193,6 +205,7 @@ class LeadWorkflow:
         self._wake = True
         self._continue = False
         self._attributes: tuple | None = None
+        self._validated: _Validated | None = None  # the last validator's decision (see _reuse)
         self._lock = asyncio.Lock()  # one decision at a time: Update handlers and the main loop
 
     # ================================================================== queries and signals
@@ -247,9 +260,11 @@ class LeadWorkflow:
         except pinned.PolicyNotLoaded as exc:
             # Nothing applied; the worker is loading it: the caller may send it again.
             raise ApplicationError(str(exc), type="policy_loading", non_retryable=True) from None
-        refused = decide(self._state, cmd, workflow.now(), self._policy, self._calendar).refused
-        if refused is not None:
-            raise _refusal(refused)
+        now = workflow.now()
+        decision = decide(self._state, cmd, now, self._policy, self._calendar)
+        if decision.refused is not None:
+            raise _refusal(decision.refused)
+        self._validated = _Validated(cmd, self._state, self._calendar, self._policy, now, decision)
 
     async def _command(self, cmd: Input) -> Result:
         async with self._lock:
@@ -322,7 +337,7 @@ class LeadWorkflow:
         out its effects. The answers take time; the decision's instant does not move."""
         now = at or workflow.now()
         answers: list[Answer] = []
-        decision = decide(self._state, input, now, self._policy, self._calendar, answers)
+        decision = self._reuse(input, now) or decide(self._state, input, now, self._policy, self._calendar, answers)
         while decision.ask is not None:
             answers.append(await self._answer(decision.ask))
             decision = decide(self._state, input, now, self._policy, self._calendar, answers)
@@ -346,6 +361,17 @@ class LeadWorkflow:
         the marker is the run's first command; the SDK keeps the answer for the run.)"""
         return workflow.patched(ROUTING_IN_THE_TASK)
 
+    def _reuse(self, input: Input, now: datetime) -> Decision | None:
+        """The validator's decision, when the handler now decides the same command on the
+        same state at the same instant (the usual case: the handler runs right after its
+        validator). `decide` is pure, so it is the decision this call would make; deciding
+        again cost a third of a disposition's decisions."""
+        checked, self._validated = self._validated, None
+        if (checked is not None and checked.state is self._state and checked.calendar is self._calendar
+                and checked.policy is self._policy and checked.now == now and checked.command == input):
+            return checked.decision
+        return None
+
     async def _answer(self, question: Question) -> Answer:
         """The account questions are short reads of this worker's own database, and the
         calendar a computation: local activities, answered inside the workflow task that
@@ -356,11 +382,13 @@ class LeadWorkflow:
         if isinstance(question, AssignmentRequest):
             # Routing is a local activity, inside the workflow task that asked: the new
             # lead is routed in its first task, with no activity task and no second
-            # workflow task through the server (bench/RESULTS.md, session 10). Runs that
-            # routed by activity before ROUTING_IN_THE_TASK keep doing so.
-            if not routed_by_activity(workflow.info().priority) and self._current():
-                return await self._local(RosterActivities.assign_lead,
-                                         question.model_copy(update={"at": workflow.now()}))
+            # workflow task through the server (bench/RESULTS.md, session 10). A lead of a
+            # bulk ingest, started at the low priority, is raised to the default by it, so
+            # its whole intake is that one low-priority task. Runs that routed by activity
+            # before ROUTING_IN_THE_TASK keep doing so.
+            if self._current():
+                return await self._local(RosterActivities.assign_lead, question.model_copy(update={
+                    "at": workflow.now(), "raise_priority": raised_when_routed(workflow.info().priority)}))
             return await workflow.execute_activity_method(
                 RosterActivities.assign_lead, question, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
                 priority=workflow.info().priority)
