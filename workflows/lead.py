@@ -7,9 +7,9 @@ questions through activities, and carries out its effects in order. Update valid
 run the same `decide` on the current state and refuse what it refuses.
 
 Deterministic by construction: time is `workflow.now()`, every wait is a durable timer
-or `workflow.wait_condition`, and every side effect is an activity. The short ones (the
-account reads, the calendar snapshot of the lead's public holidays, the arrival's
-projection) are local activities, whose results the history records as markers.
+or `workflow.wait_condition`, and every side effect is an activity. Most are local
+activities, whose results the history records as markers: the account reads, the calendar
+snapshot of the lead's public holidays, routing, and every projection no Update waits on.
 """
 
 from __future__ import annotations
@@ -102,12 +102,14 @@ CALENDAR_RETRY = RetryPolicy(maximum_attempts=3, non_retryable_error_types=["Val
 # projection batches instead of one `notify` activity each; a run already notifying by
 # activity when its worker is upgraded goes on doing so until it continues as new.
 NOTICES_WITH_PROJECTION = "notices-with-projection"
-# Patch id: from this change on, a run (1) routes by a local activity inside the workflow
-# task that asks (see _answer), (2) upserts its search attributes once per decision step
-# rather than after each decision (an arrival: once, not twice), and (3) needs no
-# NOTICES_WITH_PROJECTION marker (it comes after that change). A run that began before it
-# goes on as it did until it continues as new.
-ROUTING_IN_THE_TASK = "routing-in-the-task"
+# Patch id: from this change on, a run does in the workflow task itself what it used to
+# send through the server as activity tasks: (1) it routes by a local activity (see
+# _answer) and (2) ships every projection batch no Update waits on as a local activity (see
+# _ship); (3) it upserts its search attributes once per decision step rather than after
+# each decision (an arrival: once, not twice); (4) it needs no NOTICES_WITH_PROJECTION
+# marker (it comes after that change). A run that began before it goes on as it did until
+# it continues as new.
+IN_THE_TASK = "in-the-task"
 WORKFLOW_ID_PREFIX = "lead-"
 
 
@@ -194,6 +196,7 @@ class LeadWorkflow:
         # Does the outbox hold only the new lead's arrival (and its routing)? That batch
         # ships inside the first workflow task; every later one after its task (see _ship).
         self._outbox_is_arrival = args.carried is None
+        self._awaited = False  # does the outbox hold an Update's changes (see _ship)?
         # Digests of the state's JSON fields (and list elements) as the read model holds them
         # after the last shipped batch: each batch carries only what differs (the first of a
         # run, everything).
@@ -271,6 +274,7 @@ class LeadWorkflow:
             # An earlier Update may have changed the lead since the validator ran: the
             # decision here is made again, on the state it acts on.
             decision = await self._decide(_resolved(cmd))
+            self._awaited = True  # its changes leave by activity (see _ship)
             self._upsert_search_attributes()
             self._wake = True
             assert decision.result is not None
@@ -279,7 +283,7 @@ class LeadWorkflow:
     # ================================================================== run
     @workflow.run
     async def run(self, args: LeadWorkflowInput) -> LeadState:
-        self._current()  # the run's first command: whether it began after ROUTING_IN_THE_TASK
+        self._current()  # the run's first command: whether it began after IN_THE_TASK
         senders = [asyncio.create_task(self._project_forever()), asyncio.create_task(self._notify_forever())]
         if args.carried is None:
             async with self._lock:
@@ -357,9 +361,9 @@ class LeadWorkflow:
 
     @staticmethod
     def _current() -> bool:
-        """Did this run begin after ROUTING_IN_THE_TASK? (Asked first thing in `run`, so
+        """Did this run begin after IN_THE_TASK? (Asked first thing in `run`, so
         the marker is the run's first command; the SDK keeps the answer for the run.)"""
-        return workflow.patched(ROUTING_IN_THE_TASK)
+        return workflow.patched(IN_THE_TASK)
 
     def _reuse(self, input: Input, now: datetime) -> Decision | None:
         """The validator's decision, when the handler now decides the same command on the
@@ -385,7 +389,7 @@ class LeadWorkflow:
             # workflow task through the server (bench/RESULTS.md, session 10). A lead of a
             # bulk ingest, started at the low priority, is raised to the default by it, so
             # its whole intake is that one low-priority task. Runs that routed by activity
-            # before ROUTING_IN_THE_TASK keep doing so.
+            # before IN_THE_TASK keep doing so.
             if self._current():
                 return await self._local(RosterActivities.assign_lead, question.model_copy(update={
                     "at": workflow.now(), "raise_priority": raised_when_routed(workflow.info().priority)}))
@@ -489,22 +493,25 @@ class LeadWorkflow:
             batch, self._outbox = self._outbox, []
             notices, self._notices = self._notices, []
             arrival, self._outbox_is_arrival = self._outbox_is_arrival, False
+            awaited, self._awaited = self._awaited, False
             self._projecting = True
             try:
                 shipping, digests = projection.next_batch(self._state, batch, notices, self._shipped)
-                await self._ship(shipping, arrival)
+                await self._ship(shipping, local=arrival or (not awaited and self._current()))
                 self._shipped.update(digests)  # only once applied: else the next batch carries them
             finally:
                 self._projecting = False
 
-    async def _ship(self, batch: ProjectionBatch, arrival: bool) -> None:
-        """The arrival's batch (the new lead up to its routing) is a local activity: it is
-        listed in the task that routed it, with no activity task through the server.
-        Every later batch is an activity scheduled when its task completes: a local one
-        would hold the task open for the commit, and whatever leaves with the task would
-        wait for it: an Update's answer (a rep's wait) and an SLA instant's notifications
-        (a slow fsync made both seconds late: bench/RESULTS.md, session 5)."""
-        if arrival:
+    async def _ship(self, batch: ProjectionBatch, local: bool) -> None:
+        """A batch no caller waits on (the arrival, an SLA instant, a signal) is a local
+        activity, committed inside the task that made it, with no activity task and no
+        second workflow task through the server; its notifications are recorded in that
+        commit and sent by the dispatcher right after it, so an instant's escalation waits
+        for the commit either way. A batch with an Update's changes is an activity scheduled
+        when its task completes: the Update is answered when the task completes, and a rep
+        must not wait for a commit (a slow fsync made it seconds: bench/RESULTS.md, session
+        5). A run from before IN_THE_TASK ships only its arrival locally."""
+        if local:
             await self._local(ReadModelActivities.project_lead, batch)
         else:
             await workflow.execute_activity_method(
