@@ -12,9 +12,13 @@ growth (session 4)", off and on in one run, twice, in both orders): it made satu
 breach lateness worse both times (p99 1.09x and 4.21x the bare timer on, against 0.40x and
 0.57x off), so it is OFF by default (`HANDOFF_BULK_PRIORITY_KEY=0`); without it the target
 (p99 ≤ 1.5x) was met once the bench's saturating leads stopped carrying SLA instants of
-their own. A likely cause, not measured: a bulk lead is raised at routing, halfway through
-its intake, so the rest of its intake runs at the default priority, plus one options
-update per lead on the server.
+their own. A likely cause: a bulk lead was raised at routing, halfway through its intake,
+so the rest of its intake ran at the default priority. Since session 10 a lead's whole
+intake is one workflow task and its routing (a local activity) raises it there; with a
+saturating bulk ingest of 1,000 and probes at half the measured capacity, it now does
+better than off in both runs (p99 1.30x and 1.61x the bare timer, against 4.58x and 4.62x
+off). It stays off by default until the ingest rate with it on (one options update per
+bulk lead) is measured.
 
 A lead of a bulk ingest (a `:batch` call of more than one lead) starts at the low key
 `HANDOFF_BULK_PRIORITY_KEY` (e.g. 5, the lowest; 0, the default, turns it off); activities and timers inherit the
