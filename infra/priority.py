@@ -8,23 +8,22 @@ backlog): a second task queue and worker pool for intake would need the lead to
 continue-as-new onto the SLA queue once routed (a workflow change, a second pool to size and
 run); admission control on the bulk ingest would slow every bulk ingest even when no SLA
 instant is due. Neither was built. Measured (bench/RESULTS.md, "SLA-first scheduling and
-growth (session 4)", off and on in one run, twice, in both orders): it made saturated
+growth (session 4)", off and on in one run, twice, in both orders): it then made saturated
 breach lateness worse both times (p99 1.09x and 4.21x the bare timer on, against 0.40x and
-0.57x off), so it is OFF by default (`HANDOFF_BULK_PRIORITY_KEY=0`); without it the target
-(p99 ≤ 1.5x) was met once the bench's saturating leads stopped carrying SLA instants of
-their own. A likely cause: a bulk lead was raised at routing, halfway through its intake,
+0.57x off), likely because a bulk lead was raised at routing, halfway through its intake,
 so the rest of its intake ran at the default priority. Since session 10 a lead's whole
-intake is one workflow task and its routing (a local activity) raises it there; with a
-saturating bulk ingest of 1,000 and probes at half the measured capacity, it now does
-better than off in both runs (p99 1.30x and 1.61x the bare timer, against 4.58x and 4.62x
-off). It stays off by default until the ingest rate with it on (one options update per
-bulk lead) is measured.
+intake is one workflow task and its routing (a local activity) raises it there. With a
+saturating bulk ingest of 1,000 and probes at half the measured capacity it now does better
+than off in both runs (p99 1.30x and 1.61x the bare timer, against 4.58x and 4.62x off),
+and the ingest rate did not move beyond the noise (0.46 and 0.43 of the no-op rate on,
+0.41 and 0.49 off, alternating): so it is ON by default (`HANDOFF_BULK_PRIORITY_KEY=5`).
 
 A lead of a bulk ingest (a `:batch` call of more than one lead) starts at the low key
-`HANDOFF_BULK_PRIORITY_KEY` (e.g. 5, the lowest; 0, the default, turns it off); activities and timers inherit the
-workflow's priority, so its own later SLA instants would stay behind the next bulk ingest.
-Routing therefore raises it to the server default (`raise_to_default`, called by the
-`assign_lead` activity): from then on the lead is a live lead like any other.
+`HANDOFF_BULK_PRIORITY_KEY` (5, the lowest, by default; 0 turns it off); activities and
+timers inherit the workflow's priority, so its own later SLA instants would stay behind the
+next bulk ingest. Routing therefore raises it to the server default (`raise_to_default`,
+called by `assign_lead`, a local activity in the lead's first task): from then on the lead
+is a live lead like any other.
 """
 
 from __future__ import annotations

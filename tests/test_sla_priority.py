@@ -1,6 +1,6 @@
 """SLA instants first (infra/priority.py) on the real stack: a bulk ingest's leads start at
 the bulk priority and routing raises them to the default; a single ingest and a one-lead
-batch start at the default; the key 0 switches it off. Also the worker's memory budget:
+batch start at the default; it is on (key 5) by default and the key 0 switches it off. Also the worker's memory budget:
 the workflow cache it sizes and each process's share."""
 
 from __future__ import annotations
@@ -79,11 +79,24 @@ async def test_a_single_ingest_and_a_one_lead_batch_start_at_the_default(stack):
 
 
 @pytest.mark.asyncio
-async def test_bulk_priority_is_off_by_default(stack):
+async def test_bulk_priority_is_on_by_default(stack):
+    client, postgres_url = stack
+    tag = uuid.uuid4().hex[:8]
+    ids = [f"on-{tag}-{i}" for i in range(2)]
+    async with api_server(client, postgres_url) as http:
+        answer = await http.post("/v1/leads:batch", json={"leads": [lead(i) for i in ids]})
+        assert answer.status_code == 200 and answer.json()["created"] == 2, answer.text
+        for lead_id in ids:
+            await routed(http, lead_id)
+            assert await priorities(client, lead_id) == (5, [DEFAULT_KEY], DEFAULT_KEY)
+
+
+@pytest.mark.asyncio
+async def test_bulk_priority_key_0_switches_it_off(stack):
     client, postgres_url = stack
     tag = uuid.uuid4().hex[:8]
     ids = [f"off-{tag}-{i}" for i in range(2)]
-    async with api_server(client, postgres_url) as http:
+    async with api_server(client, postgres_url, HANDOFF_BULK_PRIORITY_KEY=0) as http:
         answer = await http.post("/v1/leads:batch", json={"leads": [lead(i) for i in ids]})
         assert answer.status_code == 200 and answer.json()["created"] == 2, answer.text
         for lead_id in ids:
