@@ -50,19 +50,28 @@ async def stack(postgres_url):
         yield env.client, postgres_url
 
 
-@pytest.mark.asyncio
-async def test_a_bulk_ingest_starts_low_and_routing_raises_each_lead_to_the_default(stack):
+Priorities = tuple[int, list[int], int]
+RAISED: Priorities = (5, [DEFAULT_KEY], DEFAULT_KEY)  # started at the bulk key, raised once by routing
+UNSET: Priorities = (0, [], 0)  # the server's default throughout
+
+
+async def batch_priorities(stack, name: str, count: int, **environment) -> list[Priorities]:
+    """Ingest `count` leads in one batch through an API with these settings, wait until each
+    is routed (an MQL), and give each lead's priorities (see `priorities`)."""
     client, postgres_url = stack
     tag = uuid.uuid4().hex[:8]
-    ids = [f"prio-{tag}-{i}" for i in range(3)]
-    async with api_server(client, postgres_url, HANDOFF_BULK_PRIORITY_KEY=5) as http:
+    ids = [f"{name}-{tag}-{i}" for i in range(count)]
+    async with api_server(client, postgres_url, **environment) as http:
         answer = await http.post("/v1/leads:batch", json={"leads": [lead(i) for i in ids]})
-        assert answer.status_code == 200 and answer.json()["created"] == 3, answer.text
+        assert answer.status_code == 200 and answer.json()["created"] == count, answer.text
         for lead_id in ids:
             assert (await routed(http, lead_id))["stage"] == "mql"
-            started, updates, now = await priorities(client, lead_id)
-            assert started == 5
-            assert updates == [DEFAULT_KEY] and now == DEFAULT_KEY
+    return [await priorities(client, lead_id) for lead_id in ids]
+
+
+@pytest.mark.asyncio
+async def test_a_bulk_ingest_starts_low_and_routing_raises_each_lead_to_the_default(stack):
+    assert await batch_priorities(stack, "prio", 3, HANDOFF_BULK_PRIORITY_KEY=5) == [RAISED] * 3
 
 
 @pytest.mark.asyncio
@@ -71,37 +80,19 @@ async def test_a_single_ingest_and_a_one_lead_batch_start_at_the_default(stack):
     tag = uuid.uuid4().hex[:8]
     async with api_server(client, postgres_url, HANDOFF_BULK_PRIORITY_KEY=5) as http:
         assert (await http.post("/v1/leads", json=lead(f"one-{tag}"))).status_code == 201
-        answer = await http.post("/v1/leads:batch", json={"leads": [lead(f"alone-{tag}")]})
-        assert answer.status_code == 200 and answer.json()["created"] == 1, answer.text
-        for lead_id in (f"one-{tag}", f"alone-{tag}"):
-            await routed(http, lead_id)
-            assert await priorities(client, lead_id) == (0, [], 0)  # unset: the server's default
+        await routed(http, f"one-{tag}")
+    assert await priorities(client, f"one-{tag}") == UNSET
+    assert await batch_priorities(stack, "alone", 1, HANDOFF_BULK_PRIORITY_KEY=5) == [UNSET]
 
 
 @pytest.mark.asyncio
 async def test_bulk_priority_is_on_by_default(stack):
-    client, postgres_url = stack
-    tag = uuid.uuid4().hex[:8]
-    ids = [f"on-{tag}-{i}" for i in range(2)]
-    async with api_server(client, postgres_url) as http:
-        answer = await http.post("/v1/leads:batch", json={"leads": [lead(i) for i in ids]})
-        assert answer.status_code == 200 and answer.json()["created"] == 2, answer.text
-        for lead_id in ids:
-            await routed(http, lead_id)
-            assert await priorities(client, lead_id) == (5, [DEFAULT_KEY], DEFAULT_KEY)
+    assert await batch_priorities(stack, "on", 2) == [RAISED] * 2
 
 
 @pytest.mark.asyncio
 async def test_bulk_priority_key_0_switches_it_off(stack):
-    client, postgres_url = stack
-    tag = uuid.uuid4().hex[:8]
-    ids = [f"off-{tag}-{i}" for i in range(2)]
-    async with api_server(client, postgres_url, HANDOFF_BULK_PRIORITY_KEY=0) as http:
-        answer = await http.post("/v1/leads:batch", json={"leads": [lead(i) for i in ids]})
-        assert answer.status_code == 200 and answer.json()["created"] == 2, answer.text
-        for lead_id in ids:
-            await routed(http, lead_id)
-            assert await priorities(client, lead_id) == (0, [], 0)
+    assert await batch_priorities(stack, "off", 2, HANDOFF_BULK_PRIORITY_KEY=0) == [UNSET] * 2
 
 
 @pytest.mark.asyncio
