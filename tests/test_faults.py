@@ -251,3 +251,46 @@ async def test_updates_racing_into_one_workflow_task_apply_once(pg_down_stack):
         state = await lead_state()
     assert state["stage"] == "sal"
     assert [(t["from"], t["to"]) for t in state["transitions"]].count(("mql", "sal")) == 1
+
+
+def _activity_types(history) -> list[str]:
+    return [e.activity_task_scheduled_event_attributes.activity_type.name for e in history.events
+            if e.HasField("activity_task_scheduled_event_attributes")]
+
+
+def _read_model_stage(url: str, lead_id: str) -> str | None:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT stage FROM leads WHERE lead_id = %s", (lead_id,)).fetchone()
+    return row[0] if row else None
+
+
+async def test_a_disposition_whose_commit_is_stuck_is_answered_and_projected_later(pg_down_stack):
+    """A disposition's changes are committed inside its own workflow task, so the rep
+    waits for that commit; a commit stuck behind a lock on the lead's row gives up within
+    seconds, the rep is answered, and the changes go by activity once the row is free."""
+    env, pg, http = pg_down_stack
+    async with worker(env.client, pg.url, task_queue="pgdown"):
+        lead = await _start_fast(env.client, "pgdown")
+
+        async def lead_state():
+            return (await http.get(f"/v1/leads/{lead}")).json()
+
+        sdr = (await poll(lead_state, lambda s: s["owner"] is not None))["owner"]
+        await poll(lambda: asyncio.to_thread(_read_model_stage, pg.url, lead), lambda stage: stage == "mql")
+        handle = env.client.get_workflow_handle(f"lead-{lead}")
+        touched = await http.post(f"/v1/leads/{lead}/touches", json={"channel": "phone", "outcome": "connected"},
+                                  headers=auth(sdr))
+        assert touched.status_code == 200, touched.text
+        assert "project_lead" not in _activity_types(await handle.fetch_history())  # committed in its task
+
+        async with await psycopg.AsyncConnection.connect(pg.url) as blocker:
+            async with blocker.transaction():
+                await blocker.execute("SELECT 1 FROM leads WHERE lead_id = %s FOR UPDATE", (lead,))
+                accepted = await http.post(f"/v1/leads/{lead}/accept", json={}, headers=auth(sdr))
+                # Answered while the row is still locked: the commit gave up, the rep did not wait.
+                assert accepted.status_code == 200, accepted.text
+                assert (await lead_state())["stage"] == "sal"
+                assert await asyncio.to_thread(_read_model_stage, pg.url, lead) == "mql"
+        # The row is free: the activity the batch went by lands it, once.
+        await poll(lambda: asyncio.to_thread(_read_model_stage, pg.url, lead), lambda stage: stage == "sal")
+        assert _activity_types(await handle.fetch_history()).count("project_lead") == 1

@@ -67,8 +67,8 @@ async def test_recorded_histories_replay_on_the_current_code():
 
 async def test_the_previous_builds_histories_replay_on_the_current_code():
     """A worker upgraded in place (no Worker Versioning, as `handoff dev` runs) takes over
-    the leads the previous build started: its patches (IN_THE_TASK) keep their
-    recorded paths (routing by activity, a search-attribute upsert after every decision)."""
+    the leads the previous build started: its patches keep their recorded paths (before
+    ANSWER_IN_THE_TASK, an Update's changes projected by activity)."""
     folder = HISTORIES / max(BUILDS, key=lambda name: int(name.removeprefix("v")))
     histories = [WorkflowHistory.from_json(path.stem, path.read_text()) for path in sorted(folder.glob("*.json"))]
     assert len(histories) >= len(SCENARIOS)

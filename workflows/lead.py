@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError, FailureError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.deadlines import lead_calendar
@@ -89,6 +89,10 @@ TERMINAL_STAGES = CLOSED_STAGES  # stages a lead never leaves (the simulator rea
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 LOCAL_TIMEOUT = timedelta(seconds=10)
 LOCAL_RETRY_THRESHOLD = timedelta(seconds=2)
+# How long a rep's answer may wait for its changes' commit: past it (a database slow or
+# down) the batch goes by activity, retried until it lands, and the rep is answered.
+ANSWER_COMMIT_TIMEOUT = timedelta(seconds=2)
+ONE_TRY = RetryPolicy(maximum_attempts=1)
 # The read model, the roster and the sinks recover: retry until they answer (the outboxes
 # keep SLA instants from waiting on them). Bad data does not recover: fail at once.
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
@@ -110,6 +114,10 @@ NOTICES_WITH_PROJECTION = "notices-with-projection"
 # marker (it comes after that change). A run that began before it goes on as it did until
 # it continues as new.
 IN_THE_TASK = "in-the-task"
+# Patch id, asked at a run's first Update batch: from this change on, an Update's changes
+# are committed inside its own workflow task too, within ANSWER_COMMIT_TIMEOUT, and go by
+# activity only when that commit fails (see _ship).
+ANSWER_IN_THE_TASK = "answer-in-the-task"
 WORKFLOW_ID_PREFIX = "lead-"
 
 
@@ -497,22 +505,36 @@ class LeadWorkflow:
             self._projecting = True
             try:
                 shipping, digests = projection.next_batch(self._state, batch, notices, self._shipped)
-                await self._ship(shipping, local=arrival or (not awaited and self._current()))
+                await self._ship(shipping, awaited=awaited, arrival=arrival)
                 self._shipped.update(digests)  # only once applied: else the next batch carries them
             finally:
                 self._projecting = False
 
-    async def _ship(self, batch: ProjectionBatch, local: bool) -> None:
-        """A batch no caller waits on (the arrival, an SLA instant, a signal) is a local
-        activity, committed inside the task that made it, with no activity task and no
-        second workflow task through the server; its notifications are recorded in that
-        commit and sent by the dispatcher right after it, so an instant's escalation waits
-        for the commit either way. A batch with an Update's changes is an activity scheduled
-        when its task completes: the Update is answered when the task completes, and a rep
-        must not wait for a commit (a slow fsync made it seconds: bench/RESULTS.md, session
-        5). A run from before IN_THE_TASK ships only its arrival locally."""
-        if local:
+    async def _ship(self, batch: ProjectionBatch, awaited: bool, arrival: bool) -> None:
+        """Every batch is committed inside the task that made it, as a local activity: no
+        activity task and no second workflow task through the server. Its notifications
+        are recorded in that commit and sent by the dispatcher right after it.
+
+        A batch with an Update's changes is tried once, within ANSWER_COMMIT_TIMEOUT: the
+        Update is answered when its task completes, so the rep waits for this commit (a
+        few milliseconds, and the read model then already shows the disposition); a
+        commit that fails or takes longer sends the batch by activity instead, retried
+        until it lands, and the rep is answered. (project_lead is idempotent: a commit
+        that landed late is applied once.)
+
+        Older runs keep their recorded paths: before IN_THE_TASK only the arrival went
+        locally; before ANSWER_IN_THE_TASK (asked at the run's first Update batch) an
+        Update's changes always went by activity."""
+        if awaited and self._current() and workflow.patched(ANSWER_IN_THE_TASK):
+            try:
+                await workflow.execute_local_activity_method(
+                    ReadModelActivities.project_lead, batch, start_to_close_timeout=ANSWER_COMMIT_TIMEOUT,
+                    retry_policy=ONE_TRY)
+                return
+            except ActivityError as failed:
+                workflow.logger.info("an Update's batch goes by activity: %s", failed)
+        elif arrival or (not awaited and self._current()):
             await self._local(ReadModelActivities.project_lead, batch)
-        else:
-            await workflow.execute_activity_method(
-                ReadModelActivities.project_lead, batch, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY)
+            return
+        await workflow.execute_activity_method(
+            ReadModelActivities.project_lead, batch, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY)

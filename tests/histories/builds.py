@@ -18,4 +18,7 @@ BUILDS = {
     # Notifications with the projection batches, routing by activity (the last build that
     # shipped them, stop 22): a lead routed by this build's workers keeps replaying here.
     "v3": "3129e97ae895c7bd141f8070e3d4f134dc49f372",
+    # Intake, SLA instants and signals in their own workflow task (patch in-the-task); an
+    # Update's changes still by activity (the last build that shipped them, stop 23).
+    "v4": "6042099e4071612990dd13dd30be0d252ead1266",
 }

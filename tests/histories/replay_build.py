@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -53,4 +54,8 @@ async def main(source: str, files: list[str]) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(main(sys.argv[1], sys.argv[2:]))))
+    print(json.dumps(asyncio.run(main(sys.argv[1], sys.argv[2:]))), flush=True)
+    # The outcome is out. Skip the interpreter's finalization: the SDK's native runtime
+    # threads can still be releasing the GIL while it runs, which aborts the process
+    # ("PyGILState_Release ... finalizing", seen twice in one full run) after a clean replay.
+    os._exit(0)
