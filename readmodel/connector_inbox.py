@@ -4,6 +4,8 @@ key, so a redelivery or a replay is recognised by the insert itself."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
@@ -26,6 +28,36 @@ async def record_events(pool: AsyncConnectionPool, events: list[InboxEvent]) -> 
             if await cur.fetchone() is not None:
                 fresh.append(e)
     return fresh
+
+
+# The statuses of an event that made a lead or may still make one ('ignored' and
+# 'unmappable' ended without one).
+LIVE = ("pending", "ingested")
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """A record's events received before one of its events (received_at, then event_id:
+    the events of one delivery share their instant), of those that are `LIVE`."""
+
+    payload: dict | None  # the latest one's payload; None: none, this event is the record's first
+    unsettled: bool  # one has no lead in the read model yet (pending, or ingested moments ago)
+
+
+NO_EARLIER = Earlier(payload=None, unsettled=False)
+
+
+async def earlier_events(pool: AsyncConnectionPool, key: InboxKey, object_id: str) -> Earlier:
+    async with pool.connection(timeout=5) as conn, conn.cursor() as cur:
+        await cur.execute(
+            "SELECT i.payload, count(*) FILTER (WHERE l.lead_id IS NULL) OVER () FROM connector_inbox i"
+            " LEFT JOIN leads l ON l.lead_id = i.lead_id WHERE i.source = %(source)s AND i.object_id = %(object)s"
+            " AND i.status = ANY(%(live)s) AND (i.received_at, i.event_id) < (SELECT received_at, event_id"
+            " FROM connector_inbox WHERE source = %(source)s AND event_id = %(event)s)"
+            " ORDER BY i.received_at DESC, i.event_id DESC LIMIT 1",
+            {"source": key.source, "object": object_id, "event": key.event_id, "live": list(LIVE)})
+        row = await cur.fetchone()
+    return NO_EARLIER if row is None else Earlier(payload=row[0], unsettled=row[1] > 0)
 
 
 def pending_keys(events: list[InboxEvent]) -> list[InboxKey]:

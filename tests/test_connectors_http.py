@@ -4,6 +4,7 @@ that the official clients talk to. Every wait is for a condition, never a fixed 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import uuid
@@ -14,13 +15,17 @@ import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 from standardwebhooks.webhooks import Webhook
+from temporalio.exceptions import ApplicationError
 
-from activities.crm.types import CrmConfig
+from activities.crm.inbound import EARLIER_UNSETTLED, ConnectorActivities
+from activities.crm.types import CrmConfig, InboxOutcome
 from api.app import create_app
 from api.auth import Principal, TokenRecord, TokenStore, hash_token
-from api.connector_payloads import sign_hubspot
+from api.connector_payloads import salesforce_events, sign_hubspot
 from handoff.worker import build_worker
 from infra.settings import Settings
+from readmodel.connector_inbox import record_events
+from sla_policies.crm import InboxEvent, InboxKey
 from tests.crm_servers import HubSpotState, SalesforceState, hubspot_app, make_tls, salesforce_app, serve
 from tests.stack import PRINCIPALS, auth, dev_server, poll
 from workflows.connectors import ConnectorSweepWorkflow, CrmSyncWorkflow
@@ -34,9 +39,11 @@ tag = uuid.uuid4().hex[:6]  # this run's contacts: the session database is share
 
 
 class Stack:
-    def __init__(self, http, client, hubspot: HubSpotState, salesforce: SalesforceState, database_url: str):
+    def __init__(self, http, client, hubspot: HubSpotState, salesforce: SalesforceState, database_url: str,
+                 pool: AsyncConnectionPool, connector: ConnectorActivities):
         self.http, self.client, self.hubspot, self.salesforce = http, client, hubspot, salesforce
-        self.database_url = database_url
+        self.database_url, self.pool = database_url, pool
+        self.connector = connector  # the worker's activities, called directly to stage a race step by step
 
 
 def _tokens(database_url: str) -> TokenStore:
@@ -78,7 +85,8 @@ async def stack(postgres_url, tmp_path_factory):
             try:
                 async with build_worker(env.client, "handoff", pool, crm=crm), \
                         httpx.AsyncClient(base_url=api_url, timeout=30, headers=auth("crm")) as http:
-                    yield Stack(http, env.client, hubspot, salesforce, postgres_url)
+                    yield Stack(http, env.client, hubspot, salesforce, postgres_url, pool,
+                                ConnectorActivities(pool, crm))
             finally:
                 await pool.close()
 
@@ -134,6 +142,20 @@ async def inbox(http, **params) -> list[dict]:
 
 async def inbox_row(http, source: str, event_id) -> dict | None:
     return next((r for r in await inbox(http, source=source) if r["event_id"] == str(event_id)), None)
+
+
+async def record_rows(http, source: str, object_id: str) -> list[dict]:
+    """The inbox rows of one CRM record."""
+    return [r for r in await inbox(http, source=source) if r["object_id"] == object_id]
+
+
+def all_done(rows: list[dict]) -> bool:
+    return bool(rows) and all(r["status"] != "pending" for r in rows)
+
+
+def leads_of(database_url: str, email: str) -> list[str]:
+    with psycopg.connect(database_url) as conn:
+        return [r[0] for r in conn.execute("SELECT lead_id FROM leads WHERE email = %s", (email,)).fetchall()]
 
 
 def soap(notification_id: str, lead_id: str, org: str = ORG, **fields) -> bytes:
@@ -199,10 +221,7 @@ async def test_bad_signature_stale_timestamp_and_replay_get_their_answers(stack)
     assert replayed.status_code == 200 and replayed.json() == {"received": 1, "new": 0, "duplicates": 1}
     row = await inbox_row(stack.http, "hubspot", batch[0]["eventId"])
     assert row["status"] == "ingested" and row["lead_id"] == f"hubspot-{cid(5)}" and row["attempts"] == 1
-    with psycopg.connect(stack.database_url) as conn:
-        leads = conn.execute("SELECT lead_id FROM leads WHERE email = %s",
-                             (stack.hubspot.contacts[cid(5)]["email"],)).fetchall()
-    assert leads == [(f"hubspot-{cid(5)}",)]
+    assert leads_of(stack.database_url, stack.hubspot.contacts[cid(5)]["email"]) == [f"hubspot-{cid(5)}"]
     again = await lead_when(stack.http, f"hubspot-{cid(5)}", lambda s: True)
     assert again["merged_leads"] == state["merged_leads"] == []
 
@@ -214,14 +233,9 @@ async def test_a_property_change_requalifies_a_lead(stack):
     lead_id = f"hubspot-{cid(3)}"
     state = await lead_when(stack.http, lead_id, lambda s: True)
     assert state["stage"] == "inquiry" and state["owner"] is None
-    # The person match reads the read model, which follows the workflow within moments.
-    await poll(lambda: stack.http.get("/v1/leads", params={"stage": "inquiry", "limit": 500}),
-               lambda r: lead_id in [row["lead_id"] for row in r.json()["items"]])
-    # A later event of the record is a new submission once the first is recorded as
-    # ingested (activities/crm/inbound.py `_lead_id`); the lead can be in the read model a
-    # moment before that, so the test waits for it too.
-    await poll(lambda: inbox_row(stack.http, "hubspot", created["eventId"]),
-               lambda r: r is not None and r["status"] == "ingested")
+    # Sent at once: the first event's row may still be pending and its lead not yet in the
+    # read model the person match reads; the change is a later submission all the same,
+    # and waits for that lead (activities/crm/inbound.py).
     stack.hubspot.contacts[cid(3)]["recent_conversion_event_name"] = "Demo request"
     change = event(cid(3), "contact.propertyChange", "recent_conversion_event_name", "Demo request")
     assert (await post_hubspot(stack.http, [change])).status_code == 200
@@ -231,6 +245,142 @@ async def test_a_property_change_requalifies_a_lead(stack):
     assert events.index("T01 duplicate_merged") < events.index("T05 mql_threshold_reached")
     row = await poll(lambda: inbox_row(stack.http, "hubspot", change["eventId"]), lambda r: r["status"] != "pending")
     assert row["status"] == "ingested" and row["lead_id"] == lead_id
+
+
+# ------------------------------------------------------------------ a record's later events, step by step
+# The connector's activity is called directly, one step at a time, so the order the race
+# needs is the order of the calls (the worker's own workflows never see these events).
+def hubspot_inbox(contact_id: str, *change: str) -> InboxEvent:
+    """An event as the webhook records it; `change` = (property, value) for a propertyChange."""
+    raw = event(contact_id, "contact.propertyChange", *change) if change else event(contact_id)
+    return InboxEvent(source="hubspot", event_id=str(raw["eventId"]), kind=raw["subscriptionType"],
+                      object_id=contact_id, payload=raw)
+
+
+def salesforce_inbox(sf_id: str, **fields) -> InboxEvent:
+    return salesforce_events(soap(f"04l{uuid.uuid4().hex[:15]}", sf_id, **fields), ORG)[0]
+
+
+def submission_id(e: InboxEvent) -> str:
+    """A later event's own lead id (`<source>-<object>-<sha16 of its event id>`)."""
+    return f"{e.source}-{e.object_id}-{hashlib.sha256(e.event_id.encode()).hexdigest()[:16]}"
+
+
+async def attempt(stack, e: InboxEvent) -> InboxOutcome | None:
+    """One attempt of the activity; None when it waits for an earlier event (Temporal retries it)."""
+    try:
+        return await stack.connector.process_inbox_event(InboxKey(source=e.source, event_id=e.event_id))
+    except ApplicationError as exc:
+        if exc.type != EARLIER_UNSETTLED:
+            raise
+        return None
+
+
+async def in_read_model(stack, lead_id: str) -> bool:
+    async with stack.pool.connection() as conn:
+        return await (await conn.execute("SELECT 1 FROM leads WHERE lead_id = %s", (lead_id,))).fetchone() is not None
+
+
+async def ingested_but_pending(stack, first: InboxEvent) -> str:
+    """The first event's ingest without the step that then marks its row: its lead runs,
+    and is in the read model, while the row still says pending (the race's moment). The
+    test finishes the row (`attempt`): one left pending would be the sweep test's."""
+    await record_events(stack.pool, [first])
+    lead_id = (await stack.connector._resolve_and_ingest(first)).lead_id
+    assert lead_id == f"{first.source}-{first.object_id}"
+    await poll(lambda: in_read_model(stack, lead_id), bool)
+    assert (await inbox_row(stack.http, first.source, first.event_id))["status"] == "pending"
+    return lead_id
+
+
+def merges(state: dict) -> int:
+    return [t["event"] for t in state["transitions"]].count("T01 duplicate_merged")
+
+
+async def test_a_change_while_the_first_event_is_still_pending_requalifies_the_lead(stack):
+    add_contact(stack.hubspot, cid(6), "Ebook")
+    created = hubspot_inbox(cid(6))
+    lead_id = await ingested_but_pending(stack, created)
+    stack.hubspot.contacts[cid(6)]["recent_conversion_event_name"] = "Demo request"
+    change = hubspot_inbox(cid(6), "recent_conversion_event_name", "Demo request")
+    await record_events(stack.pool, [change])
+    outcome = await attempt(stack, change)  # the person's lead is in the read model: no wait
+    assert outcome is not None and (outcome.status, outcome.lead_id) == ("ingested", lead_id)
+    state = await lead_when(stack.http, lead_id, lambda s: s["owner"] is not None)
+    assert state["tier"] == 1 and state["merged_leads"] == [submission_id(change)]
+    finished = await attempt(stack, created)
+    assert finished is not None and (finished.status, finished.lead_id) == ("ingested", lead_id)
+
+
+async def test_a_retried_first_event_keeps_its_lead_id_and_changes_nothing(stack):
+    add_contact(stack.hubspot, cid(7), "Ebook")
+    created = hubspot_inbox(cid(7))
+    lead_id = await ingested_but_pending(stack, created)
+    stack.hubspot.contacts[cid(7)]["recent_conversion_event_name"] = "Demo request"
+    change = hubspot_inbox(cid(7), "recent_conversion_event_name", "Demo request")
+    await record_events(stack.pool, [change])
+    assert await attempt(stack, change) is not None  # merged, and the record linked to the lead
+    for _ in range(2):  # the first event's retry, then the sweep running it once more
+        retried = await attempt(stack, created)
+        assert retried is not None and (retried.status, retried.lead_id) == ("ingested", lead_id)
+        state = await lead_when(stack.http, lead_id, lambda s: s["merged_leads"] != [])
+        assert state["merged_leads"] == [submission_id(change)] and merges(state) == 1, state["merged_leads"]
+    rows = await record_rows(stack.http, "hubspot", cid(7))
+    assert {(r["status"], r["lead_id"]) for r in rows} == {("ingested", lead_id)} and len(rows) == 2
+
+
+async def test_a_later_event_processed_first_waits_for_the_earlier_events_lead(stack):
+    add_contact(stack.hubspot, cid(8), "Ebook")
+    created = hubspot_inbox(cid(8))
+    change = hubspot_inbox(cid(8), "recent_conversion_event_name", "Demo request")
+    for e in (created, change):  # two deliveries: received in this order
+        await record_events(stack.pool, [e])
+    stack.hubspot.contacts[cid(8)]["recent_conversion_event_name"] = "Demo request"
+    # Started now, it could race the first event's ingest past R7 (the read model shows a
+    # new lead a moment after the ingest answers) and leave the person two leads.
+    assert await attempt(stack, change) is None
+    lead_id = f"hubspot-{cid(8)}"
+    for nothing in (lead_id, submission_id(change)):
+        assert (await stack.http.get(f"/v1/leads/{nothing}")).status_code == 404
+    first = await attempt(stack, created)
+    assert first is not None and first.lead_id == lead_id
+    later = await poll(lambda: attempt(stack, change), lambda o: o is not None)  # as Temporal retries it
+    assert later is not None and (later.status, later.lead_id) == ("ingested", lead_id)
+    state = await lead_when(stack.http, lead_id, lambda s: s["merged_leads"] != [])
+    assert state["merged_leads"] == [submission_id(change)] and state["owner"] is not None
+    assert leads_of(stack.database_url, stack.hubspot.contacts[cid(8)]["email"]) == [lead_id]
+
+
+async def test_a_salesforce_update_while_the_first_message_is_pending_is_compared_with_it(stack):
+    sf_id = f"00Q{tag}00003AAA"
+    stack.salesforce.leads[sf_id] = {"Id": sf_id, "Status": "Open - Not Contacted",
+                                     "SystemModstamp": "2000-01-01T00:00:00.000+0000"}
+    first = salesforce_inbox(sf_id)
+    lead_id = await ingested_but_pending(stack, first)
+    retitled = salesforce_inbox(sf_id, Title="CEO")  # an unwatched field: not a submission
+    resourced = salesforce_inbox(sf_id, Title="CEO", LeadSource="Free trial")  # the form changed: one
+    outcomes = []
+    for e in (retitled, resourced):
+        await record_events(stack.pool, [e])
+        outcomes.append(await attempt(stack, e))
+    assert [(o.status, o.lead_id) for o in outcomes if o] == [("ignored", None), ("ingested", lead_id)]
+    state = await lead_when(stack.http, lead_id, lambda s: s["merged_leads"] != [])
+    assert state["merged_leads"] == [submission_id(resourced)]
+    finished = await attempt(stack, first)
+    assert finished is not None and (finished.status, finished.lead_id) == ("ingested", lead_id)
+
+
+async def test_a_creation_and_a_change_in_one_delivery_end_on_one_lead(stack):
+    """A form fill that creates a contact fires both events at once; they are processed
+    concurrently, and the later one waits for the first one's lead."""
+    add_contact(stack.hubspot, cid(9), "Demo request")
+    batch = [event(cid(9)), event(cid(9), "contact.propertyChange", "recent_conversion_event_name", "Demo request")]
+    assert (await post_hubspot(stack.http, batch)).status_code == 200
+    lead_id = f"hubspot-{cid(9)}"
+    rows = await poll(lambda: record_rows(stack.http, "hubspot", cid(9)), lambda r: len(r) == 2 and all_done(r))
+    assert {(r["status"], r["lead_id"]) for r in rows} == {("ingested", lead_id)}
+    await lead_when(stack.http, lead_id, lambda s: len(s["merged_leads"]) == 1)
+    assert leads_of(stack.database_url, stack.hubspot.contacts[cid(9)]["email"]) == [lead_id]
 
 
 async def test_an_unmappable_record_is_recorded_for_revops_and_answered_2xx(stack):
@@ -268,10 +418,7 @@ async def test_a_salesforce_outbound_message_is_acknowledged_and_ingested(stack)
     assert state["intake"]["lead_type"] == "demo_request" and state["intake"]["account"]["company"] == "Initech"
     # The lead can be routed before its inbox row is marked (two steps of the connector's
     # workflow): wait for the row to leave `pending`, as the HubSpot test does.
-    async def rows_of_this_lead() -> list[dict]:
-        return [r for r in await inbox(stack.http, source="salesforce") if r["object_id"] == sf_id]
-
-    rows = await poll(rows_of_this_lead, lambda rows: bool(rows) and all(r["status"] != "pending" for r in rows))
+    rows = await poll(lambda: record_rows(stack.http, "salesforce", sf_id), all_done)
     assert [(r["event_id"], r["status"]) for r in rows] == [(notification, "ingested")]
 
 

@@ -1,7 +1,11 @@
 """Processing one inbox event: fetch the CRM record when the delivery only names it
 (HubSpot), map it (`sla_policies.crm`), ingest it through the one ingest path, link the
 lead to its CRM record for the write-back, and record the outcome. Every step is
-idempotent, so the activity is simply retried (and the sweep may run it again)."""
+idempotent, so the activity is simply retried (and the sweep may run it again).
+
+Which submission of its record an event is follows the inbox's order of receipt, never
+how far the earlier events have got: an earlier event's lead is running before its row
+says 'ingested', and a retried attempt must decide as the first one did."""
 
 from __future__ import annotations
 
@@ -13,24 +17,51 @@ from datetime import UTC, datetime, timedelta
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.crm.errors import CrmNotFound, PermanentCrmError
 from activities.crm.hubspot import HubSpotClient
 from activities.crm.ingest import IngestRefused, ingest
 from activities.crm.salesforce import SalesforceClient
 from activities.crm.types import CrmConfig, InboxOutcome
-from readmodel.connector_inbox import pending_keys, record_events
+from readmodel.connector_inbox import NO_EARLIER, Earlier, earlier_events, pending_keys, record_events
+from readmodel.lookups import open_lead_of_person
 from sla_policies.crm import InboundMapping, InboxEvent, InboxKey, MappedLead, map_record
+from sla_policies.lead import LeadIntake
 
 log = logging.getLogger("handoff.connectors")
 
 SWEEP_AGE = timedelta(minutes=2)  # a pending event older than this lost its workflow start: the sweep runs it
 SALESFORCE_WATERMARK = "salesforce_leads"
+EARLIER_UNSETTLED = "earlier_event_unsettled"  # the error type of a later submission's (retried) wait
 
 
 def _crm(source: str) -> str | None:
     return source if source in ("hubspot", "salesforce") else None
+
+
+def _lead_id(event: InboxEvent, earlier: Earlier) -> str:
+    """The record's first submission is lead `<source>-<object>`; a later one (a form
+    conversion, a changed lead source) gets its own submission id, which the ingest
+    merges into the person's open lead (R7) or starts as a new lead if none is open.
+    A crm_sync link is not asked: only an ingested event of the record makes one, so it
+    adds nothing to the order, and one made by a later event would turn a retried first
+    event into a submission merged into its own lead."""
+    base = f"{event.source.replace(':', '-')}-{event.object_id or event.event_id}"
+    if earlier.payload is None:
+        return base[:200]
+    digest = hashlib.sha256(event.event_id.encode()).hexdigest()[:16]
+    return f"{base}-{digest}"[:200]
+
+
+def _watched_changed(before: dict, fields: dict, mapping: InboundMapping) -> bool:
+    """A Salesforce message carries the whole record on every update (including the
+    ones Handoff's own write-back causes); only a change to a watched field (LeadSource
+    by default, the form a person came through) since the record's previous message is
+    a new submission."""
+    watched = mapping.watched_properties or ([mapping.lead_type_property] if mapping.lead_type_property else [])
+    previous = before.get("fields") or {}
+    return any(previous.get(p) != fields.get(p) for p in watched)
 
 
 class ConnectorActivities:
@@ -63,23 +94,32 @@ class ConnectorActivities:
 
     async def _resolve_and_ingest(self, event: InboxEvent) -> InboxOutcome:
         key = InboxKey(source=event.source, event_id=event.event_id)
-        mapping, record, company = await self._record(event)
+        earlier = await self._earlier(event)
+        mapping, record, company = await self._record(event, earlier)
         if record is None:
             return InboxOutcome(key=key, status="ignored", reason="no change to a watched property")
-        lead_id = await self._lead_id(event)
-        mapped = map_record(mapping, lead_id, record, company)
+        mapped = map_record(mapping, _lead_id(event, earlier), record, company)
         if not isinstance(mapped, MappedLead):
             return InboxOutcome(key=key, status="unmappable", reason=mapped.reason)
         if not (self._config.api_url and self._config.api_token):
             raise ApplicationError("HANDOFF_CONNECTOR_API_URL / HANDOFF_CONNECTOR_TOKEN are not set: "
                                    "mapped leads cannot be ingested (retried until they are)")
+        if earlier.unsettled:
+            await self._wait_for_earlier_lead(event, mapped.intake)
         body = mapped.intake.model_dump_json(exclude_none=True).encode()
         idem = f"crm:{event.source}:{event.event_id}:{hashlib.sha256(body).hexdigest()[:12]}"[:255]
         done = await ingest(self._config.api_url, self._config.api_token, mapped.intake, idem)
         reason = "; ".join(mapped.dropped) or None
         return InboxOutcome(key=key, status="ingested", lead_id=done.lead_id, reason=reason)
 
-    async def _record(self, event: InboxEvent) -> tuple[InboundMapping, dict | None, dict | None]:
+    async def _earlier(self, event: InboxEvent) -> Earlier:
+        if event.object_id is None:  # a form webhook: every delivery is a submission of its own
+            return NO_EARLIER
+        return await earlier_events(self._pool, InboxKey(source=event.source, event_id=event.event_id),
+                                    event.object_id)
+
+    async def _record(self, event: InboxEvent, earlier: Earlier
+                      ) -> tuple[InboundMapping, dict | None, dict | None]:
         """The record's properties (and its company's), or None when there is nothing to ingest."""
         mappings = self._config.mapping
         if event.source == "hubspot":
@@ -98,57 +138,21 @@ class ConnectorActivities:
         if event.source == "salesforce":
             m = mappings.salesforce
             record = event.payload.get("fields") or {}
-            if await self._linked(event) and not await self._watched_changed(event, m):
+            if earlier.payload is not None and not _watched_changed(earlier.payload, record, m):
                 return m, None, None
             return m, record, None
         return mappings.webhook, event.payload.get("data") or {}, None
 
-    async def _linked(self, event: InboxEvent) -> str | None:
-        crm = _crm(event.source)
-        if crm is None or event.object_id is None:
-            return None
-        async with self._pool.connection() as conn, conn.cursor() as cur:
-            await cur.execute("SELECT lead_id FROM crm_sync WHERE crm = %s AND object_id = %s LIMIT 1",
-                              (crm, event.object_id))
-            row = await cur.fetchone()
-        return row[0] if row else None
-
-    async def _watched_changed(self, event: InboxEvent, mapping: InboundMapping) -> bool:
-        """A Salesforce message carries the whole record on every update (including the
-        ones Handoff's own write-back causes); only a change to a watched field (LeadSource
-        by default, the form a person came through) is a new submission."""
-        watched = mapping.watched_properties or ([mapping.lead_type_property] if mapping.lead_type_property else [])
-        async with self._pool.connection() as conn, conn.cursor() as cur:
-            await cur.execute(
-                "SELECT payload FROM connector_inbox WHERE source = %s AND object_id = %s AND status = 'ingested'"
-                " AND event_id <> %s ORDER BY processed_at DESC LIMIT 1",
-                (event.source, event.object_id, event.event_id))
-            row = await cur.fetchone()
-        if row is None:
-            return True
-        before = row[0].get("fields") or {}
-        now = event.payload.get("fields") or {}
-        return any(before.get(p) != now.get(p) for p in watched)
-
-    async def _lead_id(self, event: InboxEvent) -> str:
-        """The record's first submission is lead `<source>-<object>`; a later one (a form
-        conversion, a changed lead source) gets its own submission id, which the ingest
-        merges into the person's open lead (R7) or starts as a new lead if none is open."""
-        prefix = event.source.replace(":", "-")
-        base = f"{prefix}-{event.object_id or event.event_id}"
-        if event.object_id is None or not await self._linked_or_ingested(event):
-            return base[:200]
-        digest = hashlib.sha256(event.event_id.encode()).hexdigest()[:16]
-        return f"{base}-{digest}"[:200]
-
-    async def _linked_or_ingested(self, event: InboxEvent) -> bool:
-        if await self._linked(event):
-            return True
-        async with self._pool.connection() as conn, conn.cursor() as cur:
-            await cur.execute(
-                "SELECT 1 FROM connector_inbox WHERE source = %s AND object_id = %s AND status = 'ingested'"
-                " AND event_id <> %s LIMIT 1", (event.source, event.object_id, event.event_id))
-            return await cur.fetchone() is not None
+    async def _wait_for_earlier_lead(self, event: InboxEvent, intake: LeadIntake) -> None:
+        """A later submission merges into the person's open lead (R7) only if the read model
+        shows it; an earlier event of the record still pending, or ingested a moment ago, may
+        be starting that lead right now, and this one would start a second. Retried (benign)
+        until the lead shows, or the earlier events are done and theirs are in the read model."""
+        email = intake.contact.email
+        if email and await open_lead_of_person(self._pool, email, intake.lead_id) is None:
+            raise ApplicationError(
+                f"{event.source} record {event.object_id}: an earlier event's lead is not in the read model yet",
+                type=EARLIER_UNSETTLED, category=ApplicationErrorCategory.BENIGN)
 
     async def _finish(self, event: InboxEvent, outcome: InboxOutcome) -> None:
         async with self._pool.connection() as conn, conn.transaction():
