@@ -36,6 +36,11 @@ class InboundMapping(_Model):
     required: list[str] = ["contact.email"]  # fields without which a lead cannot be worked
     watched_properties: list[str] = []  # property changes that re-ingest (HubSpot contact.propertyChange)
 
+    def watched(self) -> list[str]:
+        """The properties whose change is a new submission: `watched_properties`, else the
+        lead type's (a Salesforce message carries every field on every update)."""
+        return self.watched_properties or ([self.lead_type_property] if self.lead_type_property else [])
+
 
 class OutboundMapping(_Model):
     """A lead's state to CRM fields: per stage, the fields to write (a stage not listed
@@ -189,6 +194,21 @@ def map_record(mapping: InboundMapping, lead_id: str, record: Mapping[str, Any],
                 dropped.append(f"{where}: {error['msg']}")
                 continue
             return Unmappable(reason=f"{where or '$'}: {error['msg']}")
+
+
+# What differs between the events of one submission: a later event's own lead id (its
+# submission id) and the instant it was received.
+PER_EVENT_FIELDS = frozenset({"lead_id", "received_at"})
+
+
+def submission_digest(mapping: InboundMapping, intake: LeadIntake, record: Mapping[str, Any]) -> str:
+    """What an event submits, as a digest: its mapped intake less `PER_EVENT_FIELDS`, and
+    the record's watched properties. The events one form fill fires (a creation, a change
+    of each watched property: each fetches the same record) have one digest; a later
+    conversion differs, even on the same form (HubSpot's `num_conversion_events`)."""
+    submitted = {"intake": intake.model_dump(mode="json", exclude=set(PER_EVENT_FIELDS)),
+                 "watched": {p: record.get(p) for p in mapping.watched()}}
+    return hashlib.sha256(json.dumps(submitted, sort_keys=True, default=str).encode()).hexdigest()
 
 
 # ---------------------------------------------------------------------------- outbound

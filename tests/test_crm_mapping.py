@@ -5,12 +5,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from datetime import UTC, datetime
 
 import pytest
 
 from api.connector_payloads import hubspot_events, salesforce_events, verify_hubspot
 from api.problems import ProblemError
-from sla_policies.crm import DEFAULT_MAPPING, LeadSnapshot, MappedLead, Unmappable, desired_update, map_record
+from sla_policies.crm import (
+    DEFAULT_MAPPING,
+    LeadSnapshot,
+    MappedLead,
+    Unmappable,
+    desired_update,
+    map_record,
+    submission_digest,
+)
 
 
 def test_a_hubspot_contact_and_its_company_map_to_an_intake():
@@ -38,6 +47,25 @@ def test_unknown_lead_sources_take_the_default_lead_type_and_ids_map_to_themselv
     m = DEFAULT_MAPPING.salesforce
     assert map_record(m, "s", {"Email": "a@b.io", "LeadSource": "Trade show"}).intake.lead_type == "import"
     assert map_record(m, "s", {"Email": "a@b.io", "LeadSource": "free_trial"}).intake.lead_type == "free_trial"
+
+
+def test_the_events_of_one_form_fill_have_one_submission_digest_and_a_later_conversion_another():
+    m = DEFAULT_MAPPING.hubspot
+    contact = {"email": "ada@acme.io", "recent_conversion_event_name": "Demo request", "num_conversion_events": "1"}
+
+    def digest(lead_id: str, received_at: datetime | None = None, **changed) -> str:
+        record = contact | changed
+        mapped = map_record(m, lead_id, record, {"name": "Acme"}, received_at=received_at)
+        assert isinstance(mapped, MappedLead)
+        return submission_digest(m, mapped.intake, record)
+
+    # Each event of one fill has its own lead id (a later one's submission id) and instant:
+    # not part of what it submits.
+    assert digest("hubspot-1") == digest("hubspot-1-0123456789abcdef", datetime(2026, 11, 2, tzinfo=UTC))
+    assert digest("hubspot-1") != digest("hubspot-1", recent_conversion_event_name="Pricing")
+    # The same form filled again: only the conversion count tells it from the first fill.
+    assert digest("hubspot-1") != digest("hubspot-1", num_conversion_events="2")
+    assert digest("hubspot-1") != digest("hubspot-1", jobtitle="CTO")
 
 
 def test_the_write_back_follows_stage_owner_and_reason():
