@@ -42,6 +42,14 @@ class Earlier:
 
     payload: dict | None  # the latest one's payload; None: none, this event is the record's first
     unsettled: bool  # one has no lead in the read model yet (pending, or ingested moments ago)
+    submission_digest: str | None = None  # the latest one's, once it is mapped (sla_policies.crm)
+    pending: bool = False  # the latest one is still pending
+
+    @property
+    def unmapped(self) -> bool:
+        """The latest one is pending and not mapped yet, so whether an event repeats it cannot
+        be told yet. (One ingested without a digest was processed before digests were kept.)"""
+        return self.pending and self.submission_digest is None
 
 
 NO_EARLIER = Earlier(payload=None, unsettled=False)
@@ -50,14 +58,29 @@ NO_EARLIER = Earlier(payload=None, unsettled=False)
 async def earlier_events(pool: AsyncConnectionPool, key: InboxKey, object_id: str) -> Earlier:
     async with pool.connection(timeout=5) as conn, conn.cursor() as cur:
         await cur.execute(
-            "SELECT i.payload, count(*) FILTER (WHERE l.lead_id IS NULL) OVER () FROM connector_inbox i"
+            "SELECT i.payload, count(*) FILTER (WHERE l.lead_id IS NULL) OVER (), i.submission_digest,"
+            " i.status = 'pending' FROM connector_inbox i"
             " LEFT JOIN leads l ON l.lead_id = i.lead_id WHERE i.source = %(source)s AND i.object_id = %(object)s"
             " AND i.status = ANY(%(live)s) AND (i.received_at, i.event_id) < (SELECT received_at, event_id"
             " FROM connector_inbox WHERE source = %(source)s AND event_id = %(event)s)"
             " ORDER BY i.received_at DESC, i.event_id DESC LIMIT 1",
             {"source": key.source, "object": object_id, "event": key.event_id, "live": list(LIVE)})
         row = await cur.fetchone()
-    return NO_EARLIER if row is None else Earlier(payload=row[0], unsettled=row[1] > 0)
+    if row is None:
+        return NO_EARLIER
+    return Earlier(payload=row[0], unsettled=row[1] > 0, submission_digest=row[2], pending=row[3])
+
+
+async def keep_submission_digest(pool: AsyncConnectionPool, key: InboxKey, digest: str) -> str:
+    """Store an event's submission digest and return the one it keeps: the first attempt's,
+    so a retried attempt (its record fetched again, perhaps changed since) decides as the
+    first one did."""
+    async with pool.connection(timeout=5) as conn, conn.cursor() as cur:
+        await cur.execute(
+            "UPDATE connector_inbox SET submission_digest = coalesce(submission_digest, %s)"
+            " WHERE source = %s AND event_id = %s RETURNING submission_digest", (digest, key.source, key.event_id))
+        row = await cur.fetchone()
+    return digest if row is None else str(row[0])
 
 
 def pending_keys(events: list[InboxEvent]) -> list[InboxKey]:

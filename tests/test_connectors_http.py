@@ -17,7 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 from standardwebhooks.webhooks import Webhook
 from temporalio.exceptions import ApplicationError
 
-from activities.crm.inbound import EARLIER_UNSETTLED, ConnectorActivities
+from activities.crm.inbound import EARLIER_UNSETTLED, SAME_AS_PREVIOUS, SWEEP_AGE, ConnectorActivities
 from activities.crm.types import CrmConfig, InboxOutcome
 from api.app import create_app
 from api.auth import Principal, TokenRecord, TokenStore, hash_token
@@ -25,7 +25,7 @@ from api.connector_payloads import salesforce_events, sign_hubspot
 from handoff.worker import build_worker
 from infra.settings import Settings
 from readmodel.connector_inbox import record_events
-from sla_policies.crm import InboxEvent, InboxKey
+from sla_policies.crm import DEFAULT_MAPPING, InboxEvent, InboxKey
 from tests.crm_servers import HubSpotState, SalesforceState, hubspot_app, make_tls, salesforce_app, serve
 from tests.stack import PRINCIPALS, auth, dev_server, poll
 from workflows.connectors import ConnectorSweepWorkflow, CrmSyncWorkflow
@@ -98,11 +98,20 @@ def add_contact(hubspot: HubSpotState, contact_id: str, form: str | None, email:
     if email:
         props["email"] = f"ada.{contact_id}@hs-{tag}-{contact_id}.example.com"
     if form:
-        props["recent_conversion_event_name"] = form
+        props |= {"recent_conversion_event_name": form, "num_conversion_events": "1"}
     hubspot.contacts[contact_id] = props
     hubspot.companies[f"9{contact_id}"] = {"name": f"Acme {contact_id}", "domain": f"hs-{tag}-{contact_id}.example.com",
                                            "numberofemployees": "300", "industry": "software", "hs_country_code": "US"}
     hubspot.contact_company[contact_id] = f"9{contact_id}"
+
+
+def convert(hubspot: HubSpotState, contact_id: str, form: str) -> list[tuple[str, str]]:
+    """The contact fills in `form` (again, or another one): HubSpot sets its last form and
+    counts the conversion; returns each watched property's change (property, value)."""
+    props = hubspot.contacts[contact_id]
+    count = str(int(props.get("num_conversion_events", "0")) + 1)
+    props |= {"recent_conversion_event_name": form, "num_conversion_events": count}
+    return [(p, props[p]) for p in DEFAULT_MAPPING.hubspot.watched_properties]
 
 
 def cid(n: int) -> str:
@@ -236,7 +245,7 @@ async def test_a_property_change_requalifies_a_lead(stack):
     # Sent at once: the first event's row may still be pending and its lead not yet in the
     # read model the person match reads; the change is a later submission all the same,
     # and waits for that lead (activities/crm/inbound.py).
-    stack.hubspot.contacts[cid(3)]["recent_conversion_event_name"] = "Demo request"
+    convert(stack.hubspot, cid(3), "Demo request")
     change = event(cid(3), "contact.propertyChange", "recent_conversion_event_name", "Demo request")
     assert (await post_hubspot(stack.http, [change])).status_code == 200
     state = await lead_when(stack.http, lead_id, lambda s: s["owner"] is not None)
@@ -301,7 +310,7 @@ async def test_a_change_while_the_first_event_is_still_pending_requalifies_the_l
     add_contact(stack.hubspot, cid(6), "Ebook")
     created = hubspot_inbox(cid(6))
     lead_id = await ingested_but_pending(stack, created)
-    stack.hubspot.contacts[cid(6)]["recent_conversion_event_name"] = "Demo request"
+    convert(stack.hubspot, cid(6), "Demo request")
     change = hubspot_inbox(cid(6), "recent_conversion_event_name", "Demo request")
     await record_events(stack.pool, [change])
     outcome = await attempt(stack, change)  # the person's lead is in the read model: no wait
@@ -316,7 +325,7 @@ async def test_a_retried_first_event_keeps_its_lead_id_and_changes_nothing(stack
     add_contact(stack.hubspot, cid(7), "Ebook")
     created = hubspot_inbox(cid(7))
     lead_id = await ingested_but_pending(stack, created)
-    stack.hubspot.contacts[cid(7)]["recent_conversion_event_name"] = "Demo request"
+    convert(stack.hubspot, cid(7), "Demo request")
     change = hubspot_inbox(cid(7), "recent_conversion_event_name", "Demo request")
     await record_events(stack.pool, [change])
     assert await attempt(stack, change) is not None  # merged, and the record linked to the lead
@@ -335,15 +344,18 @@ async def test_a_later_event_processed_first_waits_for_the_earlier_events_lead(s
     change = hubspot_inbox(cid(8), "recent_conversion_event_name", "Demo request")
     for e in (created, change):  # two deliveries: received in this order
         await record_events(stack.pool, [e])
-    stack.hubspot.contacts[cid(8)]["recent_conversion_event_name"] = "Demo request"
     # Started now, it could race the first event's ingest past R7 (the read model shows a
-    # new lead a moment after the ingest answers) and leave the person two leads.
+    # new lead a moment after the ingest answers) and leave the person two leads; nor can
+    # it tell yet whether it submits anything the first event does not.
     assert await attempt(stack, change) is None
     lead_id = f"hubspot-{cid(8)}"
     for nothing in (lead_id, submission_id(change)):
         assert (await stack.http.get(f"/v1/leads/{nothing}")).status_code == 404
     first = await attempt(stack, created)
     assert first is not None and first.lead_id == lead_id
+    # The first event fetched the contact before the conversion its change reports (had
+    # both fetches seen it, the change would repeat the first event's submission).
+    convert(stack.hubspot, cid(8), "Demo request")
     later = await poll(lambda: attempt(stack, change), lambda o: o is not None)  # as Temporal retries it
     assert later is not None and (later.status, later.lead_id) == ("ingested", lead_id)
     state = await lead_when(stack.http, lead_id, lambda s: s["merged_leads"] != [])
@@ -370,17 +382,113 @@ async def test_a_salesforce_update_while_the_first_message_is_pending_is_compare
     assert finished is not None and (finished.status, finished.lead_id) == ("ingested", lead_id)
 
 
-async def test_a_creation_and_a_change_in_one_delivery_end_on_one_lead(stack):
-    """A form fill that creates a contact fires both events at once; they are processed
-    concurrently, and the later one waits for the first one's lead."""
+# ------------------------------------------------------------------ one form fill, several events
+def form_fill(contact_id: str, changes: list[tuple[str, str]], created: bool = False) -> list[dict]:
+    """The webhook events of one form fill: a creation for a new contact, and a change of
+    each watched property (`convert`)."""
+    return ([event(contact_id)] if created else []) + [
+        event(contact_id, "contact.propertyChange", prop, value) for prop, value in changes]
+
+
+def watched_values(hubspot: HubSpotState, contact_id: str) -> list[tuple[str, str]]:
+    """A new contact's watched properties, as the changes its creating form fill fires."""
+    return [(p, hubspot.contacts[contact_id][p]) for p in DEFAULT_MAPPING.hubspot.watched_properties]
+
+
+def form_signals(state: dict) -> list[str]:
+    """The scoring signals the lead's later submissions added (a merged one adds its form's)."""
+    return [e["type"] for e in state["intake"]["events"]]
+
+
+def outcomes(rows: list[dict], events: list[dict] | None = None) -> list[tuple]:
+    """(status, lead id, reason) of the rows (of `events` only, if given), sorted."""
+    ids = None if events is None else {str(e["eventId"]) for e in events}
+    return sorted((r["status"], r["lead_id"], r["reason"]) for r in rows if ids is None or r["event_id"] in ids)
+
+
+async def one_submission(stack, contact_id: str, events: int, signal: str) -> dict:
+    """The record's `events` rows, once done, are one submission: one ingested as the
+    record's lead, the others ignored as repeats of it, and its form's `signal` scored
+    once; returns the lead once routed."""
+    lead_id = f"hubspot-{contact_id}"
+    rows = await poll(lambda: record_rows(stack.http, "hubspot", contact_id),
+                      lambda r: len(r) == events and all_done(r))
+    assert outcomes(rows) == [("ignored", None, SAME_AS_PREVIOUS)] * (events - 1) + [("ingested", lead_id, None)]
+    state = await lead_when(stack.http, lead_id, lambda s: s["owner"] is not None)
+    assert state["merged_leads"] == [] and merges(state) == 0 and form_signals(state) == []
+    assert [line["signal"] for line in state["score_lines"]].count(signal) == 1
+    assert leads_of(stack.database_url, stack.hubspot.contacts[contact_id]["email"]) == [lead_id]
+    return state
+
+
+async def test_one_form_fill_in_one_delivery_is_one_submission(stack):
+    """A form fill that creates a contact fires a creation and a change of each watched
+    property at once; processed concurrently, each fetches the same contact: one lead,
+    its form scored once, the owner not told the person submitted again."""
     add_contact(stack.hubspot, cid(9), "Demo request")
-    batch = [event(cid(9)), event(cid(9), "contact.propertyChange", "recent_conversion_event_name", "Demo request")]
+    batch = form_fill(cid(9), watched_values(stack.hubspot, cid(9)), created=True)
     assert (await post_hubspot(stack.http, batch)).status_code == 200
-    lead_id = f"hubspot-{cid(9)}"
-    rows = await poll(lambda: record_rows(stack.http, "hubspot", cid(9)), lambda r: len(r) == 2 and all_done(r))
-    assert {(r["status"], r["lead_id"]) for r in rows} == {("ingested", lead_id)}
-    await lead_when(stack.http, lead_id, lambda s: len(s["merged_leads"]) == 1)
-    assert leads_of(stack.database_url, stack.hubspot.contacts[cid(9)]["email"]) == [lead_id]
+    state = await one_submission(stack, cid(9), len(batch), "demo_request")
+    assert state["tier"] == 1
+
+
+async def test_one_form_fill_in_separate_deliveries_is_one_submission(stack):
+    add_contact(stack.hubspot, cid(10), "Demo request")
+    fill = form_fill(cid(10), watched_values(stack.hubspot, cid(10)), created=True)
+    for e in fill:  # HubSpot may batch a fill's events or not: one delivery each here
+        assert (await post_hubspot(stack.http, [e])).status_code == 200
+    await one_submission(stack, cid(10), len(fill), "demo_request")
+
+
+async def test_a_later_conversion_is_one_submission_that_requalifies(stack):
+    add_contact(stack.hubspot, cid(11), "Ebook")  # gated content: not enough intent for an SDR yet
+    fill = form_fill(cid(11), watched_values(stack.hubspot, cid(11)), created=True)
+    assert (await post_hubspot(stack.http, fill)).status_code == 200
+    lead_id = f"hubspot-{cid(11)}"
+    rows = await poll(lambda: record_rows(stack.http, "hubspot", cid(11)), lambda r: len(r) == 3 and all_done(r))
+    assert outcomes(rows) == [("ignored", None, SAME_AS_PREVIOUS)] * 2 + [("ingested", lead_id, None)]
+    state = await lead_when(stack.http, lead_id, lambda s: True)
+    assert state["stage"] == "inquiry" and state["owner"] is None and merges(state) == 0
+    later = form_fill(cid(11), convert(stack.hubspot, cid(11), "Demo request"))
+    assert (await post_hubspot(stack.http, later)).status_code == 200
+    rows = await poll(lambda: record_rows(stack.http, "hubspot", cid(11)), lambda r: len(r) == 5 and all_done(r))
+    assert outcomes(rows, later) == [("ignored", None, SAME_AS_PREVIOUS), ("ingested", lead_id, None)]
+    state = await lead_when(stack.http, lead_id, lambda s: s["owner"] is not None)
+    assert state["tier"] == 1 and merges(state) == 1 and form_signals(state) == ["demo_request"]
+    # The same form once more: only the conversion count changed, and it is a submission too.
+    again = form_fill(cid(11), convert(stack.hubspot, cid(11), "Demo request"))
+    assert (await post_hubspot(stack.http, again)).status_code == 200
+    rows = await poll(lambda: record_rows(stack.http, "hubspot", cid(11)), lambda r: len(r) == 7 and all_done(r))
+    assert outcomes(rows, again) == [("ignored", None, SAME_AS_PREVIOUS), ("ingested", lead_id, None)]
+    state = await lead_when(stack.http, lead_id, lambda s: len(s["merged_leads"]) == 2)
+    assert merges(state) == 2 and form_signals(state) == ["demo_request"] * 2
+
+
+async def test_a_retried_or_swept_event_of_a_form_fill_decides_as_its_first_attempt(stack):
+    """Each attempt below stops after deciding, before its row is marked (a crash); the
+    contact changes before the retries, which must still decide as the first attempts did."""
+    add_contact(stack.hubspot, cid(12), "Ebook")
+    created = hubspot_inbox(cid(12))
+    await record_events(stack.pool, [created])
+    done = await attempt(stack, created)
+    assert done is not None and done.lead_id is not None
+    lead_id = done.lead_id
+    await poll(lambda: in_read_model(stack, lead_id), bool)  # the R7 merge below finds it at once
+    changed, counted = (hubspot_inbox(cid(12), *c) for c in convert(stack.hubspot, cid(12), "Demo request"))
+    for e in (changed, counted):  # two deliveries: received in this order
+        await record_events(stack.pool, [e])
+    first = [await stack.connector._resolve_and_ingest(e) for e in (changed, counted)]
+    assert [(o.status, o.lead_id) for o in first] == [("ingested", lead_id), ("ignored", None)]
+    convert(stack.hubspot, cid(12), "Pricing")  # a later fill, its own events not here yet
+    retried = await attempt(stack, counted)  # Temporal's retry, the change it repeats still pending
+    assert retried is not None and (retried.status, retried.reason) == ("ignored", SAME_AS_PREVIOUS)
+    async with stack.pool.connection() as conn:  # left for the sweep, as if its workflow never started
+        await conn.execute("UPDATE connector_inbox SET received_at = received_at - %s WHERE source = 'hubspot'"
+                           " AND object_id = %s", (SWEEP_AGE * 2, cid(12)))
+    swept = [o for o in await _sweep(stack, False) if o.key.event_id == changed.event_id]
+    assert [(o.status, o.lead_id) for o in swept] == [("ingested", lead_id)]
+    state = await lead_when(stack.http, lead_id, lambda s: s["owner"] is not None)
+    assert state["merged_leads"] == [submission_id(changed)] and form_signals(state) == ["demo_request"]
 
 
 async def test_an_unmappable_record_is_recorded_for_revops_and_answered_2xx(stack):

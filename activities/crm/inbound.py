@@ -5,7 +5,10 @@ idempotent, so the activity is simply retried (and the sweep may run it again).
 
 Which submission of its record an event is follows the inbox's order of receipt, never
 how far the earlier events have got: an earlier event's lead is running before its row
-says 'ingested', and a retried attempt must decide as the first one did."""
+says 'ingested', and a retried attempt must decide as the first one did. One form fill
+fires several events of one record (HubSpot: a creation and a change of each watched
+property), each fetching the same record: a later event that submits what the record's
+previous event did (`submission_digest`) is ignored, not a second submission."""
 
 from __future__ import annotations
 
@@ -24,16 +27,24 @@ from activities.crm.hubspot import HubSpotClient
 from activities.crm.ingest import IngestRefused, ingest
 from activities.crm.salesforce import SalesforceClient
 from activities.crm.types import CrmConfig, InboxOutcome
-from readmodel.connector_inbox import NO_EARLIER, Earlier, earlier_events, pending_keys, record_events
+from readmodel.connector_inbox import (
+    NO_EARLIER,
+    Earlier,
+    earlier_events,
+    keep_submission_digest,
+    pending_keys,
+    record_events,
+)
 from readmodel.lookups import open_lead_of_person
-from sla_policies.crm import InboundMapping, InboxEvent, InboxKey, MappedLead, map_record
+from sla_policies.crm import InboundMapping, InboxEvent, InboxKey, MappedLead, map_record, submission_digest
 from sla_policies.lead import LeadIntake
 
 log = logging.getLogger("handoff.connectors")
 
 SWEEP_AGE = timedelta(minutes=2)  # a pending event older than this lost its workflow start: the sweep runs it
 SALESFORCE_WATERMARK = "salesforce_leads"
-EARLIER_UNSETTLED = "earlier_event_unsettled"  # the error type of a later submission's (retried) wait
+EARLIER_UNSETTLED = "earlier_event_unsettled"  # the error type of a later event's (retried) wait
+SAME_AS_PREVIOUS = "same as the record's previous event"  # the reason a repeated submission is ignored
 
 
 def _crm(source: str) -> str | None:
@@ -59,9 +70,8 @@ def _watched_changed(before: dict, fields: dict, mapping: InboundMapping) -> boo
     ones Handoff's own write-back causes); only a change to a watched field (LeadSource
     by default, the form a person came through) since the record's previous message is
     a new submission."""
-    watched = mapping.watched_properties or ([mapping.lead_type_property] if mapping.lead_type_property else [])
     previous = before.get("fields") or {}
-    return any(previous.get(p) != fields.get(p) for p in watched)
+    return any(previous.get(p) != fields.get(p) for p in mapping.watched())
 
 
 class ConnectorActivities:
@@ -101,6 +111,8 @@ class ConnectorActivities:
         mapped = map_record(mapping, _lead_id(event, earlier), record, company)
         if not isinstance(mapped, MappedLead):
             return InboxOutcome(key=key, status="unmappable", reason=mapped.reason)
+        if await self._repeats_previous(event, earlier, submission_digest(mapping, mapped.intake, record)):
+            return InboxOutcome(key=key, status="ignored", reason=SAME_AS_PREVIOUS)
         if not (self._config.api_url and self._config.api_token):
             raise ApplicationError("HANDOFF_CONNECTOR_API_URL / HANDOFF_CONNECTOR_TOKEN are not set: "
                                    "mapped leads cannot be ingested (retried until they are)")
@@ -127,8 +139,9 @@ class ConnectorActivities:
                 raise ApplicationError("HANDOFF_HUBSPOT_TOKEN is not set: HubSpot contacts cannot be fetched")
             m = mappings.hubspot
             client = HubSpotClient(self._config.hubspot_token or "", self._config.hubspot_api_url)
-            props = sorted({*m.contact.values(), *m.account.values(), *([m.lead_type_property] if m.lead_type_property
-                                                                         else [])})
+            # The watched ones too: they are part of what an event submits (`submission_digest`).
+            props = sorted({*m.contact.values(), *m.account.values(), *m.watched(),
+                            *([m.lead_type_property] if m.lead_type_property else [])})
             try:
                 record, company = await asyncio.to_thread(client.contact_with_company, event.object_id or "", props,
                                                           sorted(m.account.values()))
@@ -142,6 +155,18 @@ class ConnectorActivities:
                 return m, None, None
             return m, record, None
         return mappings.webhook, event.payload.get("data") or {}, None
+
+    async def _repeats_previous(self, event: InboxEvent, earlier: Earlier, digest: str) -> bool:
+        """Whether the event submits what the record's previous live event did. Asked only
+        once that one is mapped (retried, benign, until then); the digest is kept before any
+        ingest, and the first attempt's stays, so a retry or the sweep decides the same."""
+        if earlier.unmapped:
+            raise ApplicationError(
+                f"{event.source} record {event.object_id}: an earlier event is not mapped yet",
+                type=EARLIER_UNSETTLED, category=ApplicationErrorCategory.BENIGN)
+        kept = await keep_submission_digest(self._pool, InboxKey(source=event.source, event_id=event.event_id),
+                                            digest)
+        return earlier.payload is not None and kept == earlier.submission_digest
 
     async def _wait_for_earlier_lead(self, event: InboxEvent, intake: LeadIntake) -> None:
         """A later submission merges into the person's open lead (R7) only if the read model
