@@ -302,17 +302,24 @@ async def ingested_but_pending(stack, first: InboxEvent) -> str:
     return lead_id
 
 
+async def converted_while_pending(stack, contact_id: str) -> tuple[InboxEvent, InboxEvent, str]:
+    """A contact's creation ingested (its inbox row still pending), then converted on a
+    demo request: the creation event, the change event (recorded) and the lead."""
+    add_contact(stack.hubspot, contact_id, "Ebook")
+    created = hubspot_inbox(contact_id)
+    lead_id = await ingested_but_pending(stack, created)
+    convert(stack.hubspot, contact_id, "Demo request")
+    change = hubspot_inbox(contact_id, "recent_conversion_event_name", "Demo request")
+    await record_events(stack.pool, [change])
+    return created, change, lead_id
+
+
 def merges(state: dict) -> int:
     return [t["event"] for t in state["transitions"]].count("T01 duplicate_merged")
 
 
 async def test_a_change_while_the_first_event_is_still_pending_requalifies_the_lead(stack):
-    add_contact(stack.hubspot, cid(6), "Ebook")
-    created = hubspot_inbox(cid(6))
-    lead_id = await ingested_but_pending(stack, created)
-    convert(stack.hubspot, cid(6), "Demo request")
-    change = hubspot_inbox(cid(6), "recent_conversion_event_name", "Demo request")
-    await record_events(stack.pool, [change])
+    created, change, lead_id = await converted_while_pending(stack, cid(6))
     outcome = await attempt(stack, change)  # the person's lead is in the read model: no wait
     assert outcome is not None and (outcome.status, outcome.lead_id) == ("ingested", lead_id)
     state = await lead_when(stack.http, lead_id, lambda s: s["owner"] is not None)
@@ -322,12 +329,7 @@ async def test_a_change_while_the_first_event_is_still_pending_requalifies_the_l
 
 
 async def test_a_retried_first_event_keeps_its_lead_id_and_changes_nothing(stack):
-    add_contact(stack.hubspot, cid(7), "Ebook")
-    created = hubspot_inbox(cid(7))
-    lead_id = await ingested_but_pending(stack, created)
-    convert(stack.hubspot, cid(7), "Demo request")
-    change = hubspot_inbox(cid(7), "recent_conversion_event_name", "Demo request")
-    await record_events(stack.pool, [change])
+    created, change, lead_id = await converted_while_pending(stack, cid(7))
     assert await attempt(stack, change) is not None  # merged, and the record linked to the lead
     for _ in range(2):  # the first event's retry, then the sweep running it once more
         retried = await attempt(stack, created)

@@ -175,6 +175,17 @@ async def _start_fast(client: Client, task_queue: str) -> str:
     return intake.lead_id
 
 
+async def _lead_json(http, lead_id: str) -> dict:
+    return (await http.get(f"/v1/leads/{lead_id}")).json()
+
+
+async def _routed_fast_lead(env, http) -> tuple[str, str]:
+    """A lead on the fast policy, and the owner it was routed to."""
+    lead = await _start_fast(env.client, "pgdown")
+    state = await poll(lambda: _lead_json(http, lead), lambda s: s["owner"] is not None)
+    return lead, state["owner"]
+
+
 async def test_with_postgres_down_the_api_says_503_and_the_sla_is_still_enforced(pg_down_stack):
     env, pg, http = pg_down_stack
     async with worker(env.client, pg.url, task_queue="pgdown"):
@@ -233,12 +244,7 @@ async def test_updates_racing_into_one_workflow_task_apply_once(pg_down_stack):
     exactly one applies, the others are refused with 409 and change nothing."""
     env, pg, http = pg_down_stack
     async with worker(env.client, pg.url, task_queue="pgdown"):
-        lead = await _start_fast(env.client, "pgdown")
-
-        async def lead_state():
-            return (await http.get(f"/v1/leads/{lead}")).json()
-
-        sdr = (await poll(lead_state, lambda s: s["owner"] is not None))["owner"]
+        lead, sdr = await _routed_fast_lead(env, http)
     # No worker now: the Updates queue up at the server.
     accepts = [asyncio.create_task(http.post(f"/v1/leads/{lead}/accept", json={}, headers=auth(sdr)))
                for _ in range(10)]
@@ -248,7 +254,7 @@ async def test_updates_racing_into_one_workflow_task_apply_once(pg_down_stack):
     async with worker(env.client, pg.url, task_queue="pgdown"):
         answers = await asyncio.gather(*accepts)
         assert sorted(a.status_code for a in answers) == [200] + [409] * 9, [a.text for a in answers]
-        state = await lead_state()
+        state = await _lead_json(http, lead)
     assert state["stage"] == "sal"
     assert [(t["from"], t["to"]) for t in state["transitions"]].count(("mql", "sal")) == 1
 
@@ -270,12 +276,7 @@ async def test_a_disposition_whose_commit_is_stuck_is_answered_and_projected_lat
     seconds, the rep is answered, and the changes go by activity once the row is free."""
     env, pg, http = pg_down_stack
     async with worker(env.client, pg.url, task_queue="pgdown"):
-        lead = await _start_fast(env.client, "pgdown")
-
-        async def lead_state():
-            return (await http.get(f"/v1/leads/{lead}")).json()
-
-        sdr = (await poll(lead_state, lambda s: s["owner"] is not None))["owner"]
+        lead, sdr = await _routed_fast_lead(env, http)
         await poll(lambda: asyncio.to_thread(_read_model_stage, pg.url, lead), lambda stage: stage == "mql")
         handle = env.client.get_workflow_handle(f"lead-{lead}")
         touched = await http.post(f"/v1/leads/{lead}/touches", json={"channel": "phone", "outcome": "connected"},
@@ -289,7 +290,7 @@ async def test_a_disposition_whose_commit_is_stuck_is_answered_and_projected_lat
                 accepted = await http.post(f"/v1/leads/{lead}/accept", json={}, headers=auth(sdr))
                 # Answered while the row is still locked: the commit gave up, the rep did not wait.
                 assert accepted.status_code == 200, accepted.text
-                assert (await lead_state())["stage"] == "sal"
+                assert (await _lead_json(http, lead))["stage"] == "sal"
                 assert await asyncio.to_thread(_read_model_stage, pg.url, lead) == "mql"
         # The row is free: the activity the batch went by lands it, once.
         await poll(lambda: asyncio.to_thread(_read_model_stage, pg.url, lead), lambda stage: stage == "sal")
