@@ -1,10 +1,13 @@
 """What the API looks up before a new lead's workflow starts, so that its first decision is
-synchronous and deterministic: the global suppression list (T26, §10) and Q28's account
-match against customers and open opportunities. The SQL is `readmodel.lookups`'; this
-module says what an unreadable read model means at ingest (a 503, retried)."""
+synchronous and deterministic: the global suppression list (T26, §10), Q28's account
+match against customers and open opportunities, and the same person's lead (R7), claimed
+for the lead about to start. The SQL is `readmodel.lookups`'; this module says what an
+unreadable read model means at ingest (a 503, retried)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 import psycopg
@@ -34,13 +37,20 @@ async def find_suppression(pool: AsyncConnectionPool, intake: LeadIntake, now: d
         raise ProblemError(503, "Service unavailable", "suppression list: " + _UNREADABLE) from None
 
 
-async def find_open_lead_of_person(pool: AsyncConnectionPool, intake: LeadIntake) -> str | None:
-    """T01 / R7: the open lead of the same person (by email), if any."""
+@asynccontextmanager
+async def claim_person(pool: AsyncConnectionPool, intake: LeadIntake) -> AsyncIterator[str | None]:
+    """T01 / R7: the same person's (by email) open lead, or the lead another ingest is
+    starting for them right now, if any: merge into it. Else None, and the person stays
+    claimed for this intake's lead while the block starts it (`lookups.person_claim`): a
+    concurrent submission of the person waits, then merges. No email: no person to match."""
     if not intake.contact.email:
-        return None
+        yield None
+        return
     try:
-        return await lookups.open_lead_of_person(pool, intake.contact.email, intake.lead_id)
+        async with lookups.person_claim(pool, intake.contact.email, intake.lead_id) as holder:
+            yield holder
     except (psycopg.Error, PoolTimeout):
+        # The block itself only talks to Temporal: this is the claim's connection failing.
         raise ProblemError(503, "Service unavailable", "duplicate check: " + _UNREADABLE) from None
 
 

@@ -7,7 +7,9 @@ decides what an unreadable read model means (the API answers 503, an activity re
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 
 from psycopg.rows import class_row
 from psycopg_pool import AsyncConnectionPool
@@ -30,19 +32,60 @@ async def strongest_suppression(pool: AsyncConnectionPool, keys: list[tuple[str,
         return await cur.fetchone()
 
 
+# The person's open leads in the read model: one person is one lower-cased email (R7).
+_OPEN_LEADS_OF_PERSON = (
+    "SELECT lead_id, created_at AS at FROM leads WHERE lower(email) = lower(%(email)s)"
+    " AND stage NOT IN ('closed_won', 'closed_lost', 'routed_out')"
+    " AND NOT (stage = 'disqualified' AND coalesce((state->>'permanent')::boolean, false))")
+# The submission's own id wins when it already has a lead (or a claim), so re-ingesting a
+# lead is never mistaken for a merge; else the person's first lead.
+_OWN_FIRST = " ORDER BY lead_id = %(own)s DESC, at LIMIT 1"
+
+
 async def open_lead_of_person(pool: AsyncConnectionPool, email: str, own_lead_id: str) -> str | None:
-    """The open lead with this email, if any other than `own_lead_id`. The submission's own
-    id wins when it already has a lead, so re-ingesting a lead is never mistaken for a merge."""
+    """The open lead with this email in the read model, if any other than `own_lead_id`."""
     async with pool.connection(timeout=5) as conn, conn.cursor() as cur:
-        await cur.execute(
-            "SELECT lead_id FROM leads WHERE lower(email) = lower(%(email)s)"
-            " AND stage NOT IN ('closed_won', 'closed_lost', 'routed_out')"
-            " AND NOT (stage = 'disqualified' AND coalesce((state->>'permanent')::boolean, false))"
-            " ORDER BY lead_id = %(own)s DESC, created_at LIMIT 1",
-            {"email": email, "own": own_lead_id},
-        )
+        await cur.execute(_OPEN_LEADS_OF_PERSON + _OWN_FIRST, {"email": email, "own": own_lead_id})
         row = await cur.fetchone()
     return row[0] if row and row[0] != own_lead_id else None
+
+
+# How long a claim stands in for its lead's read-model row. The row follows the workflow's
+# start within milliseconds with a worker up, within seconds on a loaded one; a claim still
+# without its row after this long belongs to a lead that is not being projected (no worker
+# polling), and a newer submission had better start a lead of its own than merge into one
+# that nobody works on.
+CLAIM_TTL = timedelta(minutes=2)
+_PERSON_LOCK = 0x52375043  # "R7PC": advisory-lock namespace of the per-person ingest lock
+
+# Claims of the person's leads not in the read model yet (not projected: a lead that is,
+# is found above while open, and must not be merged into once closed).
+_CLAIMED_LEADS_OF_PERSON = (
+    "SELECT lead_id, claimed_at AS at FROM lead_claims c WHERE person = lower(%(email)s)"
+    " AND claimed_at > now() - %(ttl)s AND NOT EXISTS (SELECT 1 FROM leads l WHERE l.lead_id = c.lead_id)")
+
+
+@asynccontextmanager
+async def person_claim(pool: AsyncConnectionPool, email: str, lead_id: str) -> AsyncIterator[str | None]:
+    """R7 without waiting for the read model. Under the person's advisory lock, yields the
+    person's open or claimed lead other than `lead_id`, if any (merge into it); else claims
+    the person for `lead_id` and yields None (start it). The lock and the claim last until
+    the block ends: the claim commits only if the block ends normally, so a claim always
+    names a lead whose start succeeded, and a start that failed leaves none."""
+    async with pool.connection(timeout=5) as conn, conn.transaction(), conn.cursor() as cur:
+        await cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(lower(%s)))", (_PERSON_LOCK, email))
+        await cur.execute(f"SELECT lead_id FROM ({_OPEN_LEADS_OF_PERSON} UNION ALL {_CLAIMED_LEADS_OF_PERSON})"
+                          f" AS person_leads{_OWN_FIRST}", {"email": email, "own": lead_id, "ttl": CLAIM_TTL})
+        row = await cur.fetchone()
+        if row is not None and row[0] != lead_id:
+            yield row[0]
+            return
+        # Expired claims of this person go now, under its lock (no other ingest waits on them).
+        await cur.execute("DELETE FROM lead_claims WHERE person = lower(%s) AND claimed_at <= now() - %s",
+                          (email, CLAIM_TTL))
+        await cur.execute("INSERT INTO lead_claims (lead_id, person) VALUES (%s, lower(%s))"
+                          " ON CONFLICT (lead_id) DO NOTHING", (lead_id, email))
+        yield None
 
 
 async def account_status(pool: AsyncConnectionPool, query: AccountStatusQuery) -> AccountStatus:

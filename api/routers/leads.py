@@ -30,7 +30,7 @@ from api.schemas import (
     ReviewBody,
     TouchBody,
 )
-from api.suppressions import find_account_status, find_open_lead_of_person, find_suppression
+from api.suppressions import claim_person, find_account_status, find_suppression
 from api.visibility import require_read
 from infra.priority import bulk_priority
 from sla_policies.commands import (
@@ -140,23 +140,32 @@ class _Ingested(NamedTuple):
 
 async def _start_lead(intake: LeadIntake, temporal, settings, policies, pool,
                       priority: Priority = Priority.default) -> _Ingested:
-    """The one ingest path (T01): a submission from a person whose lead is still open is
-    merged into it (R7, Q27); otherwise the suppression list and the account match are
-    looked up, and the lead's workflow is started once, ever, at `priority` (a bulk
-    ingest's leads start low: infra/priority.py)."""
+    """The one ingest path (T01): a submission from a person whose lead is open, or being
+    started by a concurrent ingest, is merged into it (R7, Q27); otherwise the lead's
+    workflow is started once, ever, at `priority` (a bulk ingest's leads start low:
+    infra/priority.py), with the suppression list and the account match looked up first."""
     policy = policies.active()
     _refuse_unknown(intake_problems(policy, intake))  # never start a lead that cannot finish
-    suppression = account = None
-    if pool is not None:
-        person = await find_open_lead_of_person(pool, intake)
+    if pool is None:  # the API alone: no read model, no person to match
+        return await _start_workflow(intake, temporal, settings, policies, policy, pool, priority, None, None)
+    # Looked up before the person's claim, which holds a pooled connection until the start
+    # is done: taking more connections while holding one could exhaust the pool in a batch.
+    suppression = await find_suppression(pool, intake, datetime.now(UTC))
+    account = await find_account_status(pool, intake, policy)
+    async with claim_person(pool, intake) as person:
         if person is not None:
             handle = temporal.get_workflow_handle(workflow_id(person))
             await handle.signal(LeadWorkflow.merge_duplicate, DuplicateSubmission(
                 lead_id=intake.lead_id, lead_type=intake.lead_type, events=intake.events,
                 at=intake.received_at or datetime.now(UTC)))
             return _Ingested(False, handle, person)
-        suppression = await find_suppression(pool, intake, datetime.now(UTC))
-        account = await find_account_status(pool, intake, policy)
+        # Started while the claim is held: a failed start (the 503 path) leaves no claim.
+        return await _start_workflow(intake, temporal, settings, policies, policy, pool, priority, suppression,
+                                     account)
+
+
+async def _start_workflow(intake: LeadIntake, temporal, settings, policies, policy, pool, priority: Priority,
+                          suppression, account) -> _Ingested:
     try:
         handle = await temporal.start_workflow(
             LeadWorkflow.run,
