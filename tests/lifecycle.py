@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,7 +18,7 @@ from sla_policies.lead import LeadIntake
 from sla_policies.loader import default_policy
 from sla_policies.pinned import PolicyRef
 from sla_policies.state import LeadState, LeadWorkflowInput
-from tests.stack import poll
+from tests.stack import api_server, dev_server, poll, worker
 from workflows.lead import LeadWorkflow
 
 NY = ZoneInfo("America/New_York")
@@ -155,3 +156,14 @@ async def ingest(http, **overrides) -> dict:
         return (await http.get(f"/v1/leads/{intake.lead_id}")).json()
 
     return await poll(fetch, lambda s: s["owner"] is not None)
+
+
+@asynccontextmanager
+async def live_api(postgres_url: str):
+    """The whole stack over HTTP on the seeded roster: a dev server, a lead worker and the
+    API; the client carries the Temporal client as `.temporal` for history reads."""
+    seed_roster(postgres_url)
+    async with dev_server() as env, worker(env.client, postgres_url), \
+            api_server(env.client, postgres_url) as client:
+        client.temporal = env.client
+        yield client

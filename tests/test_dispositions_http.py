@@ -6,18 +6,15 @@ from __future__ import annotations
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 
-from tests.lifecycle import demo_request, ingest, seed_roster
-from tests.stack import api_server, auth, dev_server, poll, worker
+from tests.lifecycle import demo_request, ingest, live_api
+from tests.stack import auth, poll
 
 pytestmark = pytest.mark.asyncio
 
 
 @pytest.fixture(scope="module")
 async def http(postgres_url):
-    seed_roster(postgres_url)
-    async with dev_server() as env, worker(env.client, postgres_url), \
-            api_server(env.client, postgres_url) as client:
-        client.temporal = env.client
+    async with live_api(postgres_url) as client:
         yield client
 
 

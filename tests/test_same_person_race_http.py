@@ -17,18 +17,15 @@ from temporalio.testing import WorkflowEnvironment
 from infra.temporal import temporal_cli_path
 from readmodel.lookups import CLAIM_TTL
 from sla_policies.lead import LeadIntake
-from tests.lifecycle import demo_request, seed_roster
-from tests.stack import api_server, dev_server, poll, worker
+from tests.lifecycle import demo_request, live_api
+from tests.stack import api_server, poll
 
 pytestmark = pytest.mark.asyncio
 
 
 @pytest.fixture(scope="module")
 async def http(postgres_url):
-    seed_roster(postgres_url)
-    async with dev_server() as env, worker(env.client, postgres_url), \
-            api_server(env.client, postgres_url) as client:
-        client.temporal = env.client
+    async with live_api(postgres_url) as client:
         yield client
 
 
