@@ -167,3 +167,16 @@ async def live_api(postgres_url: str):
             api_server(env.client, postgres_url) as client:
         client.temporal = env.client
         yield client
+
+
+def read_model_stage(postgres_url: str, lead_id: str) -> str | None:
+    """The lead's stage as the read model has it (None: not projected yet)."""
+    with psycopg.connect(postgres_url) as conn:
+        row = conn.execute("SELECT stage FROM leads WHERE lead_id = %s", (lead_id,)).fetchone()
+    return row[0] if row else None
+
+
+def scheduled_activities(events) -> list[str]:
+    """The activity types a history scheduled as activity tasks (local ones are markers)."""
+    return [e.activity_task_scheduled_event_attributes.activity_type.name for e in events
+            if e.HasField("activity_task_scheduled_event_attributes")]

@@ -19,7 +19,7 @@ from handoff.devstack import TemporalDevServer, wait_for_temporal
 from infra.temporal import connect
 from sla_policies.state import LeadState, LeadWorkflowInput
 from tests.faults import StoppablePostgres, fast_policy, kill, spawn_worker
-from tests.lifecycle import clock, demo_request, seed_roster
+from tests.lifecycle import clock, demo_request, read_model_stage, scheduled_activities, seed_roster
 from tests.stack import api_server, auth, dev_server, free_port, poll, worker
 from workflows.lead import LeadWorkflow
 
@@ -259,17 +259,6 @@ async def test_updates_racing_into_one_workflow_task_apply_once(pg_down_stack):
     assert [(t["from"], t["to"]) for t in state["transitions"]].count(("mql", "sal")) == 1
 
 
-def _activity_types(history) -> list[str]:
-    return [e.activity_task_scheduled_event_attributes.activity_type.name for e in history.events
-            if e.HasField("activity_task_scheduled_event_attributes")]
-
-
-def _read_model_stage(url: str, lead_id: str) -> str | None:
-    with psycopg.connect(url) as conn:
-        row = conn.execute("SELECT stage FROM leads WHERE lead_id = %s", (lead_id,)).fetchone()
-    return row[0] if row else None
-
-
 async def test_a_disposition_whose_commit_is_stuck_is_answered_and_projected_later(pg_down_stack):
     """A disposition's changes are committed inside its own workflow task, so the rep
     waits for that commit; a commit stuck behind a lock on the lead's row gives up within
@@ -277,12 +266,13 @@ async def test_a_disposition_whose_commit_is_stuck_is_answered_and_projected_lat
     env, pg, http = pg_down_stack
     async with worker(env.client, pg.url, task_queue="pgdown"):
         lead, sdr = await _routed_fast_lead(env, http)
-        await poll(lambda: asyncio.to_thread(_read_model_stage, pg.url, lead), lambda stage: stage == "mql")
+        await poll(lambda: asyncio.to_thread(read_model_stage, pg.url, lead), lambda stage: stage == "mql")
         handle = env.client.get_workflow_handle(f"lead-{lead}")
         touched = await http.post(f"/v1/leads/{lead}/touches", json={"channel": "phone", "outcome": "connected"},
                                   headers=auth(sdr))
         assert touched.status_code == 200, touched.text
-        assert "project_lead" not in _activity_types(await handle.fetch_history())  # committed in its task
+        # Committed in its own task: no activity task.
+        assert "project_lead" not in scheduled_activities((await handle.fetch_history()).events)
 
         async with await psycopg.AsyncConnection.connect(pg.url) as blocker:
             async with blocker.transaction():
@@ -291,7 +281,7 @@ async def test_a_disposition_whose_commit_is_stuck_is_answered_and_projected_lat
                 # Answered while the row is still locked: the commit gave up, the rep did not wait.
                 assert accepted.status_code == 200, accepted.text
                 assert (await _lead_json(http, lead))["stage"] == "sal"
-                assert await asyncio.to_thread(_read_model_stage, pg.url, lead) == "mql"
+                assert await asyncio.to_thread(read_model_stage, pg.url, lead) == "mql"
         # The row is free: the activity the batch went by lands it, once.
-        await poll(lambda: asyncio.to_thread(_read_model_stage, pg.url, lead), lambda stage: stage == "sal")
-        assert _activity_types(await handle.fetch_history()).count("project_lead") == 1
+        await poll(lambda: asyncio.to_thread(read_model_stage, pg.url, lead), lambda stage: stage == "sal")
+        assert scheduled_activities((await handle.fetch_history()).events).count("project_lead") == 1

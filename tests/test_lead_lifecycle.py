@@ -25,6 +25,7 @@ from tests.lifecycle import (
     demo_request,
     local_days,
     next_weekday_at,
+    read_model_stage,
     routed_lead_at,
     seed_roster,
     start,
@@ -749,12 +750,6 @@ async def test_activity_logging_measures_the_dialer_timestamp_against_30_minutes
         await handle.execute_update(LeadWorkflow.touch, Touch(actor=sdr, channel="phone", outcome="no_answer",
                                                               occurred_at=now + timedelta(hours=1)))
     assert "occurred_at" in str(refused.value.cause)
-
-
-def read_model_stage(postgres_url, lead_id):
-    with psycopg.connect(postgres_url) as conn:
-        row = conn.execute("SELECT stage FROM leads WHERE lead_id = %s", (lead_id,)).fetchone()
-    return row[0] if row else None
 
 
 async def test_an_account_with_an_open_opportunity_is_routed_out_at_ingest_and_at_handoff(env, postgres_url):

@@ -16,7 +16,7 @@ from activities.notification_outbox import NotificationDispatcher, record_pendin
 from activities.notify import NotificationActivities, template_environment
 from activities.sinks import Message, SlackSink
 from sla_policies.state import Notification
-from tests.lifecycle import demo_request, seed_roster, start, state_when
+from tests.lifecycle import demo_request, scheduled_activities, seed_roster, start, state_when
 from tests.receivers import webhook_receiver
 from tests.stack import poll, time_skipping_server, worker
 
@@ -119,7 +119,5 @@ async def test_a_routed_lead_notifies_its_owner_without_a_notify_activity(postgr
                                    lambda found: ("routed", False, 0, False) in found)
             history = [e async for e in handle.fetch_history_events()]
     assert "routed" in posted[0]["text"].lower()
-    scheduled = {e.activity_task_scheduled_event_attributes.activity_type.name for e in history
-                 if e.HasField("activity_task_scheduled_event_attributes")}
-    assert "notify" not in scheduled
+    assert "notify" not in scheduled_activities(history)
     assert ("routed", True, 0, False) not in delivered
