@@ -51,6 +51,12 @@ def _crm(source: str) -> str | None:
     return source if source in ("hubspot", "salesforce") else None
 
 
+def _unsettled(event: InboxEvent, why: str) -> ApplicationError:
+    """The (retried, benign) wait of a later event on an earlier one of its record."""
+    return ApplicationError(f"{event.source} record {event.object_id}: {why}", type=EARLIER_UNSETTLED,
+                            category=ApplicationErrorCategory.BENIGN)
+
+
 def _lead_id(event: InboxEvent, earlier: Earlier) -> str:
     """The record's first submission is lead `<source>-<object>`; a later one (a form
     conversion, a changed lead source) gets its own submission id, which the ingest
@@ -104,14 +110,14 @@ class ConnectorActivities:
 
     async def _resolve_and_ingest(self, event: InboxEvent) -> InboxOutcome:
         key = InboxKey(source=event.source, event_id=event.event_id)
-        earlier = await self._earlier(event)
+        earlier = await self._earlier(event, key)
         mapping, record, company = await self._record(event, earlier)
         if record is None:
             return InboxOutcome(key=key, status="ignored", reason="no change to a watched property")
         mapped = map_record(mapping, _lead_id(event, earlier), record, company)
         if not isinstance(mapped, MappedLead):
             return InboxOutcome(key=key, status="unmappable", reason=mapped.reason)
-        if await self._repeats_previous(event, earlier, submission_digest(mapping, mapped.intake, record)):
+        if await self._repeats_previous(event, key, earlier, submission_digest(mapping, mapped.intake, record)):
             return InboxOutcome(key=key, status="ignored", reason=SAME_AS_PREVIOUS)
         if not (self._config.api_url and self._config.api_token):
             raise ApplicationError("HANDOFF_CONNECTOR_API_URL / HANDOFF_CONNECTOR_TOKEN are not set: "
@@ -124,11 +130,10 @@ class ConnectorActivities:
         reason = "; ".join(mapped.dropped) or None
         return InboxOutcome(key=key, status="ingested", lead_id=done.lead_id, reason=reason)
 
-    async def _earlier(self, event: InboxEvent) -> Earlier:
+    async def _earlier(self, event: InboxEvent, key: InboxKey) -> Earlier:
         if event.object_id is None:  # a form webhook: every delivery is a submission of its own
             return NO_EARLIER
-        return await earlier_events(self._pool, InboxKey(source=event.source, event_id=event.event_id),
-                                    event.object_id)
+        return await earlier_events(self._pool, key, event.object_id)
 
     async def _record(self, event: InboxEvent, earlier: Earlier
                       ) -> tuple[InboundMapping, dict | None, dict | None]:
@@ -156,16 +161,13 @@ class ConnectorActivities:
             return m, record, None
         return mappings.webhook, event.payload.get("data") or {}, None
 
-    async def _repeats_previous(self, event: InboxEvent, earlier: Earlier, digest: str) -> bool:
+    async def _repeats_previous(self, event: InboxEvent, key: InboxKey, earlier: Earlier, digest: str) -> bool:
         """Whether the event submits what the record's previous live event did. Asked only
         once that one is mapped (retried, benign, until then); the digest is kept before any
         ingest, and the first attempt's stays, so a retry or the sweep decides the same."""
         if earlier.unmapped:
-            raise ApplicationError(
-                f"{event.source} record {event.object_id}: an earlier event is not mapped yet",
-                type=EARLIER_UNSETTLED, category=ApplicationErrorCategory.BENIGN)
-        kept = await keep_submission_digest(self._pool, InboxKey(source=event.source, event_id=event.event_id),
-                                            digest)
+            raise _unsettled(event, "an earlier event is not mapped yet")
+        kept = await keep_submission_digest(self._pool, key, digest)
         return earlier.payload is not None and kept == earlier.submission_digest
 
     async def _wait_for_earlier_lead(self, event: InboxEvent, intake: LeadIntake) -> None:
@@ -175,9 +177,7 @@ class ConnectorActivities:
         until the lead shows, or the earlier events are done and theirs are in the read model."""
         email = intake.contact.email
         if email and await open_lead_of_person(self._pool, email, intake.lead_id) is None:
-            raise ApplicationError(
-                f"{event.source} record {event.object_id}: an earlier event's lead is not in the read model yet",
-                type=EARLIER_UNSETTLED, category=ApplicationErrorCategory.BENIGN)
+            raise _unsettled(event, "an earlier event's lead is not in the read model yet")
 
     async def _finish(self, event: InboxEvent, outcome: InboxOutcome) -> None:
         async with self._pool.connection() as conn, conn.transaction():
