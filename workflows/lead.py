@@ -202,7 +202,7 @@ class LeadWorkflow:
         self._outbox: list[ProjectionEvent] = []
         self._projecting = False
         # Does the outbox hold only the new lead's arrival (and its routing)? That batch
-        # ships inside the first workflow task; every later one after its task (see _ship).
+        # ships inside the first workflow task even on a run from before IN_THE_TASK (see _ship).
         self._outbox_is_arrival = args.carried is None
         self._awaited = False  # does the outbox hold an Update's changes (see _ship)?
         # Digests of the state's JSON fields (and list elements) as the read model holds them
@@ -282,7 +282,7 @@ class LeadWorkflow:
             # An earlier Update may have changed the lead since the validator ran: the
             # decision here is made again, on the state it acts on.
             decision = await self._decide(_resolved(cmd))
-            self._awaited = True  # its changes leave by activity (see _ship)
+            self._awaited = True  # its changes are tried once in this task (see _ship)
             self._upsert_search_attributes()
             self._wake = True
             assert decision.result is not None
