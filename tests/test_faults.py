@@ -271,8 +271,10 @@ async def test_a_disposition_whose_commit_is_stuck_is_answered_and_projected_lat
         touched = await http.post(f"/v1/leads/{lead}/touches", json={"channel": "phone", "outcome": "connected"},
                                   headers=auth(sdr))
         assert touched.status_code == 200, touched.text
-        # Committed in its own task: no activity task.
-        assert "project_lead" not in scheduled_activities((await handle.fetch_history()).events)
+        # Normally committed in its own task (the recorded histories show it,
+        # tests/test_replay_histories.py); on a loaded machine this commit may take the
+        # fallback too, so the accept's fallback is counted from here.
+        before = scheduled_activities((await handle.fetch_history()).events).count("project_lead")
 
         async with await psycopg.AsyncConnection.connect(pg.url) as blocker:
             async with blocker.transaction():
@@ -284,4 +286,4 @@ async def test_a_disposition_whose_commit_is_stuck_is_answered_and_projected_lat
                 assert await asyncio.to_thread(read_model_stage, pg.url, lead) == "mql"
         # The row is free: the activity the batch went by lands it, once.
         await poll(lambda: asyncio.to_thread(read_model_stage, pg.url, lead), lambda stage: stage == "sal")
-        assert scheduled_activities((await handle.fetch_history()).events).count("project_lead") == 1
+        assert scheduled_activities((await handle.fetch_history()).events).count("project_lead") == before + 1

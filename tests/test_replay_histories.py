@@ -26,6 +26,7 @@ from sla_policies import pinned
 from tests.histories.builds import BUILDS
 from tests.histories.mutants import PatchedTimerBeforeEveryCalendar, TimerBeforeEveryCalendar, WallClockOnEveryCalendar
 from tests.histories.record import SCENARIOS, recorded_policies
+from tests.lifecycle import scheduled_activities
 from workflows.lead import LeadWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -74,6 +75,18 @@ async def test_the_previous_builds_histories_replay_on_the_current_code():
     assert len(histories) >= len(SCENARIOS)
     results = await replayer(LeadWorkflow).replay_workflows(each(histories), raise_on_replay_failure=False)
     assert {run: str(error) for run, error in results.replay_failures.items()} == {}
+
+
+def test_an_updates_changes_are_committed_in_its_own_task():
+    """Since answer-in-the-task no recorded run projects by activity task (an Update's
+    batch is a local activity in the Update's task); the previous build's runs did."""
+    def projected_by_activity(histories: list[WorkflowHistory]) -> set[str]:
+        return {h.workflow_id for h in histories if "project_lead" in scheduled_activities(h.events)}
+
+    previous = HISTORIES / max(BUILDS, key=lambda name: int(name.removeprefix("v")))
+    before = [WorkflowHistory.from_json(path.stem, path.read_text()) for path in sorted(previous.glob("*.json"))]
+    assert "happy_path_closed_won.1" in projected_by_activity(before)
+    assert projected_by_activity(recorded()) == set()
 
 
 def _takes_a_calendar(history: WorkflowHistory) -> bool:
