@@ -1,4 +1,8 @@
-"""Request dependencies: the Temporal client, the read-model pool, settings, policies."""
+"""Request dependencies: the Temporal client, the read-model pool, settings, policies.
+
+Every one is `async def`, though most only read the app's state: FastAPI runs a plain
+`def` dependency in its thread pool, and two such hops were about a tenth of the API's
+CPU per disposition (bench/RESULTS.md, session 12)."""
 
 from __future__ import annotations
 
@@ -13,22 +17,22 @@ from api.problems import ProblemError
 from infra.settings import Settings
 
 
-def _temporal(request: Request) -> Client:
+async def _temporal(request: Request) -> Client:
     return request.app.state.temporal
 
 
-def _pool(request: Request) -> AsyncConnectionPool:
+async def _pool(request: Request) -> AsyncConnectionPool:
     pool = request.app.state.pool
     if pool is None:
         raise ProblemError(503, "Service unavailable", "the read model (PostgreSQL) is not configured")
     return pool
 
 
-def _optional_pool(request: Request) -> AsyncConnectionPool | None:
+async def _optional_pool(request: Request) -> AsyncConnectionPool | None:
     return request.app.state.pool
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 

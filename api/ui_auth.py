@@ -90,7 +90,7 @@ async def _ui_principal(request: Request) -> Principal:
 UiPrincipalDep = Annotated[Principal, Depends(_ui_principal)]
 
 
-def same_origin(request: Request) -> None:
+async def same_origin(request: Request) -> None:
     """A form post from another site (CSRF) is refused: the browser names the page that
     sent it in `Origin`, or at least in `Referer`; a post naming neither is refused too."""
     claimed = request.headers.get("origin") or request.headers.get("referer")
