@@ -1,8 +1,7 @@
 """Request dependencies: the Temporal client, the read-model pool, settings, policies.
 
 Every one is `async def`, though most only read the app's state: FastAPI runs a plain
-`def` dependency in its thread pool, and two such hops were about a tenth of the API's
-CPU per disposition (bench/RESULTS.md, session 12)."""
+`def` dependency in its thread pool, a thread hop per request for a read of app state."""
 
 from __future__ import annotations
 

@@ -18,8 +18,8 @@ from sla_policies.clock import Deadlines, add_span, clock_start, start_of_busine
 from sla_policies.model import Policy
 from sla_policies.span import Span
 
-__all__ = ["CalendarInputs", "ClockPlan", "DeadlineRequest", "Deadlines", "InstantRequest", "compute_deadlines",
-           "compute_instant"]
+__all__ = ["CalendarInputs", "CalendarQuery", "ClockPlan", "DeadlineRequest", "Deadlines", "InstantRequest",
+           "LeadCalendar", "compute_deadlines", "compute_instant"]
 
 _WEEKDAY_NUMBERS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 
@@ -48,6 +48,35 @@ class CalendarInputs(BaseModel):
             subdivision=spec.holiday_subdivision, open=spec.open, close=spec.close,
             weekdays=tuple(spec.weekdays), extra_closed_dates=tuple(spec.extra_closed_dates),
         )
+
+
+class CalendarQuery(BaseModel):
+    """The lead's business calendar with its public holidays for local years
+    `first_year`..`last_year` (a snapshot: see `sla_policies.lifecycle.calendar`). The
+    core's question, and with `LeadCalendar` its answer, live here beside their inputs so
+    the workflow's start argument (sla_policies/state.py) can carry an answer too."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    inputs: CalendarInputs
+    first_year: int
+    last_year: int
+
+
+class LeadCalendar(BaseModel):
+    """A calendar snapshot: the inputs it answers for, the years it covers, and the
+    resolved calendar (holidays materialized as closed dates)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    inputs: CalendarInputs
+    first_year: int
+    last_year: int
+    calendar: BusinessCalendar
+    holiday_names: dict[date, str] = {}
+
+    def covers(self, inputs: CalendarInputs, first_year: int, last_year: int) -> bool:
+        return self.inputs == inputs and self.first_year <= first_year and last_year <= self.last_year
 
 
 class DeadlineRequest(BaseModel):

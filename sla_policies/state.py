@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from sla_policies import pinned
+from sla_policies.deadlines import LeadCalendar
 from sla_policies.lead import EngagementEvent, LeadIntake
 from sla_policies.model import Policy
 from sla_policies.pinned import PolicyRef
@@ -389,6 +390,9 @@ class LeadWorkflowInput(BaseModel):
     # Looked up by the API at ingest, so the workflow decides without waiting on a read.
     suppression: Suppression | None = None
     account: AccountStatus | None = None  # Q28's account match at ingest
+    # The lead's calendar as the API resolved it at ingest (lifecycle/calendar.py
+    # `arrival_calendar`): the first decisions use it where it answers their question.
+    calendar: LeadCalendar | None = None
 
     @model_validator(mode="after")
     def _one_policy(self) -> LeadWorkflowInput:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import json
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -90,9 +91,11 @@ def default_ref() -> PolicyRef:
     return pinned.register(default_policy())
 
 
-async def start(env: WorkflowEnvironment, intake: LeadIntake, task_queue: str = "handoff"):
+async def start(env: WorkflowEnvironment, intake: LeadIntake, task_queue: str = "handoff", **ingest):
+    """Start a lead's workflow; `ingest` are the start argument's lookups the API makes at
+    ingest (`account`, `calendar`, ...)."""
     return await env.client.start_workflow(
-        LeadWorkflow.run, LeadWorkflowInput(intake=intake, policy_ref=default_ref()),
+        LeadWorkflow.run, LeadWorkflowInput(intake=intake, policy_ref=default_ref(), **ingest),
         id=f"lead-{intake.lead_id}", task_queue=task_queue)
 
 
@@ -180,3 +183,10 @@ def scheduled_activities(events) -> list[str]:
     """The activity types a history scheduled as activity tasks (local ones are markers)."""
     return [e.activity_task_scheduled_event_attributes.activity_type.name for e in events
             if e.HasField("activity_task_scheduled_event_attributes")]
+
+
+def local_activities(events) -> list[str]:
+    """The activity types a history ran as local activities (one marker each)."""
+    return [json.loads(e.marker_recorded_event_attributes.details["data"].payloads[0].data)["activity_type"]
+            for e in events if e.HasField("marker_recorded_event_attributes")
+            and e.marker_recorded_event_attributes.marker_name == "core_local_activity"]

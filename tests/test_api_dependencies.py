@@ -1,6 +1,5 @@
-"""Every dependency of every route is `async def`: FastAPI runs a plain `def` dependency
-in its thread pool, a hop per request that cost about a tenth of the API's CPU per
-disposition (api/deps.py; bench/RESULTS.md, session 12)."""
+"""Every dependency and handler of every route is `async def`: FastAPI runs a plain `def`
+one in its thread pool, a thread hop per request (api/deps.py)."""
 
 from __future__ import annotations
 

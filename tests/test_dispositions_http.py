@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 
-from tests.lifecycle import demo_request, ingest, live_api
+from tests.lifecycle import demo_request, ingest, live_api, local_activities
 from tests.stack import auth, poll
 
 pytestmark = pytest.mark.asyncio
@@ -16,6 +16,20 @@ pytestmark = pytest.mark.asyncio
 async def http(postgres_url):
     async with live_api(postgres_url) as client:
         yield client
+
+
+async def test_a_lead_ingested_over_http_routes_without_asking_for_its_calendar(http):
+    # The API resolved it at ingest (arrival_calendar): the lead's first task asks only
+    # the read model (committee signal) and the roster, then commits.
+    state = await ingest(http)
+    assert state["owner"] and state["clocks"], state
+    handle = http.temporal.get_workflow_handle(f"lead-{state['lead_id']}")
+
+    async def ran():
+        return local_activities((await handle.fetch_history()).events)
+
+    assert await poll(ran, lambda types: "project_lead" in types) == [
+        "account_engagement", "assign_lead", "project_lead"]
 
 
 async def test_sdr_to_opportunity_over_http_with_history(http):

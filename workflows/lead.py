@@ -118,6 +118,10 @@ IN_THE_TASK = "in-the-task"
 # are committed inside its own workflow task too, within ANSWER_COMMIT_TIMEOUT, and go by
 # activity only when that commit fails (see _ship).
 ANSWER_IN_THE_TASK = "answer-in-the-task"
+# Patch id, asked only by a run whose start argument carries the calendar the API resolved
+# at ingest: the run takes it instead of asking for one. A run that an older worker began
+# ignored that argument and asked; the missing marker keeps its replay asking too.
+CALENDAR_AT_INGEST = "calendar-at-ingest"
 WORKFLOW_ID_PREFIX = "lead-"
 
 
@@ -195,7 +199,7 @@ class LeadWorkflow:
         self._policy_ref: pinned.PolicyRef | None = args.policy_ref
         self._policy: Policy = args.pinned_policy()
         self._state: LeadState = args.carried or new_lead(args.intake, self._policy, _arrival(args.intake))
-        self._calendar: LeadCalendar | None = None  # taken on first use, again in each run
+        self._calendar: LeadCalendar | None = None  # taken on first use, again in each run (see run)
         # Side effects that decisions must never wait for leave through two outboxes, each
         # drained in order by its own background loop: the read model and notifications.
         # A slow or unavailable PostgreSQL therefore never delays an SLA instant.
@@ -292,6 +296,8 @@ class LeadWorkflow:
     @workflow.run
     async def run(self, args: LeadWorkflowInput) -> LeadState:
         self._current()  # the run's first command: whether it began after IN_THE_TASK
+        if args.calendar is not None and workflow.patched(CALENDAR_AT_INGEST):
+            self._calendar = args.calendar
         senders = [asyncio.create_task(self._project_forever()), asyncio.create_task(self._notify_forever())]
         if args.carried is None:
             async with self._lock:

@@ -46,8 +46,11 @@ from sla_policies.commands import (
     Review,
     Touch,
 )
+from sla_policies.deadlines import LeadCalendar
 from sla_policies.intake_rules import country_problems, event_problems, intake_problems
 from sla_policies.lead import ContactPatch, LeadIntake
+from sla_policies.lifecycle.calendar import arrival_calendar
+from sla_policies.model import Policy
 from sla_policies.state import DuplicateSubmission, LeadState, LeadWorkflowInput
 from workflows import search_attributes as sa
 from workflows.lead import LeadWorkflow, workflow_id
@@ -164,13 +167,23 @@ async def _start_lead(intake: LeadIntake, temporal, settings, policies, pool,
                                      account)
 
 
+def _calendar(intake: LeadIntake, policy: Policy) -> LeadCalendar | None:
+    """The new lead's calendar, resolved here so its workflow routes it without a local
+    activity to ask for it (sla_policies/lifecycle/calendar.py `arrival_calendar`). One
+    that cannot be resolved is left to the workflow, which asks as it always did."""
+    try:
+        return arrival_calendar(intake, policy, datetime.now(UTC))
+    except (LookupError, ValueError):
+        return None
+
+
 async def _start_workflow(intake: LeadIntake, temporal, settings, policies, policy, pool, priority: Priority,
                           suppression, account) -> _Ingested:
     try:
         handle = await temporal.start_workflow(
             LeadWorkflow.run,
             LeadWorkflowInput(intake=intake, **_pinned(policies, policy, pool), suppression=suppression,
-                              account=account),
+                              account=account, calendar=_calendar(intake, policy)),
             id=workflow_id(intake.lead_id),
             task_queue=settings.task_queue,
             # A lead id is used once, ever: a closed lead (disqualified for good, won, lost)

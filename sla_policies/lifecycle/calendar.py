@@ -13,26 +13,28 @@ depends on the installed `holidays` release, and a replay reads the recorded sna
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 from sla_policies.calendar import holiday_names, resolve_calendar
-from sla_policies.deadlines import CalendarInputs
+from sla_policies.deadlines import CalendarInputs, CalendarQuery, LeadCalendar
+from sla_policies.lead import LeadIntake
 from sla_policies.model import Policy
 from sla_policies.state import LeadState
-
-if TYPE_CHECKING:
-    from sla_policies.lifecycle.types import CalendarQuery, LeadCalendar
 
 _WEEKDAY_NUMBERS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 
 
 def lead_timezone(state: LeadState, policy: Policy) -> str:
-    contact, account = state.intake.contact, state.intake.account
+    return _timezone(state.intake, state.owner_timezone, policy)
+
+
+def _timezone(intake: LeadIntake, owner_timezone: str | None, policy: Policy) -> str:
+    contact, account = intake.contact, intake.account
     found = {
         "prospect": contact.timezone,
         "territory": policy.calendars.territory_timezones.get(account.territory or ""),
-        "owner": state.owner_timezone,
+        "owner": owner_timezone,
     }
     for source in policy.calendars.timezone_precedence:
         if found[source]:
@@ -41,16 +43,33 @@ def lead_timezone(state: LeadState, policy: Policy) -> str:
 
 
 def calendar_inputs(state: LeadState, policy: Policy) -> CalendarInputs:
+    return _inputs(state.intake, state.owner_timezone, policy)
+
+
+def _inputs(intake: LeadIntake, owner_timezone: str | None, policy: Policy) -> CalendarInputs:
     spec = policy.calendars.default_calendar()
-    contact, account = state.intake.contact, state.intake.account
+    contact, account = intake.contact, intake.account
     country = (spec.holiday_country or contact.country or account.country) if spec.observe_public_holidays else None
     subdivision = spec.holiday_subdivision
     if subdivision is None and country is not None and spec.holiday_country is None \
             and policy.calendars.subdivision_from_region and account.region:
         subdivision = account.region.strip()
-    return CalendarInputs(timezone=lead_timezone(state, policy), country=country, subdivision=subdivision,
-                          open=spec.open, close=spec.close, weekdays=tuple(spec.weekdays),
+    return CalendarInputs(timezone=_timezone(intake, owner_timezone, policy), country=country,
+                          subdivision=subdivision, open=spec.open, close=spec.close, weekdays=tuple(spec.weekdays),
                           extra_closed_dates=tuple(spec.extra_closed_dates))
+
+
+def arrival_calendar(intake: LeadIntake, policy: Policy, now: datetime) -> LeadCalendar:
+    """The calendar a new lead's first clocks need, resolved by the API at ingest and
+    carried in the workflow's start argument (`LeadWorkflowInput.calendar`), so the lead
+    routes without asking for it: one local activity, and one decision round, fewer per
+    lead. Like the core's own question it spans the year before to two after (and one
+    more year back, for a qualifying action dated last year). The core takes it only
+    where `LeadCalendar.covers` says it answers its question, and asks otherwise: a lead
+    whose timezone is its owner's, whose scoring changed its account, or that arrives in
+    another year than the API's clock says."""
+    return snapshot(CalendarQuery(inputs=_inputs(intake, None, policy), first_year=now.year - 2,
+                                  last_year=now.year + 3))
 
 
 def _subdivision(country: str, name: str | None) -> str | None:
@@ -72,8 +91,6 @@ def _subdivision(country: str, name: str | None) -> str | None:
 @lru_cache(maxsize=512)
 def snapshot(query: CalendarQuery) -> LeadCalendar:
     """The calendar of `query` (cached per process: many leads share a calendar)."""
-    from sla_policies.lifecycle.types import LeadCalendar
-
     inputs = query.inputs
     subdivision = _subdivision(inputs.country, inputs.subdivision) if inputs.country else None
     cal = resolve_calendar(

@@ -6,12 +6,11 @@ replayed and sent across the workflow boundary unchanged.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from sla_policies.calendar import BusinessCalendar
 from sla_policies.commands import (
     Accept,
     Actor,
@@ -27,7 +26,10 @@ from sla_policies.commands import (
     Review,
     Touch,
 )
-from sla_policies.deadlines import CalendarInputs
+
+# The calendar question and its answer live beside their inputs, below the lead's state.
+from sla_policies.deadlines import CalendarQuery as CalendarQuery
+from sla_policies.deadlines import LeadCalendar as LeadCalendar
 from sla_policies.lead import EngagementEvent
 from sla_policies.model import Policy
 from sla_policies.state import (
@@ -152,29 +154,6 @@ Effect = Project | Notify | Release | WriteSuppression | ShareCommitteeSignal | 
 
 
 # ----------------------------------------------------------------- questions
-class CalendarQuery(_Data):
-    """The lead's business calendar with its public holidays for local years
-    `first_year`..`last_year` (a snapshot: see `sla_policies.lifecycle.calendar`)."""
-
-    inputs: CalendarInputs
-    first_year: int
-    last_year: int
-
-
-class LeadCalendar(_Data):
-    """A calendar snapshot: the inputs it answers for, the years it covers, and the
-    resolved calendar (holidays materialized as closed dates)."""
-
-    inputs: CalendarInputs
-    first_year: int
-    last_year: int
-    calendar: BusinessCalendar
-    holiday_names: dict[date, str] = {}
-
-    def covers(self, inputs: CalendarInputs, first_year: int, last_year: int) -> bool:
-        return self.inputs == inputs and self.first_year <= first_year and last_year <= self.last_year
-
-
 Question = AssignmentRequest | AccountStatusQuery | AccountEngagementQuery | CalendarQuery
 Answer = Assignment | Unassigned | AccountStatus | AccountEngagement | LeadCalendar | None
 

@@ -39,8 +39,10 @@ from sla_policies.commands import (
     Touch,
 )
 from sla_policies.lead import Contact, ContactPatch, EngagementEvent
+from sla_policies.lifecycle.calendar import arrival_calendar
 from sla_policies.loader import default_policy
 from sla_policies.model import Policy
+from sla_policies.state import AccountStatus
 from tests.lifecycle import (
     advance_to,
     clock,
@@ -304,6 +306,22 @@ async def score_decay_step(env, db):
     assert first.score_changes_at is not None
     await advance_to(env, first.score_changes_at + timedelta(seconds=1))
     await state_when(handle, lambda s: s.score < first.score)
+    return [handle]
+
+
+@scenario
+async def ingested_like_the_api(env, db):
+    # Started as the API starts a lead: the account matched and the calendar resolved at
+    # ingest, so it routes without asking for a calendar (patch calendar-at-ingest); then
+    # the SDR works it with the calendar it came with.
+    at = next_weekday_at(await env.get_current_time(), 0, 9)
+    await advance_to(env, at)
+    intake = lead("api")
+    handle = await start(env, intake, account=AccountStatus(),
+                         calendar=arrival_calendar(intake, default_policy(), at))
+    sdr = Actor(id=(await state_when(handle, lambda s: s.owner is not None)).owner or "", role="sdr")
+    await handle.execute_update(LeadWorkflow.touch, Touch(actor=sdr, channel="phone", outcome="connected"))
+    await handle.execute_update(LeadWorkflow.accept, Accept(actor=sdr))
     return [handle]
 
 
