@@ -25,7 +25,8 @@ from handoff.worker import sandboxed_runner, workflow_runner
 from sla_policies import pinned
 from tests.histories.builds import BUILDS
 from tests.histories.mutants import PatchedTimerBeforeEveryCalendar, TimerBeforeEveryCalendar, WallClockOnEveryCalendar
-from tests.histories.record import SCENARIOS, recorded_policies
+from tests.histories.policies import recorded_policies
+from tests.histories.record import SCENARIOS
 from tests.lifecycle import scheduled_activities
 from workflows.lead import LeadWorkflow
 

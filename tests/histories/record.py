@@ -41,8 +41,8 @@ from sla_policies.commands import (
 from sla_policies.lead import Contact, ContactPatch, EngagementEvent
 from sla_policies.lifecycle.calendar import arrival_calendar
 from sla_policies.loader import default_policy
-from sla_policies.model import Policy
 from sla_policies.state import AccountStatus
+from tests.histories.policies import MIGRATED_TO
 from tests.lifecycle import (
     advance_to,
     clock,
@@ -54,7 +54,6 @@ from tests.lifecycle import (
     start,
     state_when,
 )
-from tests.policy_variants import faster_tier1
 from tests.stack import fresh_database, time_skipping_server, worker
 from workflows.lead import LeadWorkflow
 
@@ -62,15 +61,6 @@ HERE = Path(__file__).parent
 OPS = Actor(id="ops", role="revops")
 Scenario = Callable[[WorkflowEnvironment, str], Awaitable[list[WorkflowHandle]]]
 SCENARIOS: dict[str, Scenario] = {}
-MIGRATED_TO = faster_tier1("2099.0.0", target="10m", breach="3h")  # the policy_migration scenario's target
-
-
-def recorded_policies() -> list[Policy]:
-    """Every policy the recorded leads name by reference: a replaying worker must hold them
-    (a real worker loads them from the policy store: handoff/policy_loader.py)."""
-    return [default_policy(), MIGRATED_TO]
-
-
 def scenario(fn: Scenario) -> Scenario:
     SCENARIOS[fn.__name__] = fn
     return fn

@@ -35,7 +35,7 @@ async def main(source: str, files: list[str]) -> dict:
         # must hold what the leads name, as that build's worker would. (Older builds'
         # leads carry the policy inline.)
         from sla_policies import pinned
-        from tests.histories.record import recorded_policies
+        from tests.histories.policies import recorded_policies
         for policy in recorded_policies():
             pinned.register(policy)
 
