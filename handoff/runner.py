@@ -18,7 +18,7 @@ from handoff.connectors import crm_config
 from handoff.schedules import ensure_connector_schedules, ensure_report_schedules
 from handoff.startup import ensure_port_free
 from handoff.versioning import deployment_config, set_current
-from handoff.worker import build_worker, cache_size
+from handoff.worker import build_worker, lead_worker_options
 from infra.settings import Settings
 from sla_policies.facts import Period
 from sla_policies.model import Policy
@@ -70,7 +70,7 @@ async def serve(settings: Settings, client: Client, *, run_api: bool = True, run
                           if settings.worker_versioning else None)
             worker = build_worker(client, settings.task_queue, pool, sinks=sinks_from_settings(settings),
                                   crm=crm_config(settings), deployment_config=versioning,
-                                  max_cached_workflows=cache_size(settings.worker_memory_mib))
+                                  **lead_worker_options(settings))
             tasks.append(asyncio.create_task(worker.run(), name="worker"))
             if versioning is not None:
                 # Before the schedules: their runs start on the current version.

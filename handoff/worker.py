@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
+from typing import TypedDict
 
 from psycopg_pool import AsyncConnectionPool
 from temporalio.client import Client
@@ -23,6 +24,7 @@ from activities.reports import ReportActivities
 from activities.roster import RosterActivities
 from activities.sinks import Sink
 from handoff.policy_loader import PolicyLoader
+from infra.settings import Settings
 from workflows.connectors import ConnectorInboxWorkflow, ConnectorSweepWorkflow, CrmSyncWorkflow
 from workflows.lead import LeadWorkflow
 from workflows.report import ReportWorkflow
@@ -52,6 +54,19 @@ CACHED_LEAD_KIB = 560
 def cache_size(memory_mib: int) -> int:
     """How many workflows one worker process may cache within `memory_mib` of RSS."""
     return max(10, (memory_mib - PROCESS_BASE_MIB) * 1024 // CACHED_LEAD_KIB)
+
+
+class LeadWorkerOptions(TypedDict):
+    max_cached_workflows: int
+    max_concurrent_workflow_tasks: int
+
+
+def lead_worker_options(settings: Settings) -> LeadWorkerOptions:
+    """The lead worker's sizes from the settings: its workflow cache from its memory share,
+    and how many workflow tasks it runs at once (`worker_max_tasks`: a small number keeps
+    the server's priority order, SLA instants first, in force; infra/settings.py)."""
+    return LeadWorkerOptions(max_cached_workflows=cache_size(settings.worker_memory_mib),
+                             max_concurrent_workflow_tasks=settings.worker_max_tasks)
 
 
 def workflow_runner() -> WorkflowRunner:

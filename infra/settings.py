@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     # The memory this machine's worker processes may use together, in MiB: each process
     # sizes its workflow cache to its share (handoff/worker.py `cache_size`).
     worker_memory_mib: int = Field(default=1024, ge=64, validation_alias="HANDOFF_WORKER_MEMORY_MIB")
+    # Workflow tasks one worker process runs at once. The server hands out the highest
+    # priority first (SLA first, above), but only among the tasks no worker holds yet: a
+    # process that took the SDK's default of 100 ran a fired breach among up to 100 bulk
+    # leads' first tasks, sharing the CPU, the event loop and the connection pool with
+    # them. At 8, breaches under a saturating ingest were about 5x less late, at the same
+    # ingest rate (bench/RESULTS.md, session 12).
+    worker_max_tasks: int = Field(default=8, ge=1, le=1000, validation_alias="HANDOFF_WORKER_MAX_TASKS")
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
     # Each API round trip to PostgreSQL ends within this many seconds (api/database.py):
     # a frozen database is a 503 with Retry-After, not a request hanging for the outage.
