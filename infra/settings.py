@@ -42,8 +42,8 @@ class Settings(BaseSettings):
     # priority first (SLA first, above), but only among the tasks no worker holds yet: a
     # process that took the SDK's default of 100 ran a fired breach among up to 100 bulk
     # leads' first tasks, sharing the CPU, the event loop and the connection pool with
-    # them. At 8, breaches under a saturating ingest were about 5x less late, at the same
-    # ingest rate (bench/RESULTS.md, session 12).
+    # them. At 8, a breach's p99 lateness under a saturating ingest was 0.9 to 2.3 s,
+    # against 3.3 to 18.1 s at 100, at the same ingest rate (bench/RESULTS.md, session 12).
     worker_max_tasks: int = Field(default=8, ge=1, le=1000, validation_alias="HANDOFF_WORKER_MAX_TASKS")
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
     # Each API round trip to PostgreSQL ends within this many seconds (api/database.py):
