@@ -32,8 +32,10 @@ class Settings(BaseSettings):
     # server's default is 3) a lead of a bulk ingest starts at, so its first tasks wait
     # behind every fired SLA timer of a live lead; 0 starts them at the default like any
     # lead. Routing raises the lead to the default inside its first task (infra/priority.py).
-    # On (5) by default since session 10: measured, it keeps breaches 1.3 to 1.6x the bare
-    # timer under a saturating ingest, against 4.6x with it off (bench/RESULTS.md).
+    # On (5) by default since session 10, which measured breaches at 1.3 to 1.6x the bare
+    # timer under a saturating ingest with it, 4.6x without. Session 12 measured the
+    # opposite in seven runs of eight (with and without HANDOFF_WORKER_MAX_TASKS): left on
+    # until a sweep settles it (bench/RESULTS.md).
     bulk_priority_key: int = Field(default=5, ge=0, le=5, validation_alias="HANDOFF_BULK_PRIORITY_KEY")
     # The memory this machine's worker processes may use together, in MiB: each process
     # sizes its workflow cache to its share (handoff/worker.py `cache_size`).
