@@ -13,10 +13,8 @@ workflow's patches make possible."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
@@ -27,7 +25,7 @@ from tests.histories.builds import BUILDS
 from tests.histories.mutants import PatchedTimerBeforeEveryCalendar, TimerBeforeEveryCalendar, WallClockOnEveryCalendar
 from tests.histories.policies import recorded_policies
 from tests.histories.record import SCENARIOS
-from tests.lifecycle import scheduled_activities
+from tests.lifecycle import local_activities, scheduled_activities
 from workflows.lead import LeadWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -93,12 +91,7 @@ def test_an_updates_changes_are_committed_in_its_own_task():
 def _takes_a_calendar(history: WorkflowHistory) -> bool:
     """The run records a calendar snapshot: a local activity marker whose data names
     `lead_calendar` (the core's other questions and some projections are local activities too)."""
-    def activity_type(event) -> str:
-        payloads = event.marker_recorded_event_attributes.details["data"].payloads
-        return json.loads(payloads[0].data).get("activity_type", "") if payloads else ""
-
-    return any(e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED and activity_type(e) == "lead_calendar"
-               for e in history.events)
+    return "lead_calendar" in local_activities(history.events)
 
 
 # The paths that never ask for a calendar: one comes with the one the API resolved, the

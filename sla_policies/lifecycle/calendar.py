@@ -25,10 +25,6 @@ from sla_policies.state import LeadState
 _WEEKDAY_NUMBERS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 
 
-def lead_timezone(state: LeadState, policy: Policy) -> str:
-    return _timezone(state.intake, state.owner_timezone, policy)
-
-
 def _timezone(intake: LeadIntake, owner_timezone: str | None, policy: Policy) -> str:
     contact, account = intake.contact, intake.account
     found = {
