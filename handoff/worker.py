@@ -10,7 +10,13 @@ from typing import TypedDict
 
 from psycopg_pool import AsyncConnectionPool
 from temporalio.client import Client
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
+from temporalio.worker import (
+    FixedSizeSlotSupplier,
+    UnsandboxedWorkflowRunner,
+    Worker,
+    WorkerTuner,
+    WorkflowRunner,
+)
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.crm.inbound import ConnectorActivities
@@ -24,6 +30,7 @@ from activities.reports import ReportActivities
 from activities.roster import RosterActivities
 from activities.sinks import Sink
 from handoff.policy_loader import PolicyLoader
+from handoff.slots import SlotSplit, SplitSlotSupplier
 from infra.settings import Settings
 from workflows.connectors import ConnectorInboxWorkflow, ConnectorSweepWorkflow, CrmSyncWorkflow
 from workflows.lead import LeadWorkflow
@@ -56,17 +63,29 @@ def cache_size(memory_mib: int) -> int:
     return max(10, (memory_mib - PROCESS_BASE_MIB) * 1024 // CACHED_LEAD_KIB)
 
 
+# Activity, local-activity and Nexus slots stay at the SDK's defaults.
+SDK_DEFAULT_SLOTS = 100
+
+
 class LeadWorkerOptions(TypedDict):
     max_cached_workflows: int
-    max_concurrent_workflow_tasks: int
+    tuner: WorkerTuner
+
+
+def slot_split(settings: Settings) -> SlotSplit:
+    """Workflow tasks one process runs at once, running leads' and new leads' (handoff/slots.py)."""
+    return SlotSplit(running=settings.worker_max_tasks, new=settings.worker_new_lead_tasks)
 
 
 def lead_worker_options(settings: Settings) -> LeadWorkerOptions:
     """The lead worker's sizes from the settings: its workflow cache from its memory share,
-    and how many workflow tasks it runs at once (`worker_max_tasks`: a small number keeps
-    the server's priority order, SLA instants first, in force; infra/settings.py)."""
-    return LeadWorkerOptions(max_cached_workflows=cache_size(settings.worker_memory_mib),
-                             max_concurrent_workflow_tasks=settings.worker_max_tasks)
+    and its workflow-task slots, running leads' apart from new leads' (handoff/slots.py)."""
+    fixed = FixedSizeSlotSupplier(SDK_DEFAULT_SLOTS)
+    return LeadWorkerOptions(
+        max_cached_workflows=cache_size(settings.worker_memory_mib),
+        tuner=WorkerTuner.create_composite(workflow_supplier=SplitSlotSupplier(slot_split(settings)),
+                                           activity_supplier=fixed, local_activity_supplier=fixed,
+                                           nexus_supplier=fixed))
 
 
 def workflow_runner() -> WorkflowRunner:

@@ -28,25 +28,28 @@ class Settings(BaseSettings):
     temporal_address: str | None = Field(default=None, validation_alias="TEMPORAL_ADDRESS")
     temporal_namespace: str | None = Field(default=None, validation_alias="TEMPORAL_NAMESPACE")
     task_queue: str = Field(default="handoff", validation_alias="TEMPORAL_TASK_QUEUE")
-    # SLA instants first (issue 12): the task-queue priority key (1 first .. 5 last; the
-    # server's default is 3) a lead of a bulk ingest starts at, so its first tasks wait
-    # behind every fired SLA timer of a live lead; 0 starts them at the default like any
-    # lead. Routing raises the lead to the default inside its first task (infra/priority.py).
-    # On (5) by default since session 10, which measured breaches at 1.3 to 1.6x the bare
-    # timer under a saturating ingest with it, 4.6x without. Session 12 measured the
-    # opposite in seven runs of eight (with and without HANDOFF_WORKER_MAX_TASKS): left on
-    # until a sweep settles it (bench/RESULTS.md).
-    bulk_priority_key: int = Field(default=5, ge=0, le=5, validation_alias="HANDOFF_BULK_PRIORITY_KEY")
+    # The task-queue priority key (1 first .. 5 last; the server's default is 3) a lead of
+    # a bulk ingest starts at until routing raises it to the default inside its first task
+    # (infra/priority.py), so its first task waits behind every fired SLA timer; 0, the
+    # default, starts it at the default like any lead. Off since session 13: with it on, a
+    # breach under a saturating ingest was later at p99 in eight runs of nine that day (and
+    # in seven of eight in session 12), and the bulk ingest ran at half the rate (the
+    # raise is one more call and history event per lead). SLA instants go first in the
+    # worker instead: running leads' tasks have slots of their own (handoff/slots.py).
+    bulk_priority_key: int = Field(default=0, ge=0, le=5, validation_alias="HANDOFF_BULK_PRIORITY_KEY")
     # The memory this machine's worker processes may use together, in MiB: each process
     # sizes its workflow cache to its share (handoff/worker.py `cache_size`).
     worker_memory_mib: int = Field(default=1024, ge=64, validation_alias="HANDOFF_WORKER_MEMORY_MIB")
-    # Workflow tasks one worker process runs at once. The server hands out the highest
-    # priority first (SLA first, above), but only among the tasks no worker holds yet: a
-    # process that took the SDK's default of 100 ran a fired breach among up to 100 bulk
-    # leads' first tasks, sharing the CPU, the event loop and the connection pool with
-    # them. At 8, a breach's p99 lateness under a saturating ingest was 0.9 to 2.3 s,
-    # against 3.3 to 18.1 s at 100, at the same ingest rate (bench/RESULTS.md, session 12).
+    # Workflow tasks of leads a worker process already holds (its sticky queue: fired SLA
+    # instants, dispositions, signals) it runs at once. The server orders only the tasks no
+    # worker holds yet: a process that took the SDK's default of 100 ran a fired breach
+    # among up to 100 bulk leads' first tasks, sharing the CPU, the event loop and the
+    # connection pool with them (bench/RESULTS.md, session 12).
     worker_max_tasks: int = Field(default=8, ge=1, le=1000, validation_alias="HANDOFF_WORKER_MAX_TASKS")
+    # Workflow tasks of new leads (the shared queue: above all a new lead's first task)
+    # one worker process runs at once, in slots apart from those above: a bulk ingest
+    # cannot take the slots a fired breach needs (handoff/slots.py).
+    worker_new_lead_tasks: int = Field(default=4, ge=1, le=1000, validation_alias="HANDOFF_WORKER_NEW_LEAD_TASKS")
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
     # Each API round trip to PostgreSQL ends within this many seconds (api/database.py):
     # a frozen database is a 503 with Retry-After, not a request hanging for the outage.

@@ -1,7 +1,7 @@
 """SLA instants first (infra/priority.py) on the real stack: a bulk ingest's leads start at
 the bulk priority and routing raises them to the default; a single ingest and a one-lead
-batch start at the default; it is on (key 5) by default and the key 0 switches it off. Also the worker's memory budget:
-the workflow cache it sizes and each process's share."""
+batch start at the default; it is off (key 0) by default and a key from 1 to 5 switches it
+on. Also the worker's memory budget: the workflow cache it sizes and each process's share."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from temporalio.client import Client
 from temporalio.common import Priority
 
 from handoff.processes import SUPERVISOR_MIB, child_environment
-from handoff.worker import CACHED_LEAD_KIB, PROCESS_BASE_MIB, cache_size, lead_worker_options
+from handoff.worker import CACHED_LEAD_KIB, PROCESS_BASE_MIB, cache_size
 from infra.priority import DEFAULT_KEY, bulk_priority, is_lowered
 from tests.lifecycle import demo_request, seed_roster
 from tests.stack import api_server, dev_server, poll, worker
@@ -86,13 +86,13 @@ async def test_a_single_ingest_and_a_one_lead_batch_start_at_the_default(stack):
 
 
 @pytest.mark.asyncio
-async def test_bulk_priority_is_on_by_default(stack):
-    assert await batch_priorities(stack, "on", 2) == [RAISED] * 2
+async def test_bulk_priority_is_off_by_default(stack):
+    assert await batch_priorities(stack, "off", 2) == [UNSET] * 2
 
 
 @pytest.mark.asyncio
-async def test_bulk_priority_key_0_switches_it_off(stack):
-    assert await batch_priorities(stack, "off", 2, HANDOFF_BULK_PRIORITY_KEY=0) == [UNSET] * 2
+async def test_a_bulk_priority_key_switches_it_on(stack):
+    assert await batch_priorities(stack, "on", 2, HANDOFF_BULK_PRIORITY_KEY=5) == [RAISED] * 2
 
 
 @pytest.mark.asyncio
@@ -116,22 +116,6 @@ def test_the_workflow_cache_is_sized_from_the_memory_budget():
     assert cache_size(472) == (472 - PROCESS_BASE_MIB) * 1024 // CACHED_LEAD_KIB
     assert PROCESS_BASE_MIB + cache_size(472) * CACHED_LEAD_KIB / 1024 <= 472
     assert cache_size(PROCESS_BASE_MIB) == 10  # never below a working minimum
-
-
-def test_a_lead_worker_holds_few_workflow_tasks_at_once_so_priority_order_holds():
-    # The server orders only the tasks no worker holds yet: a worker holding the SDK's
-    # default of 100 ran a fired breach among up to 100 bulk leads' first tasks.
-    from pydantic import ValidationError
-
-    from infra.settings import Settings
-
-    assert lead_worker_options(Settings()) == {"max_cached_workflows": cache_size(1024),
-                                               "max_concurrent_workflow_tasks": 8}
-    tuned = Settings(HANDOFF_WORKER_MAX_TASKS=20, HANDOFF_WORKER_MEMORY_MIB=512)
-    assert lead_worker_options(tuned) == {"max_cached_workflows": cache_size(512),
-                                          "max_concurrent_workflow_tasks": 20}
-    with pytest.raises(ValidationError, match="HANDOFF_WORKER_MAX_TASKS"):
-        Settings(HANDOFF_WORKER_MAX_TASKS=0)
 
 
 def test_each_worker_process_gets_its_share_of_the_memory_budget():
