@@ -24,7 +24,7 @@ from sla_policies.commands import Accept, Actor, Briefing, Handoff, Meddpic, Opp
 from sla_policies.lead import LeadIntake
 from sla_policies.model import Policy
 from sla_policies.state import LeadState, LeadWorkflowInput
-from workflows.lead import LeadWorkflow, workflow_id
+from workflows.lead import LeadWorkflow, new_run_input, workflow_id
 
 QUEUE = "handoff"  # the lead worker's own process
 
@@ -59,7 +59,7 @@ def _pinned(stack: Stack, policy: Policy, inline: bool) -> dict:
 
 async def _routed(client: Client, pinned: dict) -> tuple[WorkflowHandle, Actor]:
     intake = _intake(f"hist-{uuid.uuid4().hex[:8]}")
-    handle = await client.start_workflow(LeadWorkflow.run, LeadWorkflowInput(intake=intake, **pinned),
+    handle = await client.start_workflow(LeadWorkflow.run, new_run_input(intake=intake, **pinned),
                                          id=workflow_id(intake.lead_id), task_queue=QUEUE)
     state = await _state(handle, lambda s: s.owner is not None)
     return handle, Actor(id=state.owner, role="sdr")

@@ -393,6 +393,10 @@ class LeadWorkflowInput(BaseModel):
     # The lead's calendar as the API resolved it at ingest (lifecycle/calendar.py
     # `arrival_calendar`): the first decisions use it where it answers their question.
     calendar: LeadCalendar | None = None
+    # The workflow shell's revision that started this run (workflows/lead.py
+    # SHELL_REVISION): from 1 on, the run takes the paths of the shell's earlier patches
+    # without a marker for each. 0, the default, is every run started before it.
+    shell_revision: int = 0
 
     @model_validator(mode="after")
     def _one_policy(self) -> LeadWorkflowInput:

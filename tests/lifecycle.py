@@ -18,9 +18,9 @@ from sla_policies import pinned
 from sla_policies.lead import LeadIntake
 from sla_policies.loader import default_policy
 from sla_policies.pinned import PolicyRef
-from sla_policies.state import LeadState, LeadWorkflowInput
+from sla_policies.state import LeadState
 from tests.stack import api_server, dev_server, poll, worker
-from workflows.lead import LeadWorkflow
+from workflows.lead import LeadWorkflow, new_run_input
 
 NY = ZoneInfo("America/New_York")
 _ids = itertools.count(1)
@@ -95,7 +95,7 @@ async def start(env: WorkflowEnvironment, intake: LeadIntake, task_queue: str = 
     """Start a lead's workflow; `ingest` are the start argument's lookups the API makes at
     ingest (`account`, `calendar`, ...)."""
     return await env.client.start_workflow(
-        LeadWorkflow.run, LeadWorkflowInput(intake=intake, policy_ref=default_ref(), **ingest),
+        LeadWorkflow.run, new_run_input(intake=intake, policy_ref=default_ref(), **ingest),
         id=f"lead-{intake.lead_id}", task_queue=task_queue)
 
 

@@ -13,6 +13,8 @@ workflow's patches make possible."""
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 
 from temporalio.client import WorkflowHistory
@@ -22,11 +24,16 @@ from temporalio.worker import Replayer
 from handoff.worker import sandboxed_runner, workflow_runner
 from sla_policies import pinned
 from tests.histories.builds import BUILDS
-from tests.histories.mutants import PatchedTimerBeforeEveryCalendar, TimerBeforeEveryCalendar, WallClockOnEveryCalendar
+from tests.histories.mutants import (
+    PatchedTimerBeforeEveryCalendar,
+    TakesWithoutConsuming,
+    TimerBeforeEveryCalendar,
+    WallClockOnEveryCalendar,
+)
 from tests.histories.policies import recorded_policies
 from tests.histories.record import SCENARIOS
 from tests.lifecycle import local_activities, scheduled_activities
-from workflows.lead import LeadWorkflow
+from workflows.lead import SHELL_REVISION, LeadWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -34,6 +41,17 @@ HISTORIES = Path(__file__).parent / "histories"
 def recorded() -> list[WorkflowHistory]:
     """The histories of the current workflow code (not the older builds kept in subfolders)."""
     return [WorkflowHistory.from_json(path.stem, path.read_text()) for path in sorted(HISTORIES.glob("*.json"))]
+
+
+def build_histories(folder: str) -> list[WorkflowHistory]:
+    """The histories an earlier build recorded (tests/histories/builds.py)."""
+    return [WorkflowHistory.from_json(path.stem, path.read_text())
+            for path in sorted((HISTORIES / folder).glob("*.json"))]
+
+
+def previous_build() -> list[WorkflowHistory]:
+    """The histories of the newest earlier build."""
+    return build_histories(max(BUILDS, key=lambda name: int(name.removeprefix("v"))))
 
 
 async def each(histories: list[WorkflowHistory]):
@@ -69,8 +87,7 @@ async def test_the_previous_builds_histories_replay_on_the_current_code():
     """A worker upgraded in place (no Worker Versioning, as `handoff dev` runs) takes over
     the leads the previous build started: its patches keep their recorded paths (before
     ANSWER_IN_THE_TASK, an Update's changes projected by activity)."""
-    folder = HISTORIES / max(BUILDS, key=lambda name: int(name.removeprefix("v")))
-    histories = [WorkflowHistory.from_json(path.stem, path.read_text()) for path in sorted(folder.glob("*.json"))]
+    histories = previous_build()
     assert len(histories) >= len(SCENARIOS)
     results = await replayer(LeadWorkflow).replay_workflows(each(histories), raise_on_replay_failure=False)
     assert {run: str(error) for run, error in results.replay_failures.items()} == {}
@@ -78,14 +95,56 @@ async def test_the_previous_builds_histories_replay_on_the_current_code():
 
 def test_an_updates_changes_are_committed_in_its_own_task():
     """Since answer-in-the-task no recorded run projects by activity task (an Update's
-    batch is a local activity in the Update's task); the previous build's runs did."""
+    batch is a local activity in the Update's task); v4's runs did."""
     def projected_by_activity(histories: list[WorkflowHistory]) -> set[str]:
         return {h.workflow_id for h in histories if "project_lead" in scheduled_activities(h.events)}
 
-    previous = HISTORIES / max(BUILDS, key=lambda name: int(name.removeprefix("v")))
-    before = [WorkflowHistory.from_json(path.stem, path.read_text()) for path in sorted(previous.glob("*.json"))]
+    before = build_histories("v4")
     assert "happy_path_closed_won.1" in projected_by_activity(before)
     assert projected_by_activity(recorded()) == set()
+
+
+def _patch_markers(history: WorkflowHistory) -> int:
+    return sum(1 for e in history.events if e.HasField("marker_recorded_event_attributes")
+               and e.marker_recorded_event_attributes.marker_name == "core_patch")
+
+
+def _change_version_upserts(history: WorkflowHistory) -> int:
+    return sum(1 for e in history.events if e.HasField("upsert_workflow_search_attributes_event_attributes")
+               and "TemporalChangeVersion" in
+               e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields)
+
+
+def test_a_new_run_asks_no_patch():
+    """Shell revision 1: a new run takes the folded patches' paths without a marker or a
+    TemporalChangeVersion upsert each (the previous build's runs recorded both)."""
+    before = previous_build()
+    assert all(_patch_markers(h) >= 1 and _change_version_upserts(h) >= 1 for h in before)
+    assert [(h.workflow_id, _patch_markers(h), _change_version_upserts(h)) for h in recorded()
+            if _patch_markers(h) or _change_version_upserts(h)] == []
+
+
+def _as_revision_1(history: WorkflowHistory) -> WorkflowHistory:
+    """The same history, its start argument at shell revision 1: a run the API started at
+    that revision and an older worker (which ignores the field) took on and recorded."""
+    data = history.to_json_dict()
+    started = data["events"][0]["workflowExecutionStartedEventAttributes"]["input"]["payloads"][0]
+    argument = json.loads(base64.b64decode(started["data"]))
+    argument["shell_revision"] = SHELL_REVISION
+    started["data"] = base64.b64encode(json.dumps(argument).encode()).decode()
+    return WorkflowHistory.from_json(history.workflow_id, data)
+
+
+async def test_a_revision_1_run_an_older_worker_began_replays_consuming_its_markers():
+    """An upgrade may reach the API before every worker: an older worker takes the new
+    run on and records each patch's marker. This code, replaying it, consumes them."""
+    histories = [_as_revision_1(h) for h in previous_build() if h.workflow_id.endswith(".1")]
+    results = await replayer(LeadWorkflow).replay_workflows(each(histories), raise_on_replay_failure=False)
+    assert {run: str(error) for run, error in results.replay_failures.items()} == {}
+    # Without consuming them, those markers are a non-deterministic history.
+    results = await replayer(TakesWithoutConsuming).replay_workflows(each(histories), raise_on_replay_failure=False)
+    assert set(results.replay_failures) == {h.run_id for h in histories}
+    assert all("nondeterminism" in f"{type(e).__name__} {e}".lower() for e in results.replay_failures.values())
 
 
 def _takes_a_calendar(history: WorkflowHistory) -> bool:

@@ -122,13 +122,37 @@ ANSWER_IN_THE_TASK = "answer-in-the-task"
 # at ingest: the run takes it instead of asking for one. A run that an older worker began
 # ignored that argument and asked; the missing marker keeps its replay asking too.
 CALENDAR_AT_INGEST = "calendar-at-ingest"
+# Each patch a new run asks costs it a marker and the SDK's upsert of the
+# `TemporalChangeVersion` search attribute: two of each in a new lead's first task, about a
+# sixth of the Temporal server's CPU for that lead (bench/RESULTS.md, session 13). A run
+# started at this shell revision (LeadWorkflowInput.shell_revision: the API, the simulator
+# and continue-as-new set it) takes these patches' paths without asking (see _takes).
+SHELL_REVISION = 1
+FOLDED_PATCHES = frozenset({IN_THE_TASK, CALENDAR_AT_INGEST, ANSWER_IN_THE_TASK})
 WORKFLOW_ID_PREFIX = "lead-"
+# A durable timer counts from the instant the server records it: once the workflow task
+# that set it has run its local activities and the server has written that task's other
+# commands. Its duration counts from that task's start. So an instant set by a lead's first
+# task (routing, its commit, its search attributes) fired as late as that task took: up to
+# a second under a saturating ingest (bench/RESULTS.md, session 13). An instant further off
+# is therefore aimed this much early, and aimed again from the task that wakes, which does
+# nothing else: its timer starts within milliseconds of the instant it counts from. It costs
+# one workflow task per instant that fires, none for one an input cancels. Replay is
+# unchanged: a timer's duration is not part of a history's commands, and a history whose
+# timer fired at the instant wakes past it and goes on as it did.
+AIM_EARLY = timedelta(seconds=5)
 
 
 def workflow_id(lead_id: str) -> str:
     """The one workflow id of a lead (the API, the migrations, the wake-ups, the simulator
     and the bench use it)."""
     return WORKFLOW_ID_PREFIX + lead_id
+
+
+def new_run_input(**fields) -> LeadWorkflowInput:
+    """The start argument of a new run of LeadWorkflow, at this shell's revision (the API,
+    the simulator, the bench and the tests start leads with it; continue-as-new too)."""
+    return LeadWorkflowInput(shell_revision=SHELL_REVISION, **fields)
 
 
 def lead_id_of(workflow_id: str) -> str:
@@ -197,6 +221,7 @@ class LeadWorkflow:
         # activity cannot do it: on replay its recorded result would stand in for the load,
         # so the worker would still lack the object, unless the whole policy were recorded.)
         self._policy_ref: pinned.PolicyRef | None = args.policy_ref
+        self._revision = args.shell_revision
         self._policy: Policy = args.pinned_policy()
         self._state: LeadState = args.carried or new_lead(args.intake, self._policy, _arrival(args.intake))
         self._calendar: LeadCalendar | None = None  # taken on first use, again in each run (see run)
@@ -295,8 +320,8 @@ class LeadWorkflow:
     # ================================================================== run
     @workflow.run
     async def run(self, args: LeadWorkflowInput) -> LeadState:
-        self._current()  # the run's first command: whether it began after IN_THE_TASK
-        if args.calendar is not None and workflow.patched(CALENDAR_AT_INGEST):
+        self._current()  # whether it began after IN_THE_TASK: the run's first command, if it asks
+        if args.calendar is not None and self._takes(CALENDAR_AT_INGEST):
             self._calendar = args.calendar
         senders = [asyncio.create_task(self._project_forever()), asyncio.create_task(self._notify_forever())]
         if args.carried is None:
@@ -320,7 +345,7 @@ class LeadWorkflow:
                     sender.cancel()
                 self._state.counts["runs"] = self._state.counts.get("runs", 1) + 1
                 # By reference when the lead has one; a lead on an inline policy stays inline.
-                workflow.continue_as_new(LeadWorkflowInput(
+                workflow.continue_as_new(new_run_input(
                     intake=self._state.intake, policy_ref=self._policy_ref,
                     policy=self._policy if self._policy_ref is None else None, carried=self._state))
             await self._sleep_until_next()
@@ -337,17 +362,24 @@ class LeadWorkflow:
                 and not self._projecting and not self._notifications and not self._notifying)
 
     async def _sleep_until_next(self) -> None:
+        """Until an input arrives or the next instant comes due. A timer further off than
+        AIM_EARLY is aimed that much early and aimed again from the task it wakes."""
         self._wake = False
         wake_at = clockbook.next_wakeup(self._state)
         if wake_at is not None and wake_at <= workflow.now():
             # Every instant is consumed when it fires; one still due here is a bug that
             # must not become a busy loop (the worker would flag a deadlock).
             raise ApplicationError(f"SLA instant {wake_at.isoformat()} is due but was not processed")
-        try:
-            await workflow.wait_condition(
-                lambda: self._wake, timeout=None if wake_at is None else wake_at - workflow.now())
-        except TimeoutError:
-            pass
+        if wake_at is None:
+            await workflow.wait_condition(lambda: self._wake)
+            return
+        while (left := wake_at - workflow.now()) > timedelta(0):
+            aim = left - AIM_EARLY if left > AIM_EARLY else left
+            try:
+                await workflow.wait_condition(lambda: self._wake, timeout=aim)
+                return  # an input
+            except TimeoutError:
+                pass  # the instant, or AIM_EARLY before it: the loop tells which
 
     # ================================================================== the core and its effects
     async def _decide(self, input: Input, at: datetime | None = None) -> Decision:
@@ -373,11 +405,25 @@ class LeadWorkflow:
             self._upsert_search_attributes()
         return decision
 
-    @staticmethod
-    def _current() -> bool:
+    def _current(self) -> bool:
         """Did this run begin after IN_THE_TASK? (Asked first thing in `run`, so
         the marker is the run's first command; the SDK keeps the answer for the run.)"""
-        return workflow.patched(IN_THE_TASK)
+        return self._takes(IN_THE_TASK)
+
+    def _takes(self, patch: str) -> bool:
+        """Does this run take the path of `patch`? A run started at SHELL_REVISION takes
+        every folded patch's path, with no marker. The API may start it before this
+        worker's build reaches every worker: a worker of session 12's build (which knows
+        every folded patch, ignores the field and asks) records the markers, so a replay
+        here consumes a marker the history holds (an asked patch records nothing in a
+        replay that lacks it). A worker older than that would take an older path this code
+        cannot replay: workers are upgraded before the API (README, "Changing workflow
+        code safely"), and with Worker Versioning such a run stays pinned to that build."""
+        if self._revision >= SHELL_REVISION and patch in FOLDED_PATCHES:
+            if workflow.unsafe.is_replaying():
+                workflow.patched(patch)
+            return True
+        return workflow.patched(patch)
 
     def _reuse(self, input: Input, now: datetime) -> Decision | None:
         """The validator's decision, when the handler now decides the same command on the
@@ -531,7 +577,7 @@ class LeadWorkflow:
         Older runs keep their recorded paths: before IN_THE_TASK only the arrival went
         locally; before ANSWER_IN_THE_TASK (asked at the run's first Update batch) an
         Update's changes always went by activity."""
-        if awaited and self._current() and workflow.patched(ANSWER_IN_THE_TASK):
+        if awaited and self._current() and self._takes(ANSWER_IN_THE_TASK):
             try:
                 await workflow.execute_local_activity_method(
                     ReadModelActivities.project_lead, batch, start_to_close_timeout=ANSWER_COMMIT_TIMEOUT,

@@ -51,9 +51,9 @@ from sla_policies.intake_rules import country_problems, event_problems, intake_p
 from sla_policies.lead import ContactPatch, LeadIntake
 from sla_policies.lifecycle.calendar import arrival_calendar
 from sla_policies.model import Policy
-from sla_policies.state import DuplicateSubmission, LeadState, LeadWorkflowInput
+from sla_policies.state import DuplicateSubmission, LeadState
 from workflows import search_attributes as sa
-from workflows.lead import LeadWorkflow, workflow_id
+from workflows.lead import LeadWorkflow, new_run_input, workflow_id
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 
@@ -182,8 +182,8 @@ async def _start_workflow(intake: LeadIntake, temporal, settings, policies, poli
     try:
         handle = await temporal.start_workflow(
             LeadWorkflow.run,
-            LeadWorkflowInput(intake=intake, **_pinned(policies, policy, pool), suppression=suppression,
-                              account=account, calendar=_calendar(intake, policy)),
+            new_run_input(intake=intake, **_pinned(policies, policy, pool), suppression=suppression,
+                          account=account, calendar=_calendar(intake, policy)),
             id=workflow_id(intake.lead_id),
             task_queue=settings.task_queue,
             # A lead id is used once, ever: a closed lead (disqualified for good, won, lost)
@@ -270,7 +270,7 @@ async def add_events(lead_id: str, body: EventsBody, principal: PrincipalDep, te
     try:
         await temporal.start_workflow(
             LeadWorkflow.run,
-            LeadWorkflowInput(intake=intake, **_pinned(policies, policy, pool)),
+            new_run_input(intake=intake, **_pinned(policies, policy, pool)),
             id=workflow_id(lead_id), task_queue=settings.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             start_signal="engagement", start_signal_args=[body.events],

@@ -32,8 +32,8 @@ from infra.temporal import test_server_path
 from sla_policies import pinned
 from sla_policies.clockbook import next_wakeup
 from sla_policies.lead import EngagementEvent
-from sla_policies.state import LeadState, LeadWorkflowInput
-from workflows.lead import LeadWorkflow, workflow_id
+from sla_policies.state import LeadState
+from workflows.lead import LeadWorkflow, new_run_input, workflow_id
 
 TASK_QUEUE = "handoff-simulate"
 TERMINAL_STAGES = frozenset({"closed_won", "closed_lost", "routed_out"})
@@ -160,7 +160,7 @@ class TemporalSimulation(Simulation):
         account = await find_account_status(self.pool, intake, self.policy)
         await self.client.start_workflow(
             LeadWorkflow.run,
-            LeadWorkflowInput(intake=intake, policy_ref=self.policy_ref, suppression=suppression, account=account),
+            new_run_input(intake=intake, policy_ref=self.policy_ref, suppression=suppression, account=account),
             id=workflow_id(row.lead_id), task_queue=TASK_QUEUE, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
         return await self._settle(row.lead_id)
 

@@ -21,4 +21,8 @@ BUILDS = {
     # Intake, SLA instants and signals in their own workflow task (patch in-the-task); an
     # Update's changes still by activity (the last build that shipped them, stop 23).
     "v4": "6042099e4071612990dd13dd30be0d252ead1266",
+    # Every patch asked with a marker (and the SDK's TemporalChangeVersion upsert) by each
+    # new run; SLA timers aimed at the instant from the task that set them (the last build
+    # that shipped them, session 12). Runs from before shell revision 1.
+    "v5": "f9ea2dd7c1637a75ad76d0cba79f6b3d59388c9d",
 }

@@ -12,7 +12,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from sla_policies.lifecycle.types import Answer, CalendarQuery, Question
     from sla_policies.state import LeadState, LeadWorkflowInput
-    from workflows.lead import LeadWorkflow
+    from workflows.lead import FOLDED_PATCHES, SHELL_REVISION, LeadWorkflow
 
 
 @workflow.defn(name="LeadWorkflow")
@@ -57,3 +57,18 @@ class WallClockOnEveryCalendar(LeadWorkflow):
         if isinstance(question, CalendarQuery):
             workflow.logger.debug("asked at %s", datetime.now())
         return await LeadWorkflow._answer(self, question)
+
+
+@workflow.defn(name="LeadWorkflow")
+class TakesWithoutConsuming(LeadWorkflow):
+    """Takes a revision-1 run's folded patches without consuming, in a replay, the markers
+    an older worker recorded for them."""
+
+    @workflow.run
+    async def run(self, args: LeadWorkflowInput) -> LeadState:
+        return await super().run(args)
+
+    def _takes(self, patch: str) -> bool:
+        if self._revision >= SHELL_REVISION and patch in FOLDED_PATCHES:
+            return True
+        return workflow.patched(patch)
