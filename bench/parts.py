@@ -11,10 +11,12 @@ from zoneinfo import ZoneInfo
 
 from temporalio.client import Client
 
+from bench.breakdown import PARTS, Breakdown, breakdown
 from bench.report import Figure, Results
 from bench.stack import DISPOSITION_REPS, REFERENCE_QUEUE, Stack, headers, wait_for
 from bench.workflows import NoopWorkflow, OneActivityWorkflow, TimerWorkflow, UpdatesWorkflow
 from sla_policies.lead import Account, Contact, LeadIntake
+from workflows.lead import workflow_id
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -342,6 +344,23 @@ async def _lateness(stack: Stack, prefix: str, count: int, timeout: float = 600)
     return [float(r[0]) for r in stack.sql(BREACH_LATENESS_SQL, (prefix + "%",))]
 
 
+BREACH_INSTANTS_SQL = BREACH_LATENESS_SQL.replace(
+    "SELECT extract(epoch FROM min(n.sent_at) - (c->>'breach_at')::timestamptz)",
+    "SELECT l.lead_id, (c->>'breach_at')::timestamptz, min(n.sent_at)")
+
+
+async def _breakdowns(stack: Stack, prefix: str) -> list[Breakdown]:
+    """Each escalated probe lead's lateness in its parts (bench/breakdown.py), read after the
+    measurement from its history."""
+    parts = []
+    for lead_id, breach_at, sent_at in stack.sql(BREACH_INSTANTS_SQL, (prefix + "%",)):
+        events = (await stack.client.get_workflow_handle(workflow_id(lead_id)).fetch_history()).events
+        found = breakdown(events, breach_at, sent_at)
+        if found is not None:
+            parts.append(found)
+    return parts
+
+
 def ingest_capacity(results: Results) -> float | None:
     """The bulk-ingest rate measured earlier in this run, if the ingest part ran."""
     return next((f.value for f in results.figures if f.part == "ingest" and f.unit == "leads/s"), None)
@@ -407,6 +426,12 @@ async def lateness(stack: Stack, results: Results, rate: float | None = None, se
             saturated = await _lateness(stack, prefix, count)
             add(f"while bulk ingest of {saturating_leads} leads saturates the server, {how}", saturated, timer_sat,
                 "p99 ≤ 1.5x the bare timer", 1.5 * percentile(timer_sat, 99) * 1000)
+            found = await _breakdowns(stack, prefix)
+            for part in PARTS:
+                values = [getattr(b, part) for b in found]
+                for p in (50, 99):
+                    results.add(Figure(part="lateness", unit="ms", value=percentile(values, p) * 1000,
+                                       name=f"where it went ({len(found)} leads), {how}: {part} p{p}"))
             results.add(Figure(part="lateness", name=f"saturating bulk ingest during the probe, {how}",
                                unit="leads/s", value=saturating_leads / await bulk))
     finally:
