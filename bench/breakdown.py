@@ -15,13 +15,11 @@ it (bench/RESULTS.md, session 13, for what each showed):
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
-
-PARTS = ("carry", "server", "queue", "worker")
 
 
 @dataclass(frozen=True)
@@ -34,6 +32,9 @@ class Breakdown:
     @property
     def total(self) -> float:
         return self.carry + self.server + self.queue + self.worker
+
+
+PARTS = tuple(f.name for f in fields(Breakdown))
 
 
 def _at(event: HistoryEvent) -> datetime:

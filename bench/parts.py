@@ -301,8 +301,8 @@ async def dispositions(stack: Stack, results: Results, per_rep: int = 15, open_s
 
 # ---------------------------------------------------------------------------- lateness
 
-BREACH_LATENESS_SQL = """
-SELECT extract(epoch FROM min(n.sent_at) - (c->>'breach_at')::timestamptz)
+# Each probe lead's tier-1 breach instant and the first record of its escalation.
+_BREACHES = """
 FROM leads l
 CROSS JOIN LATERAL jsonb_array_elements(l.state->'clocks') c
 JOIN notifications n ON n.lead_id = l.lead_id AND n.kind = 'escalation'
@@ -310,6 +310,8 @@ JOIN notifications n ON n.lead_id = l.lead_id AND n.kind = 'escalation'
 WHERE l.lead_id LIKE %s AND c->>'item' = 'sdr_response.tier1' AND c->>'breach_at' IS NOT NULL
 GROUP BY l.lead_id, c->>'breach_at'
 """
+BREACH_LATENESS_SQL = "SELECT extract(epoch FROM min(n.sent_at) - (c->>'breach_at')::timestamptz)" + _BREACHES
+BREACH_INSTANTS_SQL = "SELECT l.lead_id, (c->>'breach_at')::timestamptz, min(n.sent_at)" + _BREACHES
 
 
 async def _probe(stack: Stack, prefix: str, rate: float, seconds: float, timer_seconds: float) -> list[float]:
@@ -342,11 +344,6 @@ async def _lateness(stack: Stack, prefix: str, count: int, timeout: float = 600)
     except TimeoutError:
         pass
     return [float(r[0]) for r in stack.sql(BREACH_LATENESS_SQL, (prefix + "%",))]
-
-
-BREACH_INSTANTS_SQL = BREACH_LATENESS_SQL.replace(
-    "SELECT extract(epoch FROM min(n.sent_at) - (c->>'breach_at')::timestamptz)",
-    "SELECT l.lead_id, (c->>'breach_at')::timestamptz, min(n.sent_at)")
 
 
 async def _breakdowns(stack: Stack, prefix: str) -> list[Breakdown]:

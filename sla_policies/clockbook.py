@@ -5,13 +5,19 @@ module keeps only the decisions and the waiting."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal, NamedTuple
 
 from sla_policies.model.transitions import OPEN_STAGES
 from sla_policies.state import LeadState, SlaClock
 
 Kind = Literal["warning", "due", "breach", "escalation"]
+
+# A wait for an instant further off than this ends this much early, and the rest is waited
+# from that later moment: a durable timer's duration counts from the start of the step that
+# set it, so a long step would carry its length into the instant (workflows/lead.py
+# `_sleep_until_next`; bench/RESULTS.md, session 13).
+AIM_EARLY = timedelta(seconds=5)
 
 
 class PendingInstant(NamedTuple):
@@ -82,3 +88,12 @@ def next_wakeup(state: LeadState) -> datetime | None:
     if state.score_changes_at is not None and state.stage in OPEN_STAGES:
         instants.append(state.score_changes_at)
     return min(instants) if instants else None
+
+
+def next_wait(wake_at: datetime, now: datetime) -> timedelta | None:
+    """How long to wait at `now` for the instant `wake_at`: None once it is due; all of it
+    when it is at most AIM_EARLY away; else all but AIM_EARLY, which is waited afterwards."""
+    left = wake_at - now
+    if left <= timedelta(0):
+        return None
+    return left - AIM_EARLY if left > AIM_EARLY else left

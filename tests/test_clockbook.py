@@ -42,3 +42,15 @@ def test_voiding_keeps_a_breach_on_the_record():
     state = state_with(breached, response_clock(seq=2).model_copy(update={"item": "sal_decision"}))
     voided = clockbook.void(state, "", T0 + timedelta(hours=3), "rejected")
     assert [c.status for c in voided] == ["breached", "voided"]
+
+
+def test_a_wait_further_off_than_aim_early_ends_that_much_early_and_the_rest_is_waited_after():
+    aim = clockbook.AIM_EARLY
+    assert clockbook.next_wait(T0 + timedelta(hours=1), T0) == timedelta(hours=1) - aim
+    assert clockbook.next_wait(T0 + aim, T0) == aim  # at most AIM_EARLY: all of it at once
+    assert clockbook.next_wait(T0 + timedelta(seconds=2), T0) == timedelta(seconds=2)
+    # The early wait ends; from there, the rest exactly.
+    woke = T0 + timedelta(hours=1) - aim + timedelta(milliseconds=30)
+    assert clockbook.next_wait(T0 + timedelta(hours=1), woke) == aim - timedelta(milliseconds=30)
+    assert clockbook.next_wait(T0, T0) is None  # due
+    assert clockbook.next_wait(T0, T0 + timedelta(seconds=1)) is None  # past

@@ -130,17 +130,6 @@ CALENDAR_AT_INGEST = "calendar-at-ingest"
 SHELL_REVISION = 1
 FOLDED_PATCHES = frozenset({IN_THE_TASK, CALENDAR_AT_INGEST, ANSWER_IN_THE_TASK})
 WORKFLOW_ID_PREFIX = "lead-"
-# A durable timer counts from the instant the server records it: once the workflow task
-# that set it has run its local activities and the server has written that task's other
-# commands. Its duration counts from that task's start. So an instant set by a lead's first
-# task (routing, its commit, its search attributes) fired as late as that task took: up to
-# a second under a saturating ingest (bench/RESULTS.md, session 13). An instant further off
-# is therefore aimed this much early, and aimed again from the task that wakes, which does
-# nothing else: its timer starts within milliseconds of the instant it counts from. It costs
-# one workflow task per instant that fires, none for one an input cancels. Replay is
-# unchanged: a timer's duration is not part of a history's commands, and a history whose
-# timer fired at the instant wakes past it and goes on as it did.
-AIM_EARLY = timedelta(seconds=5)
 
 
 def workflow_id(lead_id: str) -> str:
@@ -362,8 +351,7 @@ class LeadWorkflow:
                 and not self._projecting and not self._notifications and not self._notifying)
 
     async def _sleep_until_next(self) -> None:
-        """Until an input arrives or the next instant comes due. A timer further off than
-        AIM_EARLY is aimed that much early and aimed again from the task it wakes."""
+        """Until an input arrives or the next instant comes due."""
         self._wake = False
         wake_at = clockbook.next_wakeup(self._state)
         if wake_at is not None and wake_at <= workflow.now():
@@ -373,13 +361,22 @@ class LeadWorkflow:
         if wake_at is None:
             await workflow.wait_condition(lambda: self._wake)
             return
-        while (left := wake_at - workflow.now()) > timedelta(0):
-            aim = left - AIM_EARLY if left > AIM_EARLY else left
+        # A durable timer counts from the instant the server records it: once the task
+        # that set it has run its local activities and the server has written its other
+        # commands. Its duration counts from that task's start. So an instant set by a
+        # lead's first task (routing, its commit, its search attributes) fired as late as
+        # that task took: up to a second under a saturating ingest (bench/RESULTS.md,
+        # session 13). A timer further off is therefore aimed early (clockbook.next_wait),
+        # and aimed again from the task it wakes, which does nothing else. It costs one
+        # workflow task per instant that fires, none for one an input cancels. Replay is
+        # unchanged: a timer's duration is not part of a history's commands, and a history
+        # whose timer fired at the instant wakes past it and goes on as it did.
+        while (wait := clockbook.next_wait(wake_at, workflow.now())) is not None:
             try:
-                await workflow.wait_condition(lambda: self._wake, timeout=aim)
+                await workflow.wait_condition(lambda: self._wake, timeout=wait)
                 return  # an input
             except TimeoutError:
-                pass  # the instant, or AIM_EARLY before it: the loop tells which
+                pass  # the instant, or AIM_EARLY before it: next_wait tells which
 
     # ================================================================== the core and its effects
     async def _decide(self, input: Input, at: datetime | None = None) -> Decision:
