@@ -26,7 +26,8 @@ import psycopg
 from jinja2 import Environment
 from psycopg_pool import AsyncConnectionPool
 
-from activities.notify import NotificationActivities, render
+from activities.notify import DONE_SINKS, EMAILS, NotificationActivities, render
+from activities.sinks import Message
 from sla_policies.state import Notification, notification_key
 
 log = logging.getLogger("handoff.notify")
@@ -38,6 +39,10 @@ POLL_SECONDS = 5.0
 # A database that went away is tried again after 2, 4, then every 5 s: deliveries resume
 # within seconds of its return.
 RECONNECT_SECONDS = 5
+# After a wake-up, the dispatcher waits this long before it claims: a notification goes
+# out at most this much later, and a bulk ingest's notices go in batches, not one
+# transaction (and one wake-up of every worker process) per lead.
+LINGER_SECONDS = 0.25
 # A failed delivery waits 2^attempts seconds before the next, at most this long.
 MAX_BACKOFF_SECONDS = 300
 
@@ -64,12 +69,13 @@ async def record_pending(conn: psycopg.AsyncConnection, templates: Environment, 
 class NotificationDispatcher:
     """Delivers the pending notifications to the sinks, oldest first, until cancelled."""
 
-    def __init__(self, pool: AsyncConnectionPool, notifications: NotificationActivities, *, batch: int = 20,
-                 poll_seconds: float = POLL_SECONDS):
+    def __init__(self, pool: AsyncConnectionPool, notifications: NotificationActivities, *, batch: int = 100,
+                 poll_seconds: float = POLL_SECONDS, linger_seconds: float = LINGER_SECONDS):
         self._pool = pool
         self._notifications = notifications
         self._batch = batch
         self._poll_seconds = poll_seconds
+        self._linger_seconds = linger_seconds
 
     async def run(self) -> None:
         failures = 0
@@ -82,6 +88,12 @@ class NotificationDispatcher:
                         while await self.deliver_due() == self._batch:
                             pass  # a full batch: more may be waiting
                         async for _ in listener.notifies(timeout=self._poll_seconds, stop_after=1):
+                            pass
+                        # Every projection commit with a notice wakes every dispatcher: a
+                        # short pause gathers the commits right behind it into one batch,
+                        # and drops their wake-ups (bench/RESULTS.md, session 14).
+                        await asyncio.sleep(self._linger_seconds)
+                        async for _ in listener.notifies(timeout=0):
                             pass
             except asyncio.CancelledError:
                 raise
@@ -99,25 +111,31 @@ class NotificationDispatcher:
         return made if isinstance(made, str) else await made
 
     async def deliver_due(self) -> int:
-        """Deliver one batch of due notifications; returns how many were claimed."""
-        async with self._pool.connection() as conn, conn.transaction():
+        """Deliver one batch of due notifications; returns how many were claimed. The batch
+        is claimed, addressed, sent and marked in one transaction: its row locks keep other
+        dispatchers off it until its sends are recorded. Two round trips to the database
+        (the claim; the marks with the COMMIT), whatever the batch's size."""
+        async with self._pool.connection() as conn, conn.pipeline(), conn.transaction():
             rows = await (await conn.execute(
-                "SELECT dedup_key, lead_id, kind, recipient_role, recipient, subject, body, attempts"
-                " FROM notifications WHERE pending AND next_attempt_at <= now()"
+                "SELECT dedup_key, lead_id, kind, recipient_role, recipient, subject, body, attempts,"
+                f" {EMAILS}, {DONE_SINKS} FROM notifications n WHERE pending AND next_attempt_at <= now()"
                 " ORDER BY next_attempt_at, at LIMIT %s FOR UPDATE SKIP LOCKED", (self._batch,))).fetchall()
-            for key, lead_id, kind, roles, recipient, subject, body, attempts in rows:
-                try:
-                    message = await self._notifications.message(
-                        key, lead_id=lead_id, kind=kind, roles=roles.split("+"), recipient=recipient,
-                        subject=subject, body=body)
-                    await self._notifications.deliver(message)
-                except Exception as exc:
-                    log.warning("notification %s not delivered (attempt %d): %s", key, attempts + 1, exc)
-                    await conn.execute(
+            claimed = [(Message(dedup_key=key, lead_id=lead_id, kind=kind, recipient_role=roles, recipient=recipient,
+                                subject=subject, body=body, email_to=emails), done)
+                       for key, lead_id, kind, roles, recipient, subject, body, _, emails, done in rows]
+            failed = await self._notifications.send_claimed(conn, claimed)
+            attempts = {row[0]: row[7] for row in rows}
+            for key, error in failed.items():
+                log.warning("notification %s not delivered (attempt %d): %s", key, attempts[key] + 1, error)
+            async with conn.cursor() as cur:
+                if failed:
+                    await cur.executemany(
                         "UPDATE notifications SET attempts = attempts + 1, last_error = %s,"
                         " next_attempt_at = now() + make_interval(secs => %s) WHERE dedup_key = %s",
-                        (str(exc)[:1000], min(2 ** (attempts + 1), MAX_BACKOFF_SECONDS), key))
-                else:
-                    await conn.execute("UPDATE notifications SET pending = false, last_error = NULL"
-                                       " WHERE dedup_key = %s", (key,))
+                        [(error[:1000], min(2 ** (attempts[key] + 1), MAX_BACKOFF_SECONDS), key)
+                         for key, error in failed.items()])
+                sent = [key for key in attempts if key not in failed]
+                if sent:
+                    await cur.execute("UPDATE notifications SET pending = false, last_error = NULL"
+                                      " WHERE dedup_key = ANY(%s)", (sent,))
             return len(rows)

@@ -13,8 +13,10 @@ lead's notifications go out one after another, so retrying it would stall all la
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
+import psycopg
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from psycopg_pool import AsyncConnectionPool
 from temporalio import activity
@@ -23,6 +25,17 @@ from activities.sinks import LogSink, Message, PermanentDeliveryError, Sink
 from sla_policies.state import Notification, notification_key
 
 log = logging.getLogger("handoff.notify")
+
+# Who a message is mailed to, as the roster stands (one rule, for a row `n` with
+# `recipient` and `recipient_role`): the named rep, else everyone available in any of the
+# roles ('+'-joined).
+EMAILS = """coalesce(CASE WHEN n.recipient IS NOT NULL
+        THEN (SELECT array_agg(email) FROM reps WHERE rep_id = n.recipient AND email IS NOT NULL)
+        ELSE (SELECT array_agg(email ORDER BY rep_id) FROM reps
+              WHERE role = ANY(string_to_array(n.recipient_role, '+')) AND available AND email IS NOT NULL)
+    END, '{}')"""
+# The sinks a notification row `n` was delivered to (or refused by) already.
+DONE_SINKS = "(SELECT coalesce(array_agg(d.sink), '{}') FROM notification_deliveries d WHERE d.dedup_key = n.dedup_key)"
 
 
 def template_environment() -> Environment:
@@ -73,15 +86,43 @@ class NotificationActivities:
                       subject: str, body: str) -> Message:
         """The message as the sinks take it, addressed as the roster stands now."""
         async with self._pool.connection() as conn:
-            if recipient:
-                rows = await conn.execute("SELECT email FROM reps WHERE rep_id = %s AND email IS NOT NULL",
-                                          (recipient,))
-            else:
-                rows = await conn.execute("SELECT email FROM reps WHERE role = ANY(%s) AND available"
-                                          " AND email IS NOT NULL ORDER BY rep_id", (roles,))
-            emails = [row[0] for row in await rows.fetchall()]
+            rows = await conn.execute(f"SELECT {EMAILS} FROM (VALUES (%s, %s)) AS n(recipient, recipient_role)",
+                                      (recipient, "+".join(roles)))
+            found = await rows.fetchone()
         return Message(dedup_key=key, lead_id=lead_id, kind=kind, recipient_role="+".join(roles),
-                       recipient=recipient, subject=subject, body=body, email_to=emails)
+                       recipient=recipient, subject=subject, body=body, email_to=found[0] if found else [])
+
+    async def send_claimed(self, conn: psycopg.AsyncConnection,
+                           claimed: Sequence[tuple[Message, Collection[str]]]) -> dict[str, str]:
+        """Send messages whose notification rows the caller holds locked, each to every sink
+        that takes it and is not among the sinks it already had (read with the claim:
+        `DONE_SINKS`), recording each sink done in the caller's transaction (so it counts
+        only if that commits). Returns the error of each message a sink failed: it is sent
+        again later, to the sinks not done. One insert for the sinks done, whatever the
+        number of messages (the dispatcher's path: per message, it cost two connections and
+        a transaction of its own; bench/RESULTS.md, session 14)."""
+        claims: list[tuple[str, str, str, str | None]] = []
+        failed: dict[str, str] = {}
+        for message, done in claimed:
+            for sink in self._sinks:
+                if sink.name in done or not sink.accepts(message):
+                    continue
+                try:
+                    await sink.send(message)
+                except PermanentDeliveryError as exc:
+                    log.error("notification %s rejected by %s: %s", message.dedup_key, sink.name, exc)
+                    claims.append((message.dedup_key, sink.name, "rejected", str(exc)))
+                except Exception as exc:
+                    failed[message.dedup_key] = str(exc) or type(exc).__name__
+                    break  # the later sinks wait with it: in order, as `deliver` sends
+                else:
+                    claims.append((message.dedup_key, sink.name, "delivered", None))
+        if claims:
+            async with conn.cursor() as cur:
+                await cur.executemany(
+                    "INSERT INTO notification_deliveries (dedup_key, sink, outcome, error) VALUES (%s, %s, %s, %s)"
+                    " ON CONFLICT (dedup_key, sink) DO NOTHING", claims)
+        return failed
 
     async def deliver(self, message: Message) -> None:
         """To every sink that takes it, once each (a sink that failed raises: a retry sends

@@ -14,7 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from activities.notification_outbox import NotificationDispatcher, record_pending
 from activities.notify import NotificationActivities, template_environment
-from activities.sinks import Message, SlackSink
+from activities.sinks import Message, PermanentDeliveryError, SlackSink
 from sla_policies.state import Notification
 from tests.lifecycle import demo_request, scheduled_activities, seed_roster, start, state_when
 from tests.receivers import webhook_receiver
@@ -100,6 +100,81 @@ async def test_two_dispatchers_deliver_each_notification_once(pool, postgres_url
     await asyncio.gather(*(drain(d) for d in dispatchers))
     assert sorted(sink.sent) == sorted(f"lead-{lead}:{seq}" for seq in range(1, 31))
     assert all(not pending for _, pending, _, _ in rows(postgres_url, lead))
+
+
+class NamedSink(LeadSink):
+    """A LeadSink under a name of its own, keeping the messages it took; `refuse` refuses
+    every message for good."""
+
+    def __init__(self, name: str, lead: str, fail_once: frozenset[str] = frozenset(), refuse: bool = False):
+        super().__init__(lead, fail_once)
+        self.name, self.refuse, self.messages = name, refuse, []
+
+    async def send(self, message: Message) -> None:
+        if self.refuse:
+            raise PermanentDeliveryError("no such address")
+        await super().send(message)
+        self.messages.append(message)
+
+
+def delivered(postgres_url: str, lead: str) -> list[tuple]:
+    with psycopg.connect(postgres_url) as conn:
+        return conn.execute("SELECT dedup_key, sink, outcome FROM notification_deliveries"
+                            " WHERE dedup_key LIKE %s ORDER BY dedup_key, sink", (f"lead-{lead}:%",)).fetchall()
+
+
+async def test_a_batch_sends_a_failed_sink_again_alone_and_records_a_refusal_once(pool, postgres_url):
+    """In one dispatcher batch: the first sink takes both, the second fails the first
+    notification once (the later sink waits with it), the third refuses everything for
+    good. The next round sends only what is owed."""
+    lead = f"o-{uuid.uuid4().hex[:8]}"
+    await record(pool, lead, 1, 2)
+    first, flaky, refusing = (NamedSink("a", lead), NamedSink("b", lead, fail_once=frozenset({f"lead-{lead}:1"})),
+                              NamedSink("c", lead, refuse=True))
+    dispatcher = NotificationDispatcher(pool, NotificationActivities(pool, sinks=[first, flaky, refusing]))
+    while ("breach", True, 0, False) in rows(postgres_url, lead):
+        await dispatcher.deliver_due()
+    assert rows(postgres_url, lead) == [("breach", True, 1, True), ("breach", False, 0, False)]
+    assert delivered(postgres_url, lead) == [
+        (f"lead-{lead}:1", "a", "delivered"),
+        (f"lead-{lead}:2", "a", "delivered"), (f"lead-{lead}:2", "b", "delivered"),
+        (f"lead-{lead}:2", "c", "rejected")]
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("UPDATE notifications SET next_attempt_at = now() WHERE lead_id = %s", (lead,))
+    while ("breach", True, 1, True) in rows(postgres_url, lead):
+        await dispatcher.deliver_due()
+    assert first.sent == [f"lead-{lead}:1", f"lead-{lead}:2"]  # not sent twice
+    assert flaky.sent == [f"lead-{lead}:2", f"lead-{lead}:1"]
+    assert len(delivered(postgres_url, lead)) == 6
+    assert rows(postgres_url, lead) == [("breach", False, 1, False), ("breach", False, 0, False)]
+
+
+async def test_a_batch_addresses_each_message_as_the_roster_stands(pool, postgres_url):
+    """A named rep gets their own address; a role, everyone available holding it."""
+    role = f"vp_{uuid.uuid4().hex[:6]}"
+    lead = f"o-{uuid.uuid4().hex[:8]}"
+    reps = [(f"ob-{uuid.uuid4().hex[:6]}", email, available)
+            for email, available in [("vp1@x.test", True), ("vp2@x.test", True), ("off@x.test", False)]]
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        for rep, email, available in reps:
+            conn.execute("INSERT INTO reps (rep_id, name, role, email, available) VALUES (%s, %s, %s, %s, %s)",
+                         (rep, rep, role, email, available))
+    try:
+        at = datetime(2030, 1, 8, 15, tzinfo=UTC)
+        notices = [Notification(seq=1, lead_id=lead, kind="escalation", recipient_role=role, at=at, item="x"),
+                   Notification(seq=2, lead_id=lead, kind="breach", recipient_role=role, recipient=reps[2][0],
+                                at=at, item="x")]
+        async with pool.connection() as conn, conn.transaction():
+            await record_pending(conn, template_environment(), f"lead-{lead}", notices)
+        sink = NamedSink("a", lead)
+        dispatcher = NotificationDispatcher(pool, NotificationActivities(pool, sinks=[sink]))
+        while any(pending for _, pending, _, _ in rows(postgres_url, lead)):
+            await dispatcher.deliver_due()
+        to = {m.dedup_key: sorted(m.email_to) for m in sink.messages}
+        assert to == {f"lead-{lead}:1": ["vp1@x.test", "vp2@x.test"], f"lead-{lead}:2": ["off@x.test"]}
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute("DELETE FROM reps WHERE role = %s", (role,))
 
 
 async def test_a_routed_lead_notifies_its_owner_without_a_notify_activity(postgres_url):
