@@ -15,6 +15,7 @@ from activities.sinks import sinks_from_settings
 from api.app import create_app
 from api.policy_registry import PolicyRegistry
 from handoff.connectors import crm_config
+from handoff.gc_tuning import settle_after_start_up
 from handoff.schedules import ensure_connector_schedules, ensure_report_schedules
 from handoff.startup import ensure_port_free
 from handoff.versioning import deployment_config, set_current
@@ -97,6 +98,7 @@ async def serve(settings: Settings, client: Client, *, run_api: bool = True, run
                 await asyncio.sleep(0.05)
         if on_ready:
             on_ready()
+        settle_after_start_up()
         waiter = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait([*tasks, waiter], return_when=asyncio.FIRST_COMPLETED)
         for task in done:
