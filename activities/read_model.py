@@ -160,6 +160,25 @@ def _detail(event) -> dict:
     return detail.model_dump(mode="json", by_alias=True) if detail is not None else {}
 
 
+# Both read one account's leads through the email-domain index (migration 0016), not
+# every lead: each new lead asks the first.
+ENGAGEMENT_SQL = """
+    SELECT count(DISTINCT email),
+           coalesce(bool_or(state->'intake'->'contact'->>'title' ~* %(senior)s), false)
+    FROM leads
+    WHERE split_part(email, '@', 2) = %(domain)s AND updated_at >= %(since)s
+      AND lead_id <> %(exclude)s AND email IS DISTINCT FROM %(own_email)s
+"""
+OPEN_LEADS_SQL = """
+    SELECT workflow_id FROM leads
+    WHERE split_part(email, '@', 2) = %(domain)s AND lead_id <> %(exclude)s
+      AND stage = ANY(%(open)s)
+      AND (NOT coalesce((state->>'committee_engaged')::boolean, false)
+           OR (state->>'committee_engaged_at')::timestamptz < %(before)s)
+    ORDER BY lead_id
+"""
+
+
 class AccountEngagementActivities:
     """Committee-Engaged (docs/domain.md §3.6, Q13) is an account-level signal: distinct people of
     one account with tracked engagement in a rolling window. It is a read across leads,
@@ -172,13 +191,7 @@ class AccountEngagementActivities:
     async def account_engagement(self, query: AccountEngagementQuery) -> AccountEngagement:
         async with self._pool.connection() as conn, conn.cursor() as cur:
             await cur.execute(
-                """
-                SELECT count(DISTINCT email),
-                       coalesce(bool_or(state->'intake'->'contact'->>'title' ~* %(senior)s), false)
-                FROM leads
-                WHERE split_part(email, '@', 2) = %(domain)s AND updated_at >= %(since)s
-                  AND lead_id <> %(exclude)s AND email IS DISTINCT FROM %(own_email)s
-                """,
+                ENGAGEMENT_SQL,
                 {"domain": query.domain, "since": query.since, "senior": query.director_plus_pattern,
                  "exclude": query.exclude_lead_id, "own_email": query.own_email},
             )
@@ -194,14 +207,7 @@ class AccountEngagementActivities:
         account is told once per lead, not once per lead per new lead."""
         async with self._pool.connection() as conn, conn.cursor() as cur:
             await cur.execute(
-                """
-                SELECT workflow_id FROM leads
-                WHERE split_part(email, '@', 2) = %(domain)s AND lead_id <> %(exclude)s
-                  AND stage = ANY(%(open)s)
-                  AND (NOT coalesce((state->>'committee_engaged')::boolean, false)
-                       OR (state->>'committee_engaged_at')::timestamptz < %(before)s)
-                ORDER BY lead_id
-                """,
+                OPEN_LEADS_SQL,
                 {"domain": query.domain, "exclude": query.exclude_lead_id, "open": list(OPEN_STAGES),
                  "before": query.engaged_before},
             )

@@ -88,22 +88,24 @@ async def person_claim(pool: AsyncConnectionPool, email: str, lead_id: str) -> A
         yield None
 
 
+# An account's leads by either domain: each side has its index (migration 0016), so this
+# reads the account's rows, not every lead.
+ACCOUNT_STATUS_SQL = """
+    SELECT coalesce(bool_or(stage = 'closed_won'), false),
+           min(lead_id) FILTER (WHERE stage = 'opportunity')
+    FROM leads
+    WHERE (split_part(email, '@', 2) = %(domain)s
+           OR lower(state->'intake'->'account'->>'domain') = %(domain)s)
+      AND lead_id <> %(exclude)s
+"""
+
+
 async def account_status(pool: AsyncConnectionPool, query: AccountStatusQuery) -> AccountStatus:
     """Q28: the account match against customers (closed-won leads) and open opportunities;
     asked by the API at ingest and by the workflow (through the `account_status` activity)
     before routing and at the SQL handoff."""
     async with pool.connection(timeout=5) as conn, conn.cursor() as cur:
-        await cur.execute(
-            """
-            SELECT coalesce(bool_or(stage = 'closed_won'), false),
-                   min(lead_id) FILTER (WHERE stage = 'opportunity')
-            FROM leads
-            WHERE (split_part(email, '@', 2) = %(domain)s
-                   OR lower(state->'intake'->'account'->>'domain') = %(domain)s)
-              AND lead_id <> %(exclude)s
-            """,
-            {"domain": query.domain, "exclude": query.exclude_lead_id},
-        )
+        await cur.execute(ACCOUNT_STATUS_SQL, {"domain": query.domain, "exclude": query.exclude_lead_id})
         row = await cur.fetchone()
     # An aggregate without GROUP BY always answers one row.
     customer, open_opportunity = row if row is not None else (False, None)
