@@ -185,6 +185,10 @@ def test_windows_resolve_by_dotted_id():
         policy.window("sdr_response")
     with pytest.raises(KeyError):
         policy.window("lead_feedback")  # an alternative window, absent by default
+    # The one-window lookup agrees with the list of every window, and knows no other id.
+    assert [(w, policy.window(w)) for w in policy.window_ids()] == policy.windows.items()
+    for unknown in ("", "items", "model_fields", "sdr_response.tier9", "sdr_response.tier1.x", "nope.tier1"):
+        assert policy.windows.get(unknown) is None, unknown
 
 
 def test_alternative_windows_validate_when_given():

@@ -77,7 +77,7 @@ class Policy(Strict):
 
     def window(self, window_id: str) -> Window:
         """A window by its docs/domain.md id, dotted for nested ones: "sdr_response.tier1"."""
-        found = dict(self.windows.items()).get(window_id)
+        found = self.windows.get(window_id)
         if found is None:
             raise KeyError(f"unknown window {window_id!r}")
         return found

@@ -8,6 +8,7 @@ business hours.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Literal
 
 from pydantic import BaseModel, model_validator
@@ -145,10 +146,26 @@ class Windows(Strict):
     def items(self) -> list[tuple[str, Window]]:
         """(window id, window) for every window present, dotted ids for nested ones."""
         found: list[tuple[str, Window]] = []
-        for name in type(self).model_fields:
+        for name in _field_names(type(self)):
             value = getattr(self, name)
             if isinstance(value, Window):
                 found.append((name, value))
             elif isinstance(value, BaseModel):
-                found.extend((f"{name}.{sub}", getattr(value, sub)) for sub in type(value).model_fields)
+                found.extend((f"{name}.{sub}", getattr(value, sub)) for sub in _field_names(type(value)))
         return found
+
+    def get(self, window_id: str) -> Window | None:
+        """The window of a dotted id, or None if this policy has none by that id. (Every
+        SLA clock asks for its window: one lookup, not a list of every window.)"""
+        value: object = self
+        for part in window_id.split("."):
+            if not isinstance(value, BaseModel) or part not in _field_names(type(value)):
+                return None
+            value = getattr(value, part)
+        return value if isinstance(value, Window) else None
+
+
+@cache
+def _field_names(model: type[BaseModel]) -> tuple[str, ...]:
+    """A model class's field names, in order (reading `model_fields` builds a new mapping each time)."""
+    return tuple(model.model_fields)
