@@ -1,31 +1,22 @@
 """The garbage collector of a long-running server process (a worker, the API).
 
-Why: a worker holds thousands of cached leads, each many small objects, and CPython's
-collector walks them. With the default thresholds (a young collection every 700
-allocations) each worker process of a 600-lead bulk ingest ran about 750 collections,
-about 1.6 s of CPU, a full collection pausing every task for up to 0.4 s
-(bench/RESULTS.md, sessions 13 and 14). Two settings, taken once start-up is done:
+Why: CPython's full collections walk every tracked object. What start-up built (modules,
+pydantic schemas, the policy) lives as long as the process, yet every full collection
+walked it again; `gc.freeze()`, once start-up is done, moves it where no collection looks.
 
-- `gc.freeze()`: what start-up built (modules, pydantic schemas, the policy) lives as long
-  as the process; frozen, no collection walks it again.
-- a young generation of `YOUNG_THRESHOLD` allocations: fewer, larger young collections
-  (each walks the survivors of the last one, so the total walked shrinks), and the older
-  generations, counted in young collections, follow.
-
-Cycles are still reclaimed (an evicted lead's asyncio tasks and futures are cyclic), only
-later: memory is bounded by the workflow cache's budget, not by the collector.
+The thresholds stay CPython's. A young generation of 20,000 allocations (tried in session
+14) halved the collector's time in a 600-lead bulk ingest, but with 10,000 open leads,
+whose evictions from the workflow cache leave cyclic garbage (asyncio tasks and futures)
+that only a full collection reclaims, full collections came so rarely that each worker
+process grew to 900 MiB and one collection paused it for 6 s (bench/RESULTS.md, session 14).
 """
 
 from __future__ import annotations
 
 import gc
 
-YOUNG_THRESHOLD = 20_000
-
 
 def settle_after_start_up() -> None:
-    """Freeze what start-up built and raise the young generation's threshold."""
+    """Collect once, then freeze what survives: no later collection walks it again."""
     gc.collect()
     gc.freeze()
-    _, middle, old = gc.get_threshold()
-    gc.set_threshold(YOUNG_THRESHOLD, middle, old)
