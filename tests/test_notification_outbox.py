@@ -108,7 +108,8 @@ class NamedSink(LeadSink):
 
     def __init__(self, name: str, lead: str, fail_once: frozenset[str] = frozenset(), refuse: bool = False):
         super().__init__(lead, fail_once)
-        self.name, self.refuse, self.messages = name, refuse, []
+        self.name, self.refuse = name, refuse
+        self.messages: list[Message] = []
 
     async def send(self, message: Message) -> None:
         if self.refuse:
